@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install everything and run every check CI runs: ruff, ruff format, mypy, pytest.
+# Extra arguments go to pytest (e.g. `bash scripts/test.sh -k notify`).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages"
+bash scripts/install-system.sh
+step "python environment"
+bash scripts/install-python.sh
+
+BIN=.venv/bin
+status=0
+step "ruff check"
+"$BIN/ruff" check . || status=1
+step "ruff format --check"
+"$BIN/ruff" format --check . || status=1
+step "mypy"
+"$BIN/mypy" || status=1
+
+if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  export MEDSIGN_TEST_DATABASE_URL=${MEDSIGN_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
+  step "pytest (SQLite and PostgreSQL at 127.0.0.1:5432)"
+else
+  step "pytest (SQLite only: nothing answers on 127.0.0.1:5432)"
+fi
+set +e
+"$BIN/python" -m pytest "$@"
+pytest_status=$?
+set -e
+if [[ $pytest_status -eq 5 ]]; then
+  echo "pytest collected no tests: that is a failure" >&2
+  pytest_status=1
+fi
+
+if [[ $status -ne 0 ]]; then
+  echo "lint or type checks failed (see above)" >&2
+  [[ $pytest_status -ne 0 ]] || pytest_status=1
+fi
+exit "$pytest_status"

@@ -1,0 +1,1 @@
+"""medsign: electronic signatures for clinics."""

@@ -1,0 +1,166 @@
+"""The ``medsign`` command (shared/API.md "Running")."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from pydantic import ValidationError
+
+from medsign.db.migrate import upgrade
+from medsign.errors import DomainError
+from medsign.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SystemExit(f"medsign: invalid settings: {exc}") from None
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    """Apply migrations."""
+    s = _settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(s.resolved_database_url)
+    print("database is up to date", file=sys.stderr)
+    return 0
+
+
+def cmd_org_create(args: argparse.Namespace) -> int:
+    """Create an organization; print {"organization_id", "token"}."""
+    from medsign.organizations.service import create_organization
+    from medsign.runtime import Runtime
+
+    s = _settings()
+    rt = Runtime.build(s)
+    try:
+        upgrade(s.resolved_database_url)
+        with rt.transaction() as session:
+            created = create_organization(session, rt.keyring, args.name, now=rt.clock())
+    finally:
+        rt.close()
+    print(json.dumps({"organization_id": created.organization_id, "token": created.token}))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the API, pages and an in-process worker."""
+    import uvicorn
+
+    from medsign.runtime import Runtime
+    from medsign.web.app import create_app
+
+    s = _settings()
+    rt = Runtime.build(s)
+    upgrade(s.resolved_database_url)
+    if args.demo:
+        _print_demo(rt, args.host, args.port)
+    app = create_app(runtime=rt, migrate=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
+    rt.close()
+    return 0
+
+
+def _print_demo(rt: object, host: str, port: int) -> None:
+    from medsign.organizations.service import (
+        create_organization,
+        first_organization,
+        issue_token,
+    )
+    from medsign.runtime import Runtime
+
+    assert isinstance(rt, Runtime)
+    with rt.transaction() as session:
+        org = first_organization(session)
+        if org is None:
+            created = create_organization(session, rt.keyring, "Demo clinic", now=rt.clock())
+            org_id, token = created.organization_id, created.token
+        else:
+            org_id = org.id
+            token = issue_token(session, rt.keyring, org.id, "demo", now=rt.clock())
+    url = f"http://{host}:{port}"
+    print(
+        f"""
+medsign is starting at {url}
+  organization: {org_id}
+  demo API token: {token}
+  messages and codes (dev outbox): {url}/dev/outbox
+
+Try it (a PDF of your own, signed by SMS code):
+  curl -s -H "Authorization: Bearer {token}" -F files=@document.pdf \\
+       -F title="User agreement" -F kind=user_agreement {url}/api/v1/documents
+  curl -s -H "Authorization: Bearer {token}" -H "Content-Type: application/json" \\
+       -d '{{"document_id": "<id from above>", "signers": [{{"role": "patient", \\
+            "name": "Maria Ivanova", "phone": "+79991234567", "method": "sms_otp"}}]}}' \\
+       {url}/api/v1/envelopes
+""",
+        flush=True,
+    )
+
+
+def cmd_worker(_args: argparse.Namespace) -> int:
+    """Run a worker alone (scale-out)."""
+    from medsign.jobs.handlers import build_handlers, periodic
+    from medsign.jobs.worker import Worker
+    from medsign.runtime import Runtime
+
+    rt = Runtime.build(_settings())
+    worker = Worker(rt, build_handlers(rt))
+
+    def stop(_sig: int, _frame: FrameType | None) -> None:
+        worker.stopping.set()
+        rt.job_ready.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    logging.getLogger("medsign").info("worker started")
+    worker.run_forever(periodic)
+    rt.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    parser = argparse.ArgumentParser(prog="medsign", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API, pages and an in-process worker")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--demo", action="store_true", help="create a demo organization, print a token"
+    )
+    serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="run workers alone (scale-out)")
+    worker.set_defaults(func=cmd_worker)
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    org = sub.add_parser("org", help="organization admin")
+    org_sub = org.add_subparsers(dest="org_command", required=True)
+    create = org_sub.add_parser("create", help="create an organization and a token")
+    create.add_argument("--name", required=True)
+    create.set_defaults(func=cmd_org_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except DomainError as exc:
+        print(f"medsign: {exc.detail}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Domain rules: state machines, policy and value objects. Standard library only."""

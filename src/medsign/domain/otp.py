@@ -1,0 +1,82 @@
+"""One-time code rules: expiry, attempt limit and resend limits (pure logic).
+
+Codes are 6 digits, valid ``ttl`` seconds, locked after ``max_attempts`` wrong tries;
+a new code may be requested after ``resend_interval`` seconds, at most ``max_sends``
+times per signer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from medsign.errors import CodeRejected, TooManyRequests
+
+
+@dataclass(frozen=True)
+class OtpRules:
+    """Limits for one-time codes."""
+
+    ttl: timedelta = timedelta(minutes=10)
+    max_attempts: int = 5
+    resend_interval: timedelta = timedelta(seconds=30)
+    max_sends: int = 5
+
+
+def check_can_send(
+    rules: OtpRules, sends_so_far: int, last_sent_at: datetime | None, now: datetime
+) -> None:
+    """Raise TooManyRequests when another code may not be sent now."""
+    if sends_so_far >= rules.max_sends:
+        raise TooManyRequests(
+            "Too many codes were requested for this document. "
+            "Ask the clinic to send you a new link.",
+            retry_after=3600,
+        )
+    if last_sent_at is not None:
+        wait = (last_sent_at + rules.resend_interval - now).total_seconds()
+        if wait > 0:
+            seconds = math.ceil(wait)
+            raise TooManyRequests(
+                f"A code was sent moments ago. You can ask for a new one in {seconds} s.",
+                retry_after=seconds,
+            )
+
+
+@dataclass(frozen=True)
+class ChallengeState:
+    """What is known of the latest code sent to a signer."""
+
+    sent_at: datetime
+    attempts: int
+    used: bool
+
+
+def check_challenge_usable(rules: OtpRules, state: ChallengeState | None, now: datetime) -> None:
+    """Raise CodeRejected when no code may be entered now (none, used, expired, locked)."""
+    if state is None or state.used:
+        raise CodeRejected("No code has been sent yet. Press “Send code” first.", reason="no-code")
+    if now >= state.sent_at + rules.ttl:
+        raise CodeRejected(
+            "The code has expired. Press “Send code” to get a new one.", reason="expired"
+        )
+    if state.attempts >= rules.max_attempts:
+        raise CodeRejected(
+            "Too many wrong codes. Press “Send code” to get a new one.", reason="locked"
+        )
+
+
+def wrong_code_error(rules: OtpRules, attempts_after: int) -> CodeRejected:
+    """The error for a wrong code, saying how many tries remain."""
+    left = max(rules.max_attempts - attempts_after, 0)
+    if left == 0:
+        return CodeRejected(
+            "The code is wrong and no tries are left. Press “Send code” to get a new one.",
+            reason="locked",
+        )
+    return CodeRejected(
+        f"The code is wrong. Check it and try again ({left} tries left).",
+        reason="wrong",
+        tries_left=left,
+    )

@@ -1,0 +1,92 @@
+"""Envelopes, their signers, PDF versions and one-time code challenges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from medsign.db.base import Base, UTCDateTime, new_id, utcnow
+
+
+class Envelope(Base):
+    """A document plus its signers, in order groups."""
+
+    __tablename__ = "envelopes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    current_sha256: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    signers: Mapped[list[Signer]] = relationship(
+        back_populates="envelope", order_by="(Signer.order, Signer.position)"
+    )
+
+
+class Signer(Base):
+    """One person who signs (or views) an envelope."""
+
+    __tablename__ = "signers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    envelope_id: Mapped[str] = mapped_column(ForeignKey("envelopes.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    order: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20))
+    relation: Mapped[str | None] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    method: Mapped[str] = mapped_column(String(20))
+    patient_mis_id: Mapped[str | None] = mapped_column(String(100))
+    lang: Mapped[str] = mapped_column(String(2), default="en")
+    status: Mapped[str] = mapped_column(String(20))
+    link_version: Mapped[int] = mapped_column(Integer, default=1)
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    envelope: Mapped[Envelope] = relationship(back_populates="signers")
+
+
+class EnvelopeVersion(Base):
+    """Each PDF an envelope has had: version 0 is the document, each seal adds one."""
+
+    __tablename__ = "envelope_versions"
+    __table_args__ = (UniqueConstraint("envelope_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    envelope_id: Mapped[str] = mapped_column(ForeignKey("envelopes.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    signer_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OtpChallenge(Base):
+    """One code sent to a signer; the code itself is never stored, only its keyed hash."""
+
+    __tablename__ = "otp_challenges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    signer_id: Mapped[str] = mapped_column(ForeignKey("signers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

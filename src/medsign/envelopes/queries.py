@@ -1,0 +1,42 @@
+"""Loading envelopes and signers with the organization check and row locks."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from medsign.envelopes.models import Envelope, Signer
+from medsign.errors import NotFound
+
+
+def load_envelope(
+    session: Session, organization_id: str, envelope_id: str, *, lock: bool = False
+) -> Envelope:
+    """The organization's envelope with its signers, or NotFound (also for other orgs)."""
+    stmt = (
+        select(Envelope)
+        .where(Envelope.id == envelope_id, Envelope.organization_id == organization_id)
+        .options(selectinload(Envelope.signers))
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Envelope)
+    env = session.scalars(stmt).first()
+    if env is None:
+        raise NotFound(f"No envelope with id {envelope_id} in this organization.")
+    return env
+
+
+def lock_envelope_by_id(session: Session, envelope_id: str) -> Envelope | None:
+    """The envelope with its signers, row-locked for the rest of the transaction."""
+    return session.scalars(
+        select(Envelope)
+        .where(Envelope.id == envelope_id)
+        .options(selectinload(Envelope.signers))
+        .with_for_update(of=Envelope)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def signer_by_link_hash(session: Session, link_hash: str) -> Signer | None:
+    """The signer whose current link hashes to ``link_hash``."""
+    return session.scalars(select(Signer).where(Signer.link_hash == link_hash)).first()

@@ -1,0 +1,71 @@
+"""Request and response shapes of the envelope API (shared/API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SignerIn(BaseModel):
+    """One signer as the MIS describes them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    role: str = Field(examples=["patient"])
+    name: str = Field(min_length=1, max_length=200, examples=["Maria Ivanova"])
+    phone: str | None = Field(default=None, max_length=32, examples=["+79991234567"])
+    email: str | None = Field(default=None, max_length=254, examples=["maria@example.com"])
+    method: str = Field(examples=["sms_otp"])
+    order: int = Field(default=1, ge=1, le=100)
+    relation: str | None = None
+    patient_mis_id: str | None = Field(default=None, max_length=100)
+    lang: Literal["en", "ru", "fa"] | None = None
+
+
+class EnvelopeIn(BaseModel):
+    """``POST /api/v1/envelopes`` body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document_id: str = Field(max_length=64)
+    signers: list[SignerIn] = Field(min_length=1, max_length=20)
+    expires_at: datetime | None = None
+
+
+class SignerOut(BaseModel):
+    """A signer's current state."""
+
+    id: str
+    role: str
+    name: str
+    method: str
+    order: int
+    status: str
+    relation: str | None = None
+    signed_at: datetime | None = None
+    declined_at: datetime | None = None
+    decline_reason: str | None = None
+    signing_url: str | None = None
+
+
+class EnvelopeOut(BaseModel):
+    """An envelope's current state."""
+
+    id: str
+    status: str
+    document_id: str
+    created_at: datetime
+    expires_at: datetime
+    completed_at: datetime | None = None
+    void_reason: str | None = None
+    signers: list[SignerOut]
+
+
+class VoidIn(BaseModel):
+    """``POST /api/v1/envelopes/{id}/void`` body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000)

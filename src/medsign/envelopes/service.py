@@ -1,0 +1,196 @@
+"""Creating, reading and voiding envelopes (the MIS side)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from medsign.audit.service import record
+from medsign.documents.service import get_document
+from medsign.domain.contacts import normalize_email, normalize_phone
+from medsign.domain.policy import (
+    DocumentKind,
+    Method,
+    PolicyContext,
+    Relation,
+    Role,
+    check_method,
+    parse_enum,
+)
+from medsign.domain.states import EnvelopeStatus, SignerStatus
+from medsign.domain.tokens import Keyring
+from medsign.envelopes.models import Envelope, EnvelopeVersion, Signer
+from medsign.envelopes.queries import load_envelope
+from medsign.envelopes.schemas import EnvelopeIn, EnvelopeOut, SignerIn, SignerOut
+from medsign.envelopes.workflow import end_envelope, invite_due
+from medsign.errors import InvalidInput
+from medsign.db.base import new_id
+
+LINK_PURPOSE = "link"
+MAX_TTL = timedelta(days=366)
+
+
+def _validated_signer(kind: DocumentKind, index: int, raw: SignerIn) -> dict[str, object]:
+    """Check one signer's role, method, relation and contact; return column values."""
+    where = f"signers[{index}]"
+    role = parse_enum(Role, raw.role, "role")
+    method = parse_enum(Method, raw.method, "method")
+    relation: Relation | None = None
+    if role is Role.REPRESENTATIVE:
+        if raw.relation is None:
+            raise InvalidInput(
+                f"{where}: a representative needs `relation` (parent, guardian, payer, proxy).",
+                field=f"{where}.relation",
+            )
+        relation = parse_enum(Relation, raw.relation, "relation")
+    elif raw.relation is not None:
+        raise InvalidInput(
+            f"{where}: `relation` is only for role representative.", field=f"{where}.relation"
+        )
+    phone = normalize_phone(raw.phone) if raw.phone else None
+    email = normalize_email(raw.email) if raw.email else None
+    if method is Method.SMS_OTP and phone is None:
+        raise InvalidInput(
+            f"{where}: method sms_otp needs a `phone` in international format.",
+            field=f"{where}.phone",
+        )
+    if method is Method.EMAIL_OTP and email is None:
+        raise InvalidInput(
+            f"{where}: method email_otp needs an `email`.", field=f"{where}.email"
+        )
+    check_method(kind, method, role, PolicyContext())
+    return {
+        "role": role.value,
+        "method": method.value,
+        "relation": relation.value if relation else None,
+        "name": raw.name,
+        "phone": phone,
+        "email": email,
+        "order": raw.order,
+        "patient_mis_id": raw.patient_mis_id,
+    }
+
+
+def create_envelope(
+    session: Session,
+    keyring: Keyring,
+    organization_id: str,
+    body: EnvelopeIn,
+    *,
+    now: datetime,
+    default_ttl: timedelta,
+    default_lang: str,
+) -> Envelope:
+    """Create an envelope in state ``sent`` and invite the first order group."""
+    doc = get_document(session, organization_id, body.document_id)
+    kind = DocumentKind(doc.kind)
+    values = [_validated_signer(kind, i, s) for i, s in enumerate(body.signers)]
+    if all(v["role"] == Role.VIEWER.value for v in values):
+        raise InvalidInput("An envelope needs at least one signer who is not a viewer.")
+    if body.expires_at is None:
+        expires_at = now + default_ttl
+    else:
+        if body.expires_at.tzinfo is None:
+            raise InvalidInput(
+                "`expires_at` needs a time zone, e.g. 2026-12-01T18:00:00+03:00.",
+                field="expires_at",
+            )
+        expires_at = body.expires_at.astimezone(UTC)
+        if expires_at <= now or expires_at > now + MAX_TTL:
+            raise InvalidInput(
+                "`expires_at` must be in the future and at most a year away.",
+                field="expires_at",
+            )
+    env = Envelope(
+        organization_id=organization_id,
+        document_id=doc.id,
+        status=EnvelopeStatus.SENT.value,
+        expires_at=expires_at,
+        current_sha256=doc.sha256,
+        version=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(env)
+    session.flush()
+    session.add(
+        EnvelopeVersion(envelope_id=env.id, version=0, sha256=doc.sha256, size=doc.size)
+    )
+    for position, (raw, v) in enumerate(zip(body.signers, values, strict=True)):
+        signer_id = new_id()
+        session.add(
+            Signer(
+                id=signer_id,
+                envelope_id=env.id,
+                position=position,
+                status=SignerStatus.WAITING.value,
+                link_version=1,
+                link_hash=keyring.hash(LINK_PURPOSE, keyring.link_token(signer_id, 1)),
+                lang=raw.lang or default_lang,
+                **v,
+            )
+        )
+    session.flush()
+    session.refresh(env, ["signers"])
+    record(
+        session,
+        organization_id,
+        "envelope.sent",
+        at=now,
+        actor="api",
+        envelope_id=env.id,
+        data={"document_id": doc.id, "signers": len(values), "expires_at": expires_at.isoformat()},
+    )
+    invite_due(session, env, now=now)
+    return env
+
+
+def envelope_out(env: Envelope, keyring: Keyring, public_url: str) -> EnvelopeOut:
+    """The API view of an envelope; ``signing_url`` only while a signer may still act."""
+    base = public_url.rstrip("/")
+    signers = []
+    for s in env.signers:
+        url = None
+        if env.status == EnvelopeStatus.SENT.value and s.status in (
+            SignerStatus.WAITING.value,
+            SignerStatus.NOTIFIED.value,
+        ):
+            url = f"{base}/s/{keyring.link_token(s.id, s.link_version)}"
+        signers.append(
+            SignerOut(
+                id=s.id,
+                role=s.role,
+                name=s.name,
+                method=s.method,
+                order=s.order,
+                status=s.status,
+                relation=s.relation,
+                signed_at=s.signed_at,
+                declined_at=s.declined_at,
+                decline_reason=s.decline_reason,
+                signing_url=url,
+            )
+        )
+    return EnvelopeOut(
+        id=env.id,
+        status=env.status,
+        document_id=env.document_id,
+        created_at=env.created_at,
+        expires_at=env.expires_at,
+        completed_at=env.completed_at,
+        void_reason=env.void_reason,
+        signers=signers,
+    )
+
+
+def void_envelope(
+    session: Session, organization_id: str, envelope_id: str, reason: str, *, now: datetime
+) -> Envelope:
+    """Void an envelope that has not ended; its links stop working."""
+    env = load_envelope(session, organization_id, envelope_id, lock=True)
+    end_envelope(
+        session, env, EnvelopeStatus.VOIDED, now=now, actor="api", data={"reason": reason}
+    )
+    env.void_reason = reason
+    return env

@@ -1,0 +1,1 @@
+"""idempotency package."""

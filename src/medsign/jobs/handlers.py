@@ -1,0 +1,35 @@
+"""The handler of every job kind (the composition point of the worker)."""
+
+from __future__ import annotations
+
+from medsign.envelopes import messages
+from medsign.envelopes.sealing import seal_envelope
+from medsign.envelopes.workflow import expire_due
+from medsign.jobs.models import Job
+from medsign.jobs.outbox import JobKind
+from medsign.jobs.worker import Handler
+from medsign.notify.dispatch import build_senders
+from medsign.runtime import Runtime
+
+
+def build_handlers(rt: Runtime) -> dict[str, Handler]:
+    """Handlers bound to the senders this runtime's settings pick."""
+    senders = build_senders(rt.settings, rt.sessions)
+
+    def invite(rt: Runtime, job: Job) -> None:
+        messages.send_invite(rt, job, senders)
+
+    def code(rt: Runtime, job: Job) -> None:
+        messages.send_code(rt, job, senders)
+
+    return {
+        JobKind.INVITE.value: invite,
+        JobKind.SEND_CODE.value: code,
+        JobKind.SEAL.value: seal_envelope,
+    }
+
+
+def periodic(rt: Runtime) -> None:
+    """Housekeeping the worker runs every few seconds: expire envelopes past their date."""
+    with rt.transaction() as session:
+        expire_due(session, now=rt.clock())

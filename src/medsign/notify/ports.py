@@ -1,0 +1,54 @@
+"""What the rest of medsign needs from a notification channel.
+
+The worker (``medsign.jobs``) hands a :class:`Message` to a :class:`Sender` picked by
+settings; every backend is a small module beside this one and has a conformance test
+against a real peer (tests/integration/notify/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+Channel = Literal["email", "sms"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification to one recipient, ready to deliver.
+
+    ``idempotency_key`` is stable per delivery attempt id: a retry of the same job
+    reuses it, so the peer (or a human reading headers) can recognise a duplicate.
+    """
+
+    channel: Channel
+    to: str  # email address (RFC 5322 addr-spec) or E.164 phone number
+    subject: str  # email only; "" for sms
+    body: str  # plain text, any Unicode (Russian, Persian, ...)
+    idempotency_key: str
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered.
+
+    ``retryable`` tells the worker whether trying again later may succeed (network
+    trouble, a 4xx SMTP reply, a 5xx from the SMS gateway) or not (the peer refused this
+    message for good: an unknown mailbox, a malformed phone number, a bad token).
+    The detail never contains the recipient, so it is safe to log.
+    """
+
+    def __init__(self, detail: str, *, retryable: bool) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retryable = retryable
+
+    def __repr__(self) -> str:
+        return f"DeliveryError({self.detail!r}, retryable={self.retryable})"
+
+
+class Sender(Protocol):
+    """A delivery backend for one channel."""
+
+    def send(self, message: Message) -> None:
+        """Deliver ``message`` or raise :class:`DeliveryError`."""
+        ...

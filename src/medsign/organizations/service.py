@@ -1,0 +1,83 @@
+"""Creating organizations and authenticating their API tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from medsign.audit.service import record
+from medsign.domain.tokens import Keyring, new_api_token
+from medsign.errors import InvalidInput, Unauthorized
+from medsign.organizations.models import ApiToken, Organization
+
+TOKEN_PURPOSE = "api-token"
+
+
+@dataclass(frozen=True)
+class CreatedOrganization:
+    """A new organization and its first token (the token is shown only now)."""
+
+    organization_id: str
+    token: str
+
+
+def create_organization(
+    session: Session, keyring: Keyring, name: str, *, now: datetime
+) -> CreatedOrganization:
+    """Create an organization with one organization-scoped API token."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("The organization name must be 1 to 200 characters.", field="name")
+    org = Organization(name=name, created_at=now)
+    session.add(org)
+    session.flush()
+    token = issue_token(session, keyring, org.id, "default", now=now)
+    record(session, org.id, "organization.created", at=now, actor="admin", data={"name": name})
+    return CreatedOrganization(org.id, token)
+
+
+def issue_token(
+    session: Session, keyring: Keyring, organization_id: str, name: str, *, now: datetime
+) -> str:
+    """Issue an API token; only its keyed hash is stored."""
+    token = new_api_token()
+    session.add(
+        ApiToken(
+            organization_id=organization_id,
+            name=name,
+            token_hash=keyring.hash(TOKEN_PURPOSE, token),
+            created_at=now,
+        )
+    )
+    session.flush()
+    return token
+
+
+def authenticate(session: Session, keyring: Keyring, token: str | None, *, now: datetime) -> str:
+    """Return the organization id of a valid token, or raise Unauthorized."""
+    if not token:
+        raise Unauthorized("Send an API token: `Authorization: Bearer <token>`.")
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == keyring.hash(TOKEN_PURPOSE, token))
+    ).first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("The API token is not valid (unknown or revoked).")
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        row.last_used_at = now  # coarse, so reads do not write on every request
+    return row.organization_id
+
+
+def get_organization(session: Session, organization_id: str) -> Organization:
+    """The organization row (it exists whenever a token authenticated)."""
+    org = session.get(Organization, organization_id)
+    if org is None:
+        raise Unauthorized("The organization of this token no longer exists.")
+    return org
+
+
+def first_organization(session: Session) -> Organization | None:
+    """The oldest organization, if any (the demo start-up uses it)."""
+    return session.scalars(select(Organization).order_by(Organization.created_at).limit(1)).first()

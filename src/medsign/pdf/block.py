@@ -1,0 +1,294 @@
+"""The visible signature block: layout on the last page and its appearance stream.
+
+A block is a form XObject (ISO 32000-1 §8.10) used as the normal appearance (/AP /N,
+§12.5.5) of the signature widget. It shows the signer, the time with its UTC offset,
+the method, the document id, the verification code and, when a verification URL is
+given, a QR code (drawn as filled rectangles, no image).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import segno
+
+from medsign.errors import InvalidInput
+from medsign.pdf.font import FONT_NAME, Font, ShapedGlyph, Subset, default_font
+from medsign.pdf.objects import Name, ObjectSet, PdfValue, Raw, Ref, Stream, fmt_number
+
+BLOCK_WIDTH = 180.0
+BLOCK_HEIGHT = 62.0
+PAGE_MARGIN = 18.0
+BLOCK_GAP = 6.0
+COLUMNS = 3
+
+_PAD = 4.0
+_MIN_SIZE = 4.0
+
+
+@dataclass(frozen=True)
+class SignatureBlock:
+    """What the visible block shows."""
+
+    signer_name: str
+    signed_at: datetime
+    method: str
+    document_id: str
+    verification_code: str
+    verify_url: str | None = None
+
+
+def format_time(value: datetime) -> str:
+    """``2026-11-23 10:15:02 +03:00``: local time with its UTC offset."""
+    offset = value.utcoffset()
+    if offset is None:
+        raise InvalidInput("The signing time must carry a time zone.")
+    total = int(offset.total_seconds())
+    sign = "+" if total >= 0 else "-"
+    hours, minutes = divmod(abs(total) // 60, 60)
+    return f"{value:%Y-%m-%d %H:%M:%S} {sign}{hours:02d}:{minutes:02d}"
+
+
+def slot_rect(
+    mediabox: tuple[float, float, float, float], slot: int
+) -> tuple[float, float, float, float]:
+    """Rectangle of block ``slot`` on a page: 3 per row from the bottom-left, rows upward.
+
+    Blocks shrink uniformly on pages too narrow for three, so slots never overlap.
+    """
+    x0, y0, x1, _y1 = mediabox
+    page_w = x1 - x0
+    full = COLUMNS * BLOCK_WIDTH + (COLUMNS - 1) * BLOCK_GAP + 2 * PAGE_MARGIN
+    scale = min(1.0, page_w / full) if page_w > 0 else 1.0
+    w, h = BLOCK_WIDTH * scale, BLOCK_HEIGHT * scale
+    gap, margin = BLOCK_GAP * scale, PAGE_MARGIN * scale
+    row, col = divmod(max(slot, 0), COLUMNS)
+    left = x0 + margin + col * (w + gap)
+    bottom = y0 + margin + row * (h + gap)
+    return (round(left, 3), round(bottom, 3), round(left + w, 3), round(bottom + h, 3))
+
+
+@functools.lru_cache(maxsize=2048)
+def _shape(text: str) -> tuple[ShapedGlyph, ...]:
+    return tuple(default_font().shape(text))
+
+
+@dataclass(frozen=True)
+class _Line:
+    glyphs: tuple[ShapedGlyph, ...]
+    size: float
+    x: float
+    y: float
+    gray: float
+
+
+def _fit(font: Font, text: str, size: float, width: float) -> tuple[tuple[ShapedGlyph, ...], float]:
+    """Shrink to fit ``width`` down to a minimum size, then cut with an ellipsis."""
+    glyphs = _shape(text)
+    natural = font.text_width(list(glyphs), 1.0)
+    if natural * size <= width or natural == 0:
+        return glyphs, size
+    if natural * _MIN_SIZE <= width:
+        return glyphs, width / natural
+    ellipsis = _shape("…")
+    room = width / _MIN_SIZE - font.text_width(list(ellipsis), 1.0)
+    kept: list[ShapedGlyph] = []
+    used = 0.0
+    for g in glyphs:
+        adv = g.advance / font.units_per_em
+        if used + adv > room:
+            break
+        kept.append(g)
+        used += adv
+    return tuple(kept) + ellipsis, _MIN_SIZE
+
+
+def _qr_ops(url: str, x: float, y: float, size: float) -> bytes:
+    """A QR code (ISO/IEC 18004) as filled rectangles, one per horizontal run.
+
+    The matrix is drawn in module units under a ``cm`` transform (ISO 32000-1 §8.4.4),
+    so every rectangle is written with small integers.
+    """
+    qr = segno.make_qr(url, error="m", boost_error=False, mask=2)
+    matrix = qr.matrix
+    n = len(matrix)
+    module = size / n
+    ops: list[bytes] = [
+        b"q %s 0 0 %s %s %s cm 0 g\n"
+        % (fmt_number(module), fmt_number(module), fmt_number(x), fmt_number(y))
+    ]
+    for r, row in enumerate(matrix):
+        bottom = n - 1 - r
+        c = 0
+        while c < n:
+            if row[c]:
+                start = c
+                while c < n and row[c]:
+                    c += 1
+                ops.append(b"%d %d %d 1 re\n" % (start, bottom, c - start))
+            else:
+                c += 1
+    ops.append(b"f Q\n")
+    return b"".join(ops)
+
+
+def _tj(line: _Line, subset: Subset, upem: int) -> bytes:
+    """Show a shaped line with TJ; numbers adjust advances and offsets (§9.4.3)."""
+    parts: list[bytes] = []
+    for g in line.glyphs:
+        cid = subset.new_id[g.gid]
+        width = subset.font.advance(g.gid)
+        if g.x_offset:
+            parts.append(fmt_number(-g.x_offset * 1000 / upem))
+        parts.append(b"<%04X>" % cid)
+        adjust = width + g.x_offset - g.advance
+        if adjust:
+            parts.append(fmt_number(adjust * 1000 / upem))
+    return b"[" + b" ".join(parts) + b"] TJ"
+
+
+def _to_unicode(lines: list[_Line], subset: Subset) -> bytes:
+    """A /ToUnicode CMap (ISO 32000-1 §9.10.3) mapping CIDs to the text they show."""
+    mapping: dict[int, str] = {}
+    for line in lines:
+        for g in line.glyphs:
+            cid = subset.new_id[g.gid]
+            if g.text and cid not in mapping:
+                mapping[cid] = g.text
+    entries = [
+        b"<%04X> <%s>" % (cid, text.encode("utf-16-be").hex().upper().encode("ascii"))
+        for cid, text in sorted(mapping.items())
+    ]
+    chunks = [entries[i : i + 100] for i in range(0, len(entries), 100)]
+    body = b"".join(
+        b"%d beginbfchar\n%s\nendbfchar\n" % (len(chunk), b"\n".join(chunk)) for chunk in chunks
+    )
+    return (
+        b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        b"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        b"1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+        + body
+        + b"endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+    )
+
+
+def _font_objects(objs: ObjectSet, lines: list[_Line], subset: Subset) -> Ref:
+    font = subset.font
+    upem = font.units_per_em
+    tag = "".join(
+        chr(65 + b % 26) for b in hashlib.sha256(subset.program[:4096]).digest()[:6]
+    )
+    base = Name(f"{tag}+{FONT_NAME}")
+    program = zlib.compress(subset.program, 6)
+    file_ref = objs.add(
+        Stream({"Length1": len(subset.program), "Filter": Name("FlateDecode")}, program)
+    )
+
+    def scaled(v: int) -> int:
+        return round(v * 1000 / upem)
+
+    descriptor = objs.add(
+        {
+            "Type": Name("FontDescriptor"),
+            "FontName": base,
+            "Flags": 4,
+            "FontBBox": [scaled(v) for v in font.bbox],
+            "ItalicAngle": 0,
+            "Ascent": scaled(font.ascent),
+            "Descent": scaled(font.descent),
+            "CapHeight": scaled(1493),
+            "StemV": 80,
+            "FontFile2": file_ref,
+        }
+    )
+    widths: list[int] = subset.widths()
+    cid_font = objs.add(
+        {
+            "Type": Name("Font"),
+            "Subtype": Name("CIDFontType2"),
+            "BaseFont": base,
+            "CIDSystemInfo": {"Registry": "Adobe", "Ordering": "Identity", "Supplement": 0},
+            "FontDescriptor": descriptor,
+            "W": Raw(b"[0 [" + b" ".join(b"%d" % w for w in widths) + b"]]"),
+            "CIDToGIDMap": Name("Identity"),
+        }
+    )
+    cmap = zlib.compress(_to_unicode(lines, subset), 6)
+    to_unicode = objs.add(Stream({"Filter": Name("FlateDecode")}, cmap))
+    return objs.add(
+        {
+            "Type": Name("Font"),
+            "Subtype": Name("Type0"),
+            "BaseFont": base,
+            "Encoding": Name("Identity-H"),
+            "DescendantFonts": [cid_font],
+            "ToUnicode": to_unicode,
+        }
+    )
+
+
+def build_appearance(
+    objs: ObjectSet, block: SignatureBlock, associated: list[Ref] | None = None
+) -> Ref:
+    """Add the block's form XObject (and its font) to ``objs``; return the form's ref.
+
+    The form's /BBox is the unscaled block (180 x 62); viewers map it onto the widget
+    /Rect (ISO 32000-1 §12.5.5, Algorithm 8.1).
+    """
+    font = default_font()
+    w, h = BLOCK_WIDTH, BLOCK_HEIGHT
+    qr_size = h - 2 * _PAD if block.verify_url else 0.0
+    text_w = w - 2 * _PAD - (qr_size + _PAD if qr_size else 0.0)
+    x = _PAD + 1.0
+    specs: list[tuple[str, float, float]] = [
+        ("Signed electronically · medsign", 4.6, 0.35),
+        (block.signer_name.strip() or "—", 7.6, 0.0),
+        (format_time(block.signed_at), 6.0, 0.0),
+        (f"Method: {block.method}", 6.0, 0.0),
+        (f"Document {block.document_id}", 6.0, 0.2),
+        (f"Code {block.verification_code}", 7.0, 0.0),
+    ]
+    baselines = [h - 9.0, h - 18.5, h - 27.5, h - 36.0, h - 44.5, h - 55.0]
+    lines: list[_Line] = []
+    for (text, size, gray), y in zip(specs, baselines, strict=True):
+        glyphs, fitted = _fit(font, text, size, text_w - 1.0)
+        lines.append(_Line(glyphs, fitted, x, y, gray))
+    subset = font.subset({g.gid for line in lines for g in line.glyphs})
+    upem = font.units_per_em
+    ops: list[bytes] = [
+        b"q\n1 g 0 0 %s %s re f\n" % (fmt_number(w), fmt_number(h)),
+        b"0.4 G 0.6 w 0.3 0.3 %s %s re S\n" % (fmt_number(w - 0.6), fmt_number(h - 0.6)),
+        b"BT\n",
+    ]
+    for line in lines:
+        ops.append(
+            b"%s g /F1 %s Tf 1 0 0 1 %s %s Tm %s\n"
+            % (
+                fmt_number(line.gray),
+                fmt_number(round(line.size, 3)),
+                fmt_number(line.x),
+                fmt_number(line.y),
+                _tj(line, subset, upem),
+            )
+        )
+    ops.append(b"ET\n")
+    if block.verify_url:
+        ops.append(_qr_ops(block.verify_url, w - _PAD - qr_size, _PAD, qr_size))
+    ops.append(b"Q\n")
+    content = zlib.compress(b"".join(ops), 6)
+    font_ref = _font_objects(objs, lines, subset)
+    form: dict[str, PdfValue] = {
+        "Type": Name("XObject"),
+        "Subtype": Name("Form"),
+        "BBox": [0, 0, w, h],
+        "Resources": {"Font": {"F1": font_ref}},
+        "Filter": Name("FlateDecode"),
+    }
+    if associated:
+        form["AF"] = list(associated)  # type: ignore[arg-type]
+    return objs.add(Stream(form, content))

@@ -1,0 +1,204 @@
+"""The reference signing path: pyHanko, with medsign's block and evidence.
+
+Slower than :mod:`medsign.pdf.incremental` but handles any PDF pyHanko can read
+(hybrid files, odd page trees, repaired files). It writes the same objects: the
+appearance and evidence come from :mod:`medsign.pdf.parts` and are converted to
+pyHanko objects; pyHanko creates the field and the PAdES signature (subfilter
+/ETSI.CAdES.detached, which also leaves out signing-time, EN 319 142-1 §5.2.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import threading
+from dataclasses import dataclass
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.stamp import BaseStampStyle
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from medsign.pdf.block import slot_rect
+from medsign.pdf.objects import (
+    Existing,
+    Name,
+    ObjectSet,
+    PdfValue,
+    Raw,
+    Ref,
+    Stream,
+)
+from medsign.pdf.parts import SealRequest, add_appearance, add_evidence
+from medsign.pki import SealKey
+
+T = TypeVar("T")
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even if a loop runs in this thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="medsign-pyhanko")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    result: T = box["result"]
+    return result
+
+
+@functools.lru_cache(maxsize=64)
+def pyhanko_signer(key: SealKey) -> signers.SimpleSigner:
+    """A pyHanko :class:`SimpleSigner` for a seal key (cached per key)."""
+    der_key = key.private_key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    cert = asn1_x509.Certificate.load(key.certificate.public_bytes(serialization.Encoding.DER))
+    chain = [
+        asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in key.chain
+    ]
+    return signers.SimpleSigner(
+        signing_cert=cert,
+        signing_key=asn1_keys.PrivateKeyInfo.load(der_key),
+        cert_registry=SimpleCertificateStore.from_certs(chain),
+    )
+
+
+def _to_pyhanko(
+    value: PdfValue, refs: list[generic.IndirectObject]
+) -> generic.PdfObject:
+    """Convert a :mod:`medsign.pdf.objects` value to a pyHanko object."""
+    if value is None:
+        return generic.NullObject()
+    if isinstance(value, bool):
+        return generic.BooleanObject(value)
+    if isinstance(value, int):
+        return generic.NumberObject(value)
+    if isinstance(value, float):
+        return generic.FloatObject(value)
+    if isinstance(value, Name):
+        return generic.NameObject("/" + value)
+    if isinstance(value, Raw):  # pragma: no cover - the shared parts use no raw values
+        raise TypeError("raw values are not supported on the reference path")
+    if isinstance(value, str):
+        return generic.pdf_string(value)
+    if isinstance(value, bytes):
+        return generic.ByteStringObject(value)
+    if isinstance(value, Ref):
+        return refs[value.index]
+    if isinstance(value, Existing):  # pragma: no cover - converted by the caller
+        raise TypeError("existing references must be resolved by the caller")
+    if isinstance(value, list):
+        return generic.ArrayObject([_to_pyhanko(v, refs) for v in value])
+    if isinstance(value, dict):
+        return generic.DictionaryObject(
+            {generic.NameObject("/" + k): _to_pyhanko(v, refs) for k, v in value.items()}
+        )
+    if isinstance(value, Stream):
+        d = generic.DictionaryObject(
+            {
+                generic.NameObject("/" + k): _to_pyhanko(v, refs)
+                for k, v in value.dictionary.items()
+            }
+        )
+        return generic.StreamObject(d, encoded_data=value.data)
+    raise TypeError(f"cannot convert {type(value)!r}")  # pragma: no cover
+
+
+def _add_objects(
+    writer: IncrementalPdfFileWriter, objs: ObjectSet
+) -> list[generic.IndirectObject]:
+    refs = [writer.allocate_placeholder() for _ in objs.objects]
+    for ref, obj in zip(refs, objs.objects, strict=True):
+        writer.add_object(_to_pyhanko(obj, refs), idnum=ref.idnum)
+    return refs
+
+
+class _Stamp:
+    """Duck-typed pyHanko stamp: installs a prepared appearance on the widget."""
+
+    def __init__(self, appearance: generic.IndirectObject) -> None:
+        self.appearance = appearance
+
+    def apply_appearance(self, sig_annot: generic.DictionaryObject) -> None:
+        sig_annot["/AP"] = generic.DictionaryObject({generic.NameObject("/N"): self.appearance})
+
+
+@dataclass(frozen=True)
+class _BlockStyle(BaseStampStyle):  # type: ignore[misc]
+    """A stamp style whose stamp is the medsign block built beforehand."""
+
+    appearance: generic.IndirectObject | None = None
+
+    def create_stamp(self, writer: Any, box: Any, text_params: dict[str, Any]) -> _Stamp:
+        assert self.appearance is not None
+        return _Stamp(self.appearance)
+
+
+def _page_box(page: generic.DictionaryObject) -> tuple[float, float, float, float]:
+    node: Any = page
+    for _ in range(64):
+        box = node.get("/CropBox") or node.get("/MediaBox")
+        if box is not None:
+            a, b, c, d = (float(v) for v in box)
+            return (min(a, c), min(b, d), max(a, c), max(b, d))
+        parent = node.get("/Parent")
+        if parent is None:
+            break
+        node = parent.get_object()
+    return (0.0, 0.0, 612.0, 792.0)
+
+
+async def seal_with_pyhanko(pdf: bytes, key: SealKey, request: SealRequest) -> bytes:
+    """Seal with pyHanko: same block and evidence as the fast path."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    page_ref, _resources = writer.find_page_for_modification(-1)
+    page = page_ref.get_object()
+    rect = slot_rect(_page_box(page), request.slot)
+
+    objs = ObjectSet()
+    evidence = add_evidence(objs, request)
+    appearance = add_appearance(objs, request.block, evidence)
+    refs = _add_objects(writer, objs)
+
+    page_count = int(writer.root["/Pages"]["/Count"])
+    style = _BlockStyle(appearance=refs[appearance.index])
+    meta = signers.PdfSignatureMetadata(
+        field_name=request.field_name,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        reason=request.reason,
+        location=request.location,
+    )
+    field_spec = fields.SigFieldSpec(
+        sig_field_name=request.field_name,
+        on_page=page_count - 1,
+        box=rect,
+    )
+    pdf_signer = signers.PdfSigner(
+        meta, pyhanko_signer(key), new_field_spec=field_spec, stamp_style=style
+    )
+    out = io.BytesIO()
+    await pdf_signer.async_sign_pdf(writer, output=out)
+    return out.getvalue()

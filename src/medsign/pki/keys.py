@@ -1,0 +1,322 @@
+"""Seal keys: the development CA, per-organization seals, and production key files.
+
+A *seal* is the organization's signing key (ECDSA P-256 by default) with a
+certificate whose key usage allows ``digitalSignature`` and ``nonRepudiation``
+(RFC 5280 §4.2.1.3), as PAdES signatures expect (ETSI EN 319 142-1 §5.1).
+
+Files are written atomically (temporary file + :func:`os.replace`) with mode
+0600 for private keys, so two processes that start at the same time end up with
+one consistent key pair: whichever rename lands last wins for both files, and a
+reader that sees a mismatching pair simply waits and reads again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from medsign.errors import InvalidInput
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+CA_KEY_FILE = "ca.key.pem"
+CA_CERT_FILE = "ca.cert.pem"
+SEAL_KEY_FILE = "seal.key.pem"
+SEAL_CERT_FILE = "seal.cert.pem"
+
+_CA_YEARS = 10
+_SEAL_YEARS = 3
+_LOCK_WAIT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class SealKey:
+    """A private key, its certificate and the issuer chain (up to and including the root)."""
+
+    private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+
+
+def _write_atomic(path: Path, data: bytes, *, private: bool) -> None:
+    """Write ``data`` to ``path`` atomically; private files get mode 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.chmod(0o600 if private else 0o644)
+        tmp.replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def _creation_lock(directory: Path, name: str) -> Iterator[None]:
+    """A cross-process lock file created with ``O_EXCL``; stale locks expire."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = directory / f".{name}.lock"
+    deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            if time.monotonic() > deadline:
+                # A crashed holder left the lock behind: take it over.
+                with contextlib.suppress(FileNotFoundError):
+                    lock.unlink()
+                deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+            time.sleep(0.02)
+            continue
+        os.close(fd)
+        break
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+def _pem_key(key: PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _load_private_key(data: bytes) -> PrivateKey:
+    key = serialization.load_pem_private_key(data, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        raise InvalidInput("The private key must be an ECDSA or RSA key.")
+    return key
+
+
+def _same_public_key(key: PrivateKey, cert: x509.Certificate) -> bool:
+    fmt = serialization.PublicFormat.SubjectPublicKeyInfo
+    enc = serialization.Encoding.DER
+    return key.public_key().public_bytes(enc, fmt) == cert.public_key().public_bytes(enc, fmt)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _ski(key: PrivateKey) -> x509.SubjectKeyIdentifier:
+    return x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+
+
+class DevCA:
+    """A development certificate authority stored as two PEM files in a directory."""
+
+    def __init__(self, private_key: PrivateKey, certificate: x509.Certificate) -> None:
+        self.private_key = private_key
+        self.certificate = certificate
+
+    def issue_seal(self, directory: Path, organization_id: str, organization_name: str) -> SealKey:
+        """Load ``<directory>/seal.{key,cert}.pem`` or create an organization seal there.
+
+        The seal is an ECDSA P-256 key with a 3-year certificate: subject
+        O=<organization name>, CN=<organization name> seal, serialNumber=<organization id>;
+        key usage digitalSignature + nonRepudiation (RFC 5280 §4.2.1.3).
+        """
+        key_path = directory / SEAL_KEY_FILE
+        cert_path = directory / SEAL_CERT_FILE
+        loaded = self._try_load_seal(key_path, cert_path)
+        if loaded is not None:
+            return loaded
+        with _creation_lock(directory, "seal"):
+            loaded = self._try_load_seal(key_path, cert_path)
+            if loaded is not None:
+                return loaded
+            key = ec.generate_private_key(ec.SECP256R1())
+            cert = self._seal_certificate(key, organization_id, organization_name)
+            _write_atomic(key_path, _pem_key(key), private=True)
+            _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), private=False)
+            return SealKey(key, cert, (self.certificate,))
+
+    def _try_load_seal(self, key_path: Path, cert_path: Path) -> SealKey | None:
+        if not (key_path.exists() and cert_path.exists()):
+            return None
+        key = _load_private_key(key_path.read_bytes())
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        if not _same_public_key(key, cert):
+            return None
+        return SealKey(key, cert, (self.certificate,))
+
+    def _seal_certificate(
+        self, key: ec.EllipticCurvePrivateKey, organization_id: str, organization_name: str
+    ) -> x509.Certificate:
+        name = organization_name.strip() or organization_id
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, name[:64]),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"{name[:58]} seal"),
+                x509.NameAttribute(NameOID.SERIAL_NUMBER, organization_id[:64]),
+            ]
+        )
+        now = _now()
+        ca_key = self.private_key
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=365 * _SEAL_YEARS))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=True,  # nonRepudiation
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+            )
+            .add_extension(_ski(key), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                critical=False,
+            )
+        )
+        return builder.sign(ca_key, hashes.SHA256())
+
+
+def _create_ca_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "medsign development CA")])
+    now = _now()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365 * _CA_YEARS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(_ski(key), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _try_load_ca(key_path: Path, cert_path: Path) -> DevCA | None:
+    if not (key_path.exists() and cert_path.exists()):
+        return None
+    key = _load_private_key(key_path.read_bytes())
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    if not _same_public_key(key, cert):
+        return None
+    return DevCA(key, cert)
+
+
+def load_or_create_dev_ca(directory: Path) -> DevCA:
+    """Load the development CA from ``directory`` or create it there on first call.
+
+    Creates ``ca.key.pem`` (mode 0600) and ``ca.cert.pem``: ECDSA P-256, 10 years,
+    CN "medsign development CA". Safe when several processes race.
+    """
+    key_path = directory / CA_KEY_FILE
+    cert_path = directory / CA_CERT_FILE
+    ca = _try_load_ca(key_path, cert_path)
+    if ca is not None:
+        return ca
+    with _creation_lock(directory, "ca"):
+        ca = _try_load_ca(key_path, cert_path)
+        if ca is not None:
+            return ca
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = _create_ca_certificate(key)
+        _write_atomic(key_path, _pem_key(key), private=True)
+        _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), private=False)
+        return DevCA(key, cert)
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read the {what} file {path}: {exc.strerror}.") from exc
+
+
+def _load_certs(path: Path, what: str) -> list[x509.Certificate]:
+    data = _read(path, what)
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise InvalidInput(f"The {what} file {path} holds no readable certificate.") from exc
+
+
+def load_seal_key_files(
+    key_path: Path, cert_path: Path, chain_paths: Sequence[Path] = ()
+) -> SealKey:
+    """Load a production seal from PEM files (unencrypted PKCS#8 / traditional key).
+
+    ``cert_path`` may hold the seal certificate followed by its issuers; ``chain_paths``
+    add more issuer certificates. Raises :class:`InvalidInput` when a file cannot be
+    read or the key does not belong to the certificate.
+    """
+    key_data = _read(key_path, "seal key")
+    try:
+        key = _load_private_key(key_data)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(
+            f"The seal key file {key_path} is not an unencrypted PEM private key."
+        ) from exc
+    certs = _load_certs(cert_path, "seal certificate")
+    for chain_path in chain_paths:
+        certs.extend(_load_certs(chain_path, "certificate chain"))
+    cert, chain = certs[0], certs[1:]
+    if not _same_public_key(key, cert):
+        raise InvalidInput(
+            f"The seal key {key_path} does not match the certificate {cert_path}."
+        )
+    seen: set[bytes] = set()
+    unique: list[x509.Certificate] = []
+    for c in chain:
+        fp = c.fingerprint(hashes.SHA256())
+        if fp not in seen and c != cert:
+            seen.add(fp)
+            unique.append(c)
+    return SealKey(key, cert, tuple(unique))

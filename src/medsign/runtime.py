@@ -1,0 +1,144 @@
+"""The runtime: everything a process builds once from its settings and hands to services.
+
+Built by ``create_app()`` and by the CLI, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from medsign.db.engine import make_engine, make_session_factory
+from medsign.domain.otp import OtpRules
+from medsign.domain.tokens import Keyring
+from medsign.pki import SealKey, load_or_create_dev_ca, load_seal_key_files
+from medsign.settings import Settings
+from medsign.storage.files import FileStore
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """The real time, aware UTC."""
+    return datetime.now(UTC)
+
+
+def _load_or_create_secret(path: Path) -> bytes:
+    """Read the deployment secret, creating it (0600, race-safe) on first start."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip().encode()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+@dataclass
+class SealKeys:
+    """Hands out the seal key of an organization (configured files or the dev CA)."""
+
+    settings: Settings
+    root: Path | None = None  # default: <data_dir>/keys
+    _cache: dict[str, SealKey] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def keys_dir(self) -> Path:
+        """Where the development CA and per-organization seals live."""
+        return self.root or self.settings.data_dir / "keys"
+
+    def trust_roots(self) -> list[object]:
+        """Certificates a verifier should trust (the dev CA or the configured chain root)."""
+        if self.settings.seal_key_file is not None:
+            key = self.for_organization("*", "")
+            return [key.chain[-1]] if key.chain else [key.certificate]
+        return [load_or_create_dev_ca(self.keys_dir).certificate]
+
+    def for_organization(self, organization_id: str, organization_name: str) -> SealKey:
+        """The seal key used for ``organization_id``."""
+        with self._lock:
+            cached = self._cache.get(organization_id)
+            if cached is not None:
+                return cached
+            s = self.settings
+            if s.seal_key_file is not None and s.seal_cert_file is not None:
+                key = load_seal_key_files(s.seal_key_file, s.seal_cert_file, s.seal_chain_files)
+            else:
+                ca = load_or_create_dev_ca(self.keys_dir)
+                key = ca.issue_seal(
+                    self.keys_dir / "orgs" / organization_id, organization_id, organization_name
+                )
+            self._cache[organization_id] = key
+            return key
+
+
+@dataclass
+class Runtime:
+    """Settings plus the objects built from them, shared by every request and job."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keyring: Keyring
+    files: FileStore
+    seal_keys: SealKeys
+    clock: Clock = system_clock
+    job_ready: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock = system_clock) -> Runtime:
+        """Create the data dir, engine, keyring and file store for ``settings``."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = (
+            settings.secret_key.get_secret_value().encode()
+            if settings.secret_key is not None
+            else _load_or_create_secret(settings.data_dir / "secret.key")
+        )
+        engine = make_engine(settings.resolved_database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            keyring=Keyring(secret),
+            files=FileStore(settings.data_dir / "files"),
+            seal_keys=SealKeys(settings),
+            clock=clock,
+        )
+
+    @property
+    def otp_rules(self) -> OtpRules:
+        """Code limits from the settings."""
+        from datetime import timedelta
+
+        s = self.settings
+        return OtpRules(
+            ttl=timedelta(seconds=s.otp_ttl_seconds),
+            max_attempts=s.otp_max_attempts,
+            resend_interval=timedelta(seconds=s.otp_resend_interval_seconds),
+            max_sends=s.otp_max_sends,
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def signing_url(self, token: str) -> str:
+        """The public link a signer opens."""
+        return f"{self.settings.public_url.rstrip('/')}/s/{token}"
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()

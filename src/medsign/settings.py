@@ -1,0 +1,59 @@
+"""Service settings, read from the environment (``MEDSIGN_*``) and an optional ``.env``.
+
+Built once, in ``create_app()`` or by the CLI; never at import time. The names and
+defaults of the documented variables are part of the stable contract (shared/API.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable about one medsign process."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDSIGN_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./medsign-data")
+    database_url: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_url: SecretStr | None = None
+    smtp_from: str = "medsign <no-reply@medsign.localhost>"
+    sms_url: str | None = None
+    sms_token: SecretStr | None = None
+    webhook_allow_private: bool = False
+    webhook_backoff: float = 5.0
+    # Keyed hashes of tokens, links and codes use this key; generated under data_dir
+    # on first start when unset (every process of one deployment must share it).
+    secret_key: SecretStr | None = None
+    # Production seal keys (PEM files); unset -> a development CA and a seal per
+    # organization are created under data_dir/keys.
+    seal_key_file: Path | None = None
+    seal_cert_file: Path | None = None
+    seal_chain_files: list[Path] = Field(default_factory=list)
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_pages: int = 2000
+    envelope_ttl_days: int = 14
+    otp_ttl_seconds: int = 600
+    otp_max_attempts: int = 5
+    otp_resend_interval_seconds: int = 30
+    otp_max_sends: int = 5
+    worker_poll_seconds: float = 0.5
+    in_process_worker: bool = True
+    default_lang: str = "ru"
+    demo: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL; defaults to a SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'medsign.sqlite3').resolve()}"
+
+    @property
+    def dev_outbox(self) -> bool:
+        """True when at least one channel has no real backend (messages go to the dev outbox)."""
+        return self.smtp_url is None or self.sms_url is None

@@ -1,0 +1,92 @@
+"""``/api/v1/envelopes``: create, read, download, void."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
+
+from medsign.envelopes.queries import load_envelope
+from medsign.envelopes.schemas import EnvelopeIn, EnvelopeOut, VoidIn
+from medsign.envelopes.service import create_envelope, envelope_out, void_envelope
+from medsign.idempotency.service import lookup, remember, request_hash
+from medsign.web.api.documents import pdf_response
+from medsign.web.deps import org_transaction, runtime
+
+router = APIRouter(prefix="/api/v1/envelopes", tags=["envelopes"])
+
+
+@router.post("", status_code=201, response_model=EnvelopeOut)
+def create(
+    request: Request,
+    body: EnvelopeIn,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Create an envelope; the first order group is invited at once.
+
+    With an ``Idempotency-Key`` header a retry with the same body returns the first
+    response; the same key with a different body is a 422 problem.
+    """
+    rt = runtime(request)
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+    fingerprint = request_hash("POST", request.url.path, canonical)
+    for attempt in range(2):
+        try:
+            with org_transaction(request) as (session, org_id):
+                if idempotency_key is not None:
+                    stored = lookup(session, org_id, idempotency_key, fingerprint)
+                    if stored is not None:
+                        return JSONResponse(stored[1], status_code=stored[0])
+                env = create_envelope(
+                    session,
+                    rt.keyring,
+                    org_id,
+                    body,
+                    now=rt.clock(),
+                    default_ttl=timedelta(days=rt.settings.envelope_ttl_days),
+                    default_lang=rt.settings.default_lang,
+                )
+                out: dict[str, Any] = envelope_out(
+                    env, rt.keyring, rt.settings.public_url
+                ).model_dump(mode="json")
+                if idempotency_key is not None:
+                    remember(session, org_id, idempotency_key, fingerprint, 201, out)
+        except IntegrityError:
+            if idempotency_key is None or attempt:
+                raise
+            continue  # a concurrent request with the same key won; return its response
+        rt.job_ready.set()
+        return JSONResponse(out, status_code=201)
+    raise AssertionError("unreachable")
+
+
+@router.get("/{envelope_id}", response_model=EnvelopeOut)
+def read(request: Request, envelope_id: str) -> EnvelopeOut:
+    """The envelope and each signer's status."""
+    rt = runtime(request)
+    with org_transaction(request) as (session, org_id):
+        env = load_envelope(session, org_id, envelope_id)
+        return envelope_out(env, rt.keyring, rt.settings.public_url)
+
+
+@router.get("/{envelope_id}/pdf", response_class=Response)
+def pdf(request: Request, envelope_id: str) -> Response:
+    """The PDF with every signature applied so far."""
+    rt = runtime(request)
+    with org_transaction(request) as (session, org_id):
+        env = load_envelope(session, org_id, envelope_id)
+        sha256 = env.current_sha256
+    return pdf_response(rt.files.get(sha256), f"{envelope_id}.pdf")
+
+
+@router.post("/{envelope_id}/void", response_model=EnvelopeOut)
+def void(request: Request, envelope_id: str, body: VoidIn) -> EnvelopeOut:
+    """Void an envelope that has not ended; its links stop working."""
+    rt = runtime(request)
+    with org_transaction(request) as (session, org_id):
+        env = void_envelope(session, org_id, envelope_id, body.reason, now=rt.clock())
+        return envelope_out(env, rt.keyring, rt.settings.public_url)

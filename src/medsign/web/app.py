@@ -1,0 +1,98 @@
+"""The ASGI application: ``create_app()`` builds everything from settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from medsign.db.migrate import upgrade
+from medsign.jobs.handlers import build_handlers, periodic
+from medsign.jobs.worker import Worker
+from medsign.runtime import Runtime
+from medsign.settings import Settings
+from medsign.web import problems
+from medsign.web.api import documents, envelopes, health, verify
+from medsign.web.pages import dev_outbox, public, signing
+
+log = logging.getLogger("medsign")
+
+# Pages load only our own files: no external fonts, scripts or trackers (DESIGN.md).
+CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
+    "img-src 'self' data: blob:; style-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    migrate: bool | None = None,
+) -> FastAPI:
+    """Build the app. On SQLite migrations run at start-up; the worker runs in-process
+    unless ``settings.in_process_worker`` is false."""
+    rt = runtime or Runtime.build(settings or Settings())
+    s = rt.settings
+    run_migrations = migrate if migrate is not None else s.resolved_database_url.startswith("sqlite")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_migrations:
+            upgrade(s.resolved_database_url)
+        worker = None
+        if s.in_process_worker:
+            worker = Worker(rt, build_handlers(rt))
+            worker.start(periodic)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            if runtime is None:
+                rt.close()
+
+    app = FastAPI(
+        title="medsign",
+        version="0.1.0",
+        summary="Electronic signatures for clinics: SMS/email codes, PAdES seals, verification.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    problems.install(app)
+    for module in (health, documents, envelopes, verify, signing, dev_outbox, public):
+        app.include_router(module.router)
+    app.mount(
+        "/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"
+    )
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > s.max_upload_bytes + 1024 * 1024:
+            # Refused before the body is read or parsed (DESIGN.md "Security floor").
+            return problems.problem(
+                413,
+                "limit-exceeded",
+                "Upload over a limit",
+                f"The request is larger than the limit of {s.max_upload_bytes} bytes.",
+                limit="max_upload_bytes",
+            )
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")  # links carry tokens
+        if not request.url.path.startswith(("/docs", "/redoc")):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "public, max-age=86400")
+        return response
+
+    return app

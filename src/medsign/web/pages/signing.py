@@ -1,0 +1,276 @@
+"""The signing page a signer opens from their link (shared/API.md "Pages").
+
+Labels are part of the contract: "Send code", "Code", "Sign", "Decline", "Signed".
+Works without JavaScript (plain forms, 303 redirects); with it, "Send code" does not
+reload the page and the document is drawn by pdf.js.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from medsign.envelopes.signing import (
+    Client,
+    LinkState,
+    LinkView,
+    decline,
+    open_link,
+    send_code,
+    sign,
+)
+from medsign.errors import DomainError, InvalidInput, LinkExpired
+from medsign.i18n import t
+from medsign.runtime import Runtime
+from medsign.web.api.documents import pdf_response
+from medsign.web.deps import runtime
+from medsign.web.pages.render import page_lang, render
+from medsign.web.problems import domain_problem
+
+router = APIRouter(prefix="/s", include_in_schema=False)
+SEAL_WAIT_SECONDS = 20.0
+
+
+def _client(request: Request) -> Client:
+    return Client(
+        request.client.host if request.client else None, request.headers.get("user-agent")
+    )
+
+
+def _csrf(rt: Runtime, view: LinkView) -> str:
+    return rt.keyring.hash("csrf", view.signer.id)[:32]
+
+
+def _check_csrf(rt: Runtime, view: LinkView, value: str) -> None:
+    """Forms carry a token bound to the signer (OWASP synchronizer token pattern)."""
+    if not hmac.compare_digest(value, _csrf(rt, view)):
+        raise InvalidInput("The form is out of date. Reload the page and try again.")
+
+
+def _dead_link(request: Request, exc: DomainError) -> HTMLResponse:
+    lang = page_lang(request)
+    return render(
+        request,
+        "message.html",
+        lang,
+        status_code=exc.status,
+        heading=t("link_dead", lang),
+        text=t("link_dead_text", lang),
+    )
+
+
+def _page(
+    request: Request,
+    token: str,
+    view: LinkView,
+    *,
+    error: str | None = None,
+    sent: bool = False,
+    status_code: int = 200,
+) -> HTMLResponse:
+    rt = runtime(request)
+    lang = page_lang(request, view.signer.lang)
+    if view.state in (LinkState.SIGNED, LinkState.DECLINED):
+        return render(
+            request,
+            "done.html",
+            lang,
+            status_code=status_code,
+            view=view,
+            token=token,
+            signed=view.state is LinkState.SIGNED,
+        )
+    if view.state is not LinkState.CAN_SIGN:
+        waiting = view.state is LinkState.WAITING
+        return render(
+            request,
+            "message.html",
+            lang,
+            status_code=status_code,
+            heading=t("not_your_turn" if waiting else "envelope_closed", lang),
+            text=t("not_your_turn_text" if waiting else "envelope_closed_text", lang),
+        )
+    channel = "sms" if view.signer.method == "sms_otp" else "email"
+    return render(
+        request,
+        "sign.html",
+        lang,
+        status_code=status_code,
+        view=view,
+        token=token,
+        csrf=_csrf(rt, view),
+        error=error,
+        sent_text=t(f"code_sent_{channel}", lang, contact=view.masked_contact) if sent else "",
+    )
+
+
+@router.get("/{token}", response_class=HTMLResponse)
+def signing_page(request: Request, token: str) -> Response:
+    """The document, "Send code", "Code", "Sign" and "Decline"."""
+    rt = runtime(request)
+    try:
+        with rt.transaction() as session:
+            view = open_link(session, rt.keyring, token, now=rt.clock())
+    except LinkExpired as exc:
+        return _dead_link(request, exc)
+    return _page(request, token, view, sent=request.query_params.get("sent") == "1")
+
+
+@router.get("/{token}/document.pdf", response_class=Response)
+def document_pdf(request: Request, token: str) -> Response:
+    """The PDF as it stands now (what the signer reads and signs)."""
+    rt = runtime(request)
+    try:
+        with rt.transaction() as session:
+            view = open_link(session, rt.keyring, token, now=rt.clock())
+            sha256 = view.envelope.current_sha256
+    except LinkExpired as exc:
+        return _dead_link(request, exc)
+    response = pdf_response(rt.files.get(sha256), "document.pdf", inline=True)
+    response.headers["X-Document-SHA256"] = sha256
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _back(token: str, lang: str, **params: str) -> RedirectResponse:
+    query = "&".join([f"lang={lang}", *(f"{k}={v}" for k, v in params.items())])
+    return RedirectResponse(f"/s/{token}?{query}", status_code=303)
+
+
+@router.post("/{token}/code")
+def request_code(
+    request: Request,
+    token: str,
+    csrf: Annotated[str, Form()] = "",
+    lang: Annotated[str, Form()] = "",
+) -> Response:
+    """Send a one-time code over the signer's channel."""
+    rt = runtime(request)
+    try:
+        with rt.transaction() as session:
+            view = open_link(session, rt.keyring, token, now=rt.clock())
+            _check_csrf(rt, view, csrf)
+        with rt.transaction() as session:
+            view = send_code(session, rt.keyring, rt.otp_rules, token, now=rt.clock())
+    except LinkExpired as exc:
+        return domain_problem(exc) if _wants_json(request) else _dead_link(request, exc)
+    except DomainError as exc:
+        if _wants_json(request):
+            return domain_problem(exc)
+        with rt.transaction() as session:
+            view = open_link(session, rt.keyring, token, now=rt.clock())
+        return _page(request, token, view, error=exc.detail, status_code=exc.status)
+    rt.job_ready.set()
+    lang = page_lang(request, view.signer.lang) if not lang else lang
+    if _wants_json(request):
+        channel = "sms" if view.signer.method == "sms_otp" else "email"
+        return JSONResponse(
+            {"sent": True, "message": t(f"code_sent_{channel}", lang, contact=view.masked_contact)}
+        )
+    return _back(token, lang, sent="1")
+
+
+@router.post("/{token}/sign")
+def sign_document(
+    request: Request,
+    token: str,
+    code: Annotated[str, Form(max_length=20)] = "",
+    csrf: Annotated[str, Form()] = "",
+    shown_sha256: Annotated[str, Form(max_length=64)] = "",
+    lang: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the code and sign; a second press after success just shows "Signed"."""
+    rt = runtime(request)
+    try:
+        with rt.transaction() as session:
+            view = open_link(session, rt.keyring, token, now=rt.clock())
+            _check_csrf(rt, view, csrf)
+        if view.state is LinkState.SIGNED:
+            return _back(token, lang or view.signer.lang)  # double submit: already done
+        with rt.transaction() as session:
+            outcome = sign(
+                session,
+                rt.keyring,
+                rt.otp_rules,
+                token,
+                code,
+                shown_sha256=shown_sha256 or None,
+                client=_client(request),
+                now=rt.clock(),
+            )
+    except LinkExpired as exc:
+        return _dead_link(request, exc)
+    except DomainError as exc:
+        with rt.transaction() as session:
+            view = open_link(session, rt.keyring, token, now=rt.clock())
+        return _page(request, token, view, error=exc.detail, status_code=exc.status)
+    if outcome.error is not None:
+        return _page(
+            request, token, outcome.view, error=outcome.error.detail, status_code=422, sent=True
+        )
+    rt.job_ready.set()
+    return _back(token, lang or outcome.view.signer.lang)
+
+
+@router.post("/{token}/decline")
+def decline_document(
+    request: Request,
+    token: str,
+    reason: Annotated[str, Form(max_length=1000)] = "",
+    csrf: Annotated[str, Form()] = "",
+    lang: Annotated[str, Form()] = "",
+) -> Response:
+    """Refuse to sign, with an optional reason."""
+    rt = runtime(request)
+    try:
+        with rt.transaction() as session:
+            view = open_link(session, rt.keyring, token, now=rt.clock())
+            _check_csrf(rt, view, csrf)
+        with rt.transaction() as session:
+            view = decline(session, rt.keyring, token, reason, client=_client(request), now=rt.clock())
+    except LinkExpired as exc:
+        return _dead_link(request, exc)
+    except DomainError as exc:
+        with rt.transaction() as session:
+            view = open_link(session, rt.keyring, token, now=rt.clock())
+        return _page(request, token, view, error=exc.detail, status_code=exc.status)
+    return _back(token, lang or view.signer.lang)
+
+
+@router.get("/{token}/signed.pdf", response_class=Response)
+def signed_pdf(request: Request, token: str) -> Response:
+    """The PDF with this signer's signature (waits briefly while the seal is applied)."""
+    rt = runtime(request)
+    deadline = time.monotonic() + SEAL_WAIT_SECONDS
+    while True:
+        try:
+            with rt.transaction() as session:
+                view = open_link(session, rt.keyring, token, now=rt.clock())
+                sha256 = view.envelope.current_sha256
+        except LinkExpired as exc:
+            return _dead_link(request, exc)
+        if view.state is not LinkState.SIGNED:
+            return _back(token, page_lang(request, view.signer.lang))
+        if view.signed_pdf_ready:
+            return pdf_response(rt.files.get(sha256), "signed.pdf")
+        if time.monotonic() > deadline:
+            lang = page_lang(request, view.signer.lang)
+            return render(
+                request,
+                "message.html",
+                lang,
+                status_code=503,
+                heading=t("signed", lang),
+                text=t("preparing", lang),
+                refresh=True,
+            )
+        rt.job_ready.set()
+        time.sleep(0.2)

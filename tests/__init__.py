@@ -1,0 +1,1 @@
+"""medsign test suite."""

@@ -1,0 +1,1 @@
+"""Real peers (SMTP server, SMS gateway) that tests start on loopback."""

@@ -1,0 +1,37 @@
+"""Small PDFs made in the test (pikepdf), so no fixture files are needed."""
+
+from __future__ import annotations
+
+import io
+
+import pikepdf
+
+
+def make_pdf(pages: int = 1, text: str = "Informed consent") -> bytes:
+    """A valid PDF with ``pages`` A4 pages, each showing ``text`` and its page number."""
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
+    )
+    for n in range(1, pages + 1):
+        content = f"BT /F1 18 Tf 72 770 Td ({text} - page {n}) Tj ET".encode()
+        page = pikepdf.Page(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Page,
+                MediaBox=[0, 0, 595, 842],
+                Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+                Contents=pdf.make_stream(content),
+            )
+        )
+        pdf.pages.append(page)
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def encrypted_pdf() -> bytes:
+    """A PDF that needs a user password to open."""
+    src = pikepdf.open(io.BytesIO(make_pdf()))
+    out = io.BytesIO()
+    src.save(out, encryption=pikepdf.Encryption(user="secret", owner="owner"))
+    return out.getvalue()

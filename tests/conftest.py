@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from medsign.runtime import Runtime
 from medsign.settings import Settings
@@ -42,8 +43,8 @@ def settings(database_url: str, tmp_path: Path, keys_dir: Path) -> Settings:
         database_url=database_url,
         public_url="http://testserver",
         in_process_worker=False,
-        secret_key="test-secret-key-0123456789abcdef-0123456789",  # type: ignore[arg-type]
-        _env_file=None,  # type: ignore[call-arg]
+        secret_key=SecretStr("test-secret-key-0123456789abcdef-0123456789"),
+        _env_file=None,
     )
 
 
@@ -54,7 +55,9 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def rt(settings: Settings, clock: FrozenClock, keys_dir: Path, database_url: str) -> Iterator[Runtime]:
+def rt(
+    settings: Settings, clock: FrozenClock, keys_dir: Path, database_url: str
+) -> Iterator[Runtime]:
     """The runtime for one test; tables are emptied afterwards."""
     runtime = Runtime.build(settings, clock=clock)
     runtime.seal_keys.root = keys_dir  # share the session's CA

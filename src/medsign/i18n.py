@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-Lang = Literal["en", "ru", "fa"]
-LANGS: tuple[Lang, ...] = ("en", "ru", "fa")
+LANGS: tuple[str, ...] = ("en", "ru", "fa")
 RTL: frozenset[str] = frozenset({"fa"})
 
-TEXTS: dict[str, dict[Lang, str]] = {
+TEXTS: dict[str, dict[str, str]] = {
     "invite_subject": {
         "en": "Document to sign: {title}",
         "ru": "Документ на подпись: {title}",
@@ -41,7 +38,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "Прочитайте документ ниже, затем получите код и подпишите.",
         "fa": "سند زیر را بخوانید، سپس کد را دریافت و امضا کنید.",
     },
-    "loading": {"en": "Loading the document…", "ru": "Загрузка документа…", "fa": "در حال بارگذاری سند…"},
+    "loading": {
+        "en": "Loading the document…",
+        "ru": "Загрузка документа…",
+        "fa": "در حال بارگذاری سند…",
+    },
     "open_pdf": {"en": "Open the PDF", "ru": "Открыть PDF", "fa": "باز کردن PDF"},
     "send_code": {"en": "Send code", "ru": "Получить код", "fa": "ارسال کد"},
     "code_sent_sms": {
@@ -122,23 +123,27 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fa": "PDF امضاشده در حال آماده‌سازی است؛ این صفحه تازه می‌شود.",
     },
     "language": {"en": "Language", "ru": "Язык", "fa": "زبان"},
-    "page_n": {"en": "Page {n} of {total}", "ru": "Страница {n} из {total}", "fa": "صفحه {n} از {total}"},
+    "page_n": {
+        "en": "Page {n} of {total}",
+        "ru": "Страница {n} из {total}",
+        "fa": "صفحه {n} از {total}",
+    },
 }
 
 
 def t(key: str, lang: str, **params: object) -> str:
     """The text ``key`` in ``lang`` (falls back to English), with ``params`` filled in."""
     entry = TEXTS[key]
-    text = entry.get(lang, entry["en"])  # type: ignore[call-overload]
+    text = entry.get(lang, entry["en"])
     return text.format(**params) if params else text
 
 
-def pick_lang(explicit: str | None, accept_language: str | None, default: str = "en") -> Lang:
+def pick_lang(explicit: str | None, accept_language: str | None, default: str = "en") -> str:
     """``?lang=`` if valid, else the first supported language in Accept-Language (RFC 9110)."""
-    if explicit in LANGS:
-        return explicit  # type: ignore[return-value]
+    if explicit is not None and explicit in LANGS:
+        return explicit
     for part in (accept_language or "").split(","):
         code = part.split(";")[0].strip().lower()[:2]
         if code in LANGS:
-            return code  # type: ignore[return-value]
-    return default if default in LANGS else "en"  # type: ignore[return-value]
+            return code
+    return default if default in LANGS else "en"

@@ -11,7 +11,9 @@ def make_pdf(pages: int = 1, text: str = "Informed consent") -> bytes:
     """A valid PDF with ``pages`` A4 pages, each showing ``text`` and its page number."""
     pdf = pikepdf.new()
     font = pdf.make_indirect(
-        pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
     )
     for n in range(1, pages + 1):
         content = f"BT /F1 18 Tf 72 770 Td ({text} - page {n}) Tj ET".encode()

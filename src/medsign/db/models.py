@@ -19,7 +19,7 @@ __all__ = [
     "EnvelopeVersion",
     "IdempotencyRecord",
     "Job",
-    "OtpChallenge",
     "Organization",
+    "OtpChallenge",
     "Signer",
 ]

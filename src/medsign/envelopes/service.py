@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
+from medsign.db.base import new_id
 from medsign.documents.service import get_document
 from medsign.domain.contacts import normalize_email, normalize_phone
 from medsign.domain.policy import (
@@ -25,7 +26,6 @@ from medsign.envelopes.queries import load_envelope
 from medsign.envelopes.schemas import EnvelopeIn, EnvelopeOut, SignerIn, SignerOut
 from medsign.envelopes.workflow import end_envelope, invite_due
 from medsign.errors import InvalidInput
-from medsign.db.base import new_id
 
 LINK_PURPOSE = "link"
 MAX_TTL = timedelta(days=366)
@@ -56,9 +56,7 @@ def _validated_signer(kind: DocumentKind, index: int, raw: SignerIn) -> dict[str
             field=f"{where}.phone",
         )
     if method is Method.EMAIL_OTP and email is None:
-        raise InvalidInput(
-            f"{where}: method email_otp needs an `email`.", field=f"{where}.email"
-        )
+        raise InvalidInput(f"{where}: method email_otp needs an `email`.", field=f"{where}.email")
     check_method(kind, method, role, PolicyContext())
     return {
         "role": role.value,
@@ -114,9 +112,7 @@ def create_envelope(
     )
     session.add(env)
     session.flush()
-    session.add(
-        EnvelopeVersion(envelope_id=env.id, version=0, sha256=doc.sha256, size=doc.size)
-    )
+    session.add(EnvelopeVersion(envelope_id=env.id, version=0, sha256=doc.sha256, size=doc.size))
     for position, (raw, v) in enumerate(zip(body.signers, values, strict=True)):
         signer_id = new_id()
         session.add(
@@ -189,8 +185,6 @@ def void_envelope(
 ) -> Envelope:
     """Void an envelope that has not ended; its links stop working."""
     env = load_envelope(session, organization_id, envelope_id, lock=True)
-    end_envelope(
-        session, env, EnvelopeStatus.VOIDED, now=now, actor="api", data={"reason": reason}
-    )
+    end_envelope(session, env, EnvelopeStatus.VOIDED, now=now, actor="api", data={"reason": reason})
     env.void_reason = reason
     return env

@@ -33,9 +33,7 @@ class JobKind(StrEnum):
     SEAL = "seal"  # apply pending signatures to the envelope PDF, then advance it
 
 
-def enqueue(
-    session: Session, kind: JobKind, payload: dict[str, Any], *, now: datetime
-) -> Job:
+def enqueue(session: Session, kind: JobKind, payload: dict[str, Any], *, now: datetime) -> Job:
     """Add a job in the current transaction; it runs after commit."""
     job = Job(kind=kind.value, payload=payload, status=JobStatus.QUEUED.value, run_after=now)
     session.add(job)

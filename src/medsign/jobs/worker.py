@@ -85,7 +85,7 @@ def _finish(rt: Runtime, job: Job, error: str | None, retry_in: float | None) ->
 
 def backoff(base: float, attempts: int) -> float:
     """Exponential backoff with full jitter: ``base * 2**(attempts-1)``, jittered ±50 %."""
-    delay = base * (2 ** max(attempts - 1, 0))
+    delay: float = base * 2.0 ** max(attempts - 1, 0)
     return min(delay, 3600.0) * (0.5 + random.random())  # noqa: S311 - jitter, not crypto
 
 

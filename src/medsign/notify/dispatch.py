@@ -30,9 +30,7 @@ class DevOutboxSender:
         """Store ``message`` unless one with the same idempotency key exists."""
         with self.sessions() as session, session.begin():
             exists = session.scalar(
-                select(DevMessage.id).where(
-                    DevMessage.idempotency_key == message.idempotency_key
-                )
+                select(DevMessage.id).where(DevMessage.idempotency_key == message.idempotency_key)
             )
             if exists is None:
                 session.add(

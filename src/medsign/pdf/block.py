@@ -18,7 +18,7 @@ import segno
 
 from medsign.errors import InvalidInput
 from medsign.pdf.font import FONT_NAME, Font, ShapedGlyph, Subset, default_font
-from medsign.pdf.objects import Name, ObjectSet, PdfValue, Raw, Ref, Stream, fmt_number
+from medsign.pdf.objects import Name, ObjectSet, PdfValue, Ref, Stream, fmt_number
 
 BLOCK_WIDTH = 180.0
 BLOCK_HEIGHT = 62.0
@@ -180,9 +180,7 @@ def _to_unicode(lines: list[_Line], subset: Subset) -> bytes:
 def _font_objects(objs: ObjectSet, lines: list[_Line], subset: Subset) -> Ref:
     font = subset.font
     upem = font.units_per_em
-    tag = "".join(
-        chr(65 + b % 26) for b in hashlib.sha256(subset.program[:4096]).digest()[:6]
-    )
+    tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(subset.program[:4096]).digest()[:6])
     base = Name(f"{tag}+{FONT_NAME}")
     program = zlib.compress(subset.program, 6)
     file_ref = objs.add(
@@ -214,7 +212,7 @@ def _font_objects(objs: ObjectSet, lines: list[_Line], subset: Subset) -> Ref:
             "BaseFont": base,
             "CIDSystemInfo": {"Registry": "Adobe", "Ordering": "Identity", "Supplement": 0},
             "FontDescriptor": descriptor,
-            "W": Raw(b"[0 [" + b" ".join(b"%d" % w for w in widths) + b"]]"),
+            "W": [0, list[PdfValue](widths)],
             "CIDToGIDMap": Name("Identity"),
         }
     )
@@ -290,5 +288,5 @@ def build_appearance(
         "Filter": Name("FlateDecode"),
     }
     if associated:
-        form["AF"] = list(associated)  # type: ignore[arg-type]
+        form["AF"] = list[PdfValue](associated)
     return objs.add(Stream(form, content))

@@ -53,7 +53,7 @@ def _table_dir(data: bytes) -> dict[str, tuple[int, int]]:
 
 def _checksum(data: bytes) -> int:
     padded = data + b"\0" * (-len(data) % 4)
-    return sum(struct.unpack(f">{len(padded) // 4}I", padded)) & 0xFFFFFFFF
+    return int(sum(struct.unpack(f">{len(padded) // 4}I", padded))) & 0xFFFFFFFF
 
 
 class Font:
@@ -96,11 +96,11 @@ class Font:
     # -- metrics -----------------------------------------------------------------------
     def advance(self, gid: int) -> int:
         """Horizontal advance of a glyph in font units (hmtx, last metric repeats)."""
-        return self._advances[min(gid, len(self._advances) - 1)]
+        return int(self._advances[min(gid, len(self._advances) - 1)])
 
     def _lsb_of(self, gid: int) -> int:
         if gid < len(self._lsb):
-            return self._lsb[gid]
+            return int(self._lsb[gid])
         return 0
 
     # -- shaping -----------------------------------------------------------------------
@@ -119,8 +119,10 @@ class Font:
         infos = buf.glyph_infos
         positions = buf.glyph_positions
         clusters = sorted({info.cluster for info in infos})
-        cluster_end = {c: (clusters[i + 1] if i + 1 < len(clusters) else len(text)) for i, c in
-                       enumerate(clusters)}
+        cluster_end = {
+            c: (clusters[i + 1] if i + 1 < len(clusters) else len(text))
+            for i, c in enumerate(clusters)
+        }
         seen: set[int] = set()
         out: list[ShapedGlyph] = []
         for info, pos in zip(infos, positions, strict=True):

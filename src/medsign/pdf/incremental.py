@@ -133,9 +133,7 @@ def seal_incremental(pdf: bytes, key: SealKey, request: SealRequest) -> bytes:
         raise Unsupported(str(exc)) from exc
 
 
-def _seal(
-    pdf: bytes, doc: pikepdf.Pdf, tail: _Tail, key: SealKey, request: SealRequest
-) -> bytes:
+def _seal(pdf: bytes, doc: pikepdf.Pdf, tail: _Tail, key: SealKey, request: SealRequest) -> bytes:
     if doc.is_encrypted:
         raise Unsupported("encrypted")
     trailer = doc.trailer
@@ -227,9 +225,8 @@ def _sig_dict(request: SealRequest, contents_len: int) -> tuple[bytes, int, int,
 
     Returns (body, byte_range_at, contents_at, contents_end) relative to ``body``.
     """
-    head = (
-        b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/M "
-        + serialize(pdf_date(request.block.signed_at), _no_ref)
+    head = b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/M " + serialize(
+        pdf_date(request.block.signed_at), _no_ref
     )
     if request.reason:
         head += b"/Reason " + serialize(request.reason, _no_ref)
@@ -333,9 +330,7 @@ def _subsections(nums: list[int]) -> list[list[int]]:
     return runs
 
 
-def _xref_table(
-    offsets: dict[int, tuple[int, int]], size: int, prev: int, extras: bytes
-) -> bytes:
+def _xref_table(offsets: dict[int, tuple[int, int]], size: int, prev: int, extras: bytes) -> bytes:
     """A cross-reference table section (§7.5.4) and trailer (§7.5.5)."""
     out = [b"xref\n"]
     for run in _subsections(sorted(offsets)):
@@ -353,8 +348,7 @@ def _xref_stream(
     runs = _subsections(nums)
     index = b" ".join(b"%d %d" % (run[0], len(run)) for run in runs)
     data = b"".join(
-        b"\x01" + offsets[n][0].to_bytes(4, "big") + offsets[n][1].to_bytes(2, "big")
-        for n in nums
+        b"\x01" + offsets[n][0].to_bytes(4, "big") + offsets[n][1].to_bytes(2, "big") for n in nums
     )
     if max(off for off, _ in offsets.values()) >= 1 << 32:
         raise Unsupported("file too large for /W [1 4 2]")
@@ -364,5 +358,3 @@ def _xref_stream(
         + data
         + b"\nendstream\nendobj\n"
     )
-
-

@@ -57,8 +57,19 @@ class Stream:
 
 
 PdfValue = Union[
-    None, bool, int, float, str, bytes, Name, Raw, Ref, Existing, "list[PdfValue]",
-    "dict[str, PdfValue]", Stream,
+    None,
+    bool,
+    int,
+    float,
+    str,
+    bytes,
+    Name,
+    Raw,
+    Ref,
+    Existing,
+    "list[PdfValue]",
+    "dict[str, PdfValue]",
+    Stream,
 ]
 
 
@@ -140,7 +151,10 @@ def _write(value: PdfValue, ref: Callable[[Ref], bytes], out: list[bytes]) -> No
         for i, item in enumerate(value):
             if i:
                 out.append(b" ")
-            _write(item, ref, out)
+            if type(item) is int:  # the common case (/W widths), without recursion
+                out.append(b"%d" % item)
+            else:
+                _write(item, ref, out)
         out.append(b"]")
     elif isinstance(value, dict):
         out.append(b"<<")

@@ -102,6 +102,6 @@ def widget_dict(
         "V": signature,
         "F": 132,  # Print + Locked (§12.5.3)
         "P": page,
-        "Rect": list(rect),  # type: ignore[dict-item]
+        "Rect": list[PdfValue](rect),
         "AP": {"N": appearance},
     }

@@ -13,9 +13,9 @@ import asyncio
 import functools
 import io
 import threading
-from dataclasses import dataclass
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -81,22 +81,20 @@ def pyhanko_signer(key: SealKey) -> signers.SimpleSigner:
     return signers.SimpleSigner(
         signing_cert=cert,
         signing_key=asn1_keys.PrivateKeyInfo.load(der_key),
-        cert_registry=SimpleCertificateStore.from_certs(chain),
+        cert_registry=SimpleCertificateStore.from_certs(chain),  # type: ignore[no-untyped-call]
     )
 
 
-def _to_pyhanko(
-    value: PdfValue, refs: list[generic.IndirectObject]
-) -> generic.PdfObject:
+def _to_pyhanko(value: PdfValue, refs: list[generic.IndirectObject]) -> generic.PdfObject:
     """Convert a :mod:`medsign.pdf.objects` value to a pyHanko object."""
     if value is None:
         return generic.NullObject()
     if isinstance(value, bool):
-        return generic.BooleanObject(value)
+        return generic.BooleanObject(value)  # type: ignore[no-untyped-call]
     if isinstance(value, int):
-        return generic.NumberObject(value)
+        return generic.NumberObject(value)  # type: ignore[no-untyped-call]
     if isinstance(value, float):
-        return generic.FloatObject(value)
+        return generic.FloatObject(value)  # type: ignore[no-untyped-call]
     if isinstance(value, Name):
         return generic.NameObject("/" + value)
     if isinstance(value, Raw):  # pragma: no cover - the shared parts use no raw values
@@ -112,23 +110,18 @@ def _to_pyhanko(
     if isinstance(value, list):
         return generic.ArrayObject([_to_pyhanko(v, refs) for v in value])
     if isinstance(value, dict):
-        return generic.DictionaryObject(
+        return generic.DictionaryObject(  # type: ignore[no-untyped-call]
             {generic.NameObject("/" + k): _to_pyhanko(v, refs) for k, v in value.items()}
         )
     if isinstance(value, Stream):
-        d = generic.DictionaryObject(
-            {
-                generic.NameObject("/" + k): _to_pyhanko(v, refs)
-                for k, v in value.dictionary.items()
-            }
+        d = generic.DictionaryObject(  # type: ignore[no-untyped-call]
+            {generic.NameObject("/" + k): _to_pyhanko(v, refs) for k, v in value.dictionary.items()}
         )
         return generic.StreamObject(d, encoded_data=value.data)
     raise TypeError(f"cannot convert {type(value)!r}")  # pragma: no cover
 
 
-def _add_objects(
-    writer: IncrementalPdfFileWriter, objs: ObjectSet
-) -> list[generic.IndirectObject]:
+def _add_objects(writer: IncrementalPdfFileWriter, objs: ObjectSet) -> list[generic.IndirectObject]:
     refs = [writer.allocate_placeholder() for _ in objs.objects]
     for ref, obj in zip(refs, objs.objects, strict=True):
         writer.add_object(_to_pyhanko(obj, refs), idnum=ref.idnum)
@@ -142,16 +135,17 @@ class _Stamp:
         self.appearance = appearance
 
     def apply_appearance(self, sig_annot: generic.DictionaryObject) -> None:
-        sig_annot["/AP"] = generic.DictionaryObject({generic.NameObject("/N"): self.appearance})
+        normal = {generic.NameObject("/N"): self.appearance}
+        sig_annot["/AP"] = generic.DictionaryObject(normal)  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
-class _BlockStyle(BaseStampStyle):  # type: ignore[misc]
+class _BlockStyle(BaseStampStyle):
     """A stamp style whose stamp is the medsign block built beforehand."""
 
     appearance: generic.IndirectObject | None = None
 
-    def create_stamp(self, writer: Any, box: Any, text_params: dict[str, Any]) -> _Stamp:
+    def create_stamp(self, writer: Any, box: Any, text_params: dict[str, Any]) -> Any:
         assert self.appearance is not None
         return _Stamp(self.appearance)
 
@@ -173,7 +167,7 @@ def _page_box(page: generic.DictionaryObject) -> tuple[float, float, float, floa
 async def seal_with_pyhanko(pdf: bytes, key: SealKey, request: SealRequest) -> bytes:
     """Seal with pyHanko: same block and evidence as the fast path."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    page_ref, _resources = writer.find_page_for_modification(-1)
+    page_ref, _resources = writer.find_page_for_modification(-1)  # type: ignore[no-untyped-call]
     page = page_ref.get_object()
     rect = slot_rect(_page_box(page), request.slot)
 
@@ -194,7 +188,7 @@ async def seal_with_pyhanko(pdf: bytes, key: SealKey, request: SealRequest) -> b
     field_spec = fields.SigFieldSpec(
         sig_field_name=request.field_name,
         on_page=page_count - 1,
-        box=rect,
+        box=cast(Any, rect),
     )
     pdf_signer = signers.PdfSigner(
         meta, pyhanko_signer(key), new_field_spec=field_spec, stamp_style=style

@@ -69,7 +69,9 @@ def read_evidence(pdf: bytes) -> dict[str, dict[str, Any]]:
 
 def _candidate_filespecs(doc: pikepdf.Pdf) -> Iterator[pikepdf.Object]:
     form = doc.Root.get("/AcroForm")
-    todo = list(form.get("/Fields", pikepdf.Array())) if isinstance(form, pikepdf.Dictionary) else []
+    if not isinstance(form, pikepdf.Dictionary):
+        return
+    todo = list(form.get("/Fields", pikepdf.Array()))
     seen = 0
     while todo and seen < 100_000:
         seen += 1

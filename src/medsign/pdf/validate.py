@@ -59,8 +59,7 @@ def validate_pdf(data: bytes, trust_roots: Sequence[x509.Certificate] = ()) -> V
     if b"%PDF-" not in data[:1024]:
         raise InvalidDocument("The file is not a PDF.")
     roots = [
-        asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
-        for c in trust_roots
+        asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in trust_roots
     ]
     try:
         evidence = read_evidence(data)

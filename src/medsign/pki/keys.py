@@ -309,9 +309,7 @@ def load_seal_key_files(
         certs.extend(_load_certs(chain_path, "certificate chain"))
     cert, chain = certs[0], certs[1:]
     if not _same_public_key(key, cert):
-        raise InvalidInput(
-            f"The seal key {key_path} does not match the certificate {cert_path}."
-        )
+        raise InvalidInput(f"The seal key {key_path} does not match the certificate {cert_path}.")
     seen: set[bytes] = set()
     unique: list[x509.Certificate] = []
     for c in chain:

@@ -39,7 +39,9 @@ def create_app(
     unless ``settings.in_process_worker`` is false."""
     rt = runtime or Runtime.build(settings or Settings())
     s = rt.settings
-    run_migrations = migrate if migrate is not None else s.resolved_database_url.startswith("sqlite")
+    run_migrations = (
+        migrate if migrate is not None else s.resolved_database_url.startswith("sqlite")
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -67,9 +69,7 @@ def create_app(
     problems.install(app)
     for module in (health, documents, envelopes, verify, signing, dev_outbox, public):
         app.include_router(module.router)
-    app.mount(
-        "/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"
-    )
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.middleware("http")
     async def security_headers(

@@ -16,9 +16,7 @@ log = logging.getLogger("medsign.web")
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(
-    status: int, slug: str, title: str, detail: str, **extra: Any
-) -> JSONResponse:
+def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
     """An ``application/problem+json`` response (RFC 9457 §3)."""
     body: dict[str, Any] = {
         "type": f"/problems/{slug}",

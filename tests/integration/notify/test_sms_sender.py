@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.ports import free_port
-from tests.support.sms_gateway import SmsGateway
 
 from medsign.notify import DeliveryError, HttpSmsSender, Message
+from tests.support.ports import free_port
+from tests.support.sms_gateway import SmsGateway
 
 TEXT = "Код 123456 для подписи документа в клинике «Здоровье». کد امضا: ۱۲۳۴۵۶"
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+
+from medsign.notify import DeliveryError, Message, SmtpSender
 from tests.support.ports import free_port
 from tests.support.smtp_server import SmtpTestServer
 from tests.support.tls import make_loopback_tls
-
-from medsign.notify import DeliveryError, Message, SmtpSender
 
 FROM = "Клиника «Здоровье» <no-reply@clinic.example>"
 SUBJECT = "Подпишите документ — لطفاً سند را امضا کنید"

@@ -34,9 +34,7 @@ def upload_document(
     """Upload a PDF; it becomes the document that envelopes sign."""
     rt = runtime(request)
     limit = rt.settings.max_upload_bytes
-    uploads = [
-        Upload(f.filename or "", f.content_type, f.file.read(limit + 1)) for f in files
-    ]
+    uploads = [Upload(f.filename or "", f.content_type, f.file.read(limit + 1)) for f in files]
     with org_transaction(request) as (session, org_id):
         doc = create_document(
             session,

@@ -23,8 +23,8 @@ from medsign.envelopes.signing import (
     send_code,
     sign,
 )
-from medsign.errors import DomainError, InvalidInput, LinkExpired
-from medsign.i18n import t
+from medsign.errors import Conflict, DomainError, InvalidInput, LinkExpired
+from medsign.i18n import LANGS, t
 from medsign.runtime import Runtime
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
@@ -45,8 +45,13 @@ def _csrf(rt: Runtime, view: LinkView) -> str:
     return rt.keyring.hash("csrf", view.signer.id)[:32]
 
 
-def _check_csrf(rt: Runtime, view: LinkView, value: str) -> None:
-    """Forms carry a token bound to the signer (OWASP synchronizer token pattern)."""
+def _check_form(rt: Runtime, view: LinkView, value: str) -> None:
+    """The signer may act now, and the form carries the token bound to them (OWASP
+    synchronizer token pattern); else the error that says what is going on."""
+    if view.state is LinkState.CLOSED:
+        raise LinkExpired("This document can no longer be signed (withdrawn or expired).")
+    if view.state is not LinkState.CAN_SIGN:
+        raise Conflict(f"This document cannot be signed now ({view.state.value}).")
     if not hmac.compare_digest(value, _csrf(rt, view)):
         raise InvalidInput("The form is out of date. Reload the page and try again.")
 
@@ -71,9 +76,10 @@ def _page(
     error: str | None = None,
     sent: bool = False,
     status_code: int = 200,
+    lang: str = "",
 ) -> HTMLResponse:
     rt = runtime(request)
-    lang = page_lang(request, view.signer.lang)
+    lang = lang if lang in LANGS else page_lang(request, view.signer.lang)
     if view.state in (LinkState.SIGNED, LinkState.DECLINED):
         return render(
             request,
@@ -157,7 +163,7 @@ def request_code(
     try:
         with rt.transaction() as session:
             view = open_link(session, rt.keyring, token, now=rt.clock())
-            _check_csrf(rt, view, csrf)
+            _check_form(rt, view, csrf)
         with rt.transaction() as session:
             view = send_code(session, rt.keyring, rt.otp_rules, token, now=rt.clock())
     except LinkExpired as exc:
@@ -167,9 +173,9 @@ def request_code(
             return domain_problem(exc)
         with rt.transaction() as session:
             view = open_link(session, rt.keyring, token, now=rt.clock())
-        return _page(request, token, view, error=exc.detail, status_code=exc.status)
+        return _page(request, token, view, error=exc.detail, status_code=exc.status, lang=lang)
     rt.job_ready.set()
-    lang = page_lang(request, view.signer.lang) if not lang else lang
+    lang = lang or page_lang(request, view.signer.lang)
     if _wants_json(request):
         channel = "sms" if view.signer.method == "sms_otp" else "email"
         return JSONResponse(
@@ -192,9 +198,9 @@ def sign_document(
     try:
         with rt.transaction() as session:
             view = open_link(session, rt.keyring, token, now=rt.clock())
-            _check_csrf(rt, view, csrf)
-        if view.state is LinkState.SIGNED:
-            return _back(token, lang or view.signer.lang)  # double submit: already done
+            if view.state is LinkState.SIGNED:
+                return _back(token, lang or view.signer.lang)  # double submit: already done
+            _check_form(rt, view, csrf)
         with rt.transaction() as session:
             outcome = sign(
                 session,
@@ -211,10 +217,16 @@ def sign_document(
     except DomainError as exc:
         with rt.transaction() as session:
             view = open_link(session, rt.keyring, token, now=rt.clock())
-        return _page(request, token, view, error=exc.detail, status_code=exc.status)
+        return _page(request, token, view, error=exc.detail, status_code=exc.status, lang=lang)
     if outcome.error is not None:
         return _page(
-            request, token, outcome.view, error=outcome.error.detail, status_code=422, sent=True
+            request,
+            token,
+            outcome.view,
+            error=outcome.error.detail,
+            status_code=422,
+            sent=True,
+            lang=lang,
         )
     rt.job_ready.set()
     return _back(token, lang or outcome.view.signer.lang)
@@ -233,15 +245,17 @@ def decline_document(
     try:
         with rt.transaction() as session:
             view = open_link(session, rt.keyring, token, now=rt.clock())
-            _check_csrf(rt, view, csrf)
+            _check_form(rt, view, csrf)
         with rt.transaction() as session:
-            view = decline(session, rt.keyring, token, reason, client=_client(request), now=rt.clock())
+            view = decline(
+                session, rt.keyring, token, reason, client=_client(request), now=rt.clock()
+            )
     except LinkExpired as exc:
         return _dead_link(request, exc)
     except DomainError as exc:
         with rt.transaction() as session:
             view = open_link(session, rt.keyring, token, now=rt.clock())
-        return _page(request, token, view, error=exc.detail, status_code=exc.status)
+        return _page(request, token, view, error=exc.detail, status_code=exc.status, lang=lang)
     return _back(token, lang or view.signer.lang)
 
 

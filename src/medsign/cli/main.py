@@ -58,8 +58,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from medsign.web.app import create_app
 
     s = _settings()
+    if "public_url" not in s.model_fields_set:
+        s.public_url = f"http://{args.host}:{args.port}"  # links point where we listen
     rt = Runtime.build(s)
-    upgrade(s.resolved_database_url)
+    if s.resolved_database_url.startswith("sqlite"):
+        upgrade(s.resolved_database_url)  # PostgreSQL: run `medsign db upgrade` once per release
     if args.demo:
         _print_demo(rt, args.host, args.port)
     app = create_app(runtime=rt, migrate=False)
@@ -93,12 +96,15 @@ medsign is starting at {url}
   demo API token: {token}
   messages and codes (dev outbox): {url}/dev/outbox
 
-Try it (a PDF of your own, signed by SMS code):
-  curl -s -H "Authorization: Bearer {token}" -F files=@document.pdf \\
-       -F title="User agreement" -F kind=user_agreement {url}/api/v1/documents
-  curl -s -H "Authorization: Bearer {token}" -H "Content-Type: application/json" \\
-       -d '{{"document_id": "<id from above>", "signers": [{{"role": "patient", \\
-            "name": "Maria Ivanova", "phone": "+79991234567", "method": "sms_otp"}}]}}' \\
+Try it: upload the sample PDF, send it to a patient, open the signing link, and
+read the code at {url}/dev/outbox:
+  TOKEN={token}
+  curl -s -o sample.pdf {url}/static/sample.pdf
+  DOC=$(curl -s -H "Authorization: Bearer $TOKEN" -F files=@sample.pdf \\
+        -F title="User agreement" -F kind=user_agreement {url}/api/v1/documents \\
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  curl -s -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
+       -d '{{"document_id": "'$DOC'", "signers": [{{"role": "patient", "name": "Maria Ivanova", "phone": "+79991234567", "method": "sms_otp"}}]}}' \\
        {url}/api/v1/envelopes
 """,
         flush=True,

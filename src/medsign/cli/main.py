@@ -89,6 +89,10 @@ def _print_demo(rt: object, host: str, port: int) -> None:
             org_id = org.id
             token = issue_token(session, rt.keyring, org.id, "demo", now=rt.clock())
     url = f"http://{host}:{port}"
+    signers_json = (
+        '{"document_id": "\'$DOC\'", "signers": [{"role": "patient", "name": "Maria Ivanova", '
+        '"phone": "+79991234567", "method": "sms_otp"}]}'
+    )
     print(
         f"""
 medsign is starting at {url}
@@ -104,7 +108,7 @@ read the code at {url}/dev/outbox:
         -F title="User agreement" -F kind=user_agreement {url}/api/v1/documents \\
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   curl -s -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
-       -d '{{"document_id": "'$DOC'", "signers": [{{"role": "patient", "name": "Maria Ivanova", "phone": "+79991234567", "method": "sms_otp"}}]}}' \\
+       -d '{signers_json}' \\
        {url}/api/v1/envelopes
 """,
         flush=True,

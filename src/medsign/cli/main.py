@@ -63,7 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     rt = Runtime.build(s)
     if s.resolved_database_url.startswith("sqlite"):
         upgrade(s.resolved_database_url)  # PostgreSQL: run `medsign db upgrade` once per release
-    if args.demo:
+    if args.demo or s.demo:
         _print_demo(rt, args.host, args.port)
     app = create_app(runtime=rt, migrate=False)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)

@@ -69,6 +69,10 @@ def _inspect(data: bytes, max_pages: int) -> PdfInfo:
                 pages=count,
                 max_pages=max_pages,
             )
+        if pdf.get_warnings() and b"%%EOF" not in data[-1024:]:
+            # qpdf rebuilt the cross-reference table of a file cut short (an upload
+            # that did not finish): refuse it rather than sign half a document.
+            raise InvalidDocument("The PDF is truncated; upload the complete file.")
         has_sigs = _has_signatures(pdf)
     return PdfInfo(pages=count, sha256=hashlib.sha256(data).hexdigest(), has_signatures=has_sigs)
 

@@ -17,6 +17,7 @@ from asn1crypto import cms
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import SignatureCoverageLevel, async_validate_pdf_signature
+from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
 from medsign.errors import InvalidDocument
@@ -31,7 +32,6 @@ from medsign.pdf import (
 )
 from medsign.pdf.incremental import Unsupported, seal_incremental
 from medsign.pki import DevCA, SealKey
-
 
 Sealer = Callable[[bytes, SealKey, SealRequest], bytes]
 PdfsigRunner = Callable[[bytes], str]
@@ -61,13 +61,13 @@ def request(slot: int, *, name: str | None = None, url: bool = True) -> SealRequ
     )
 
 
-def pyhanko_statuses(data: bytes, dev_ca: DevCA) -> list[object]:
+def pyhanko_statuses(data: bytes, dev_ca: DevCA) -> list[PdfSignatureStatus]:
     from asn1crypto import x509 as asn1_x509
     from cryptography.hazmat.primitives import serialization
 
     root = asn1_x509.Certificate.load(dev_ca.certificate.public_bytes(serialization.Encoding.DER))
 
-    async def run() -> list[object]:
+    async def run() -> list[PdfSignatureStatus]:
         reader = PdfFileReader(io.BytesIO(data))
         out = []
         for sig in reader.embedded_signatures:
@@ -94,15 +94,15 @@ def check_all(
     statuses = pyhanko_statuses(data, dev_ca)
     assert len(statuses) == count
     for i, status in enumerate(statuses):
-        assert status.intact and status.valid and status.trusted, status.pretty_print_details()  # type: ignore[attr-defined]
-        coverage = status.coverage  # type: ignore[attr-defined]
+        assert status.intact and status.valid and status.trusted, status.summary()
+        coverage = status.coverage
         if i < count - 1:  # covers its own revision; later ones only filled in fields
             assert (
                 coverage == SignatureCoverageLevel.ENTIRE_REVISION
             )  # later revisions only filled in (signature) form fields
-            level = status.modification_level  # type: ignore[attr-defined]
+            level = status.modification_level
             assert level is not None and level <= ModificationLevel.FORM_FILLING
-            assert status.docmdp_ok  # type: ignore[attr-defined]
+            assert status.docmdp_ok
         else:
             assert coverage == SignatureCoverageLevel.ENTIRE_FILE
 

@@ -1,0 +1,215 @@
+"""Signing benchmark: medsign's fast path against pyHanko.
+
+Run ``.venv/bin/python bench/sign.py`` (``--quick`` for a short run). Prints median
+ms per document and documents per second, on one core and on two processes, for:
+
+* ``medsign seal_pdf``        fast path, visible block with QR code, evidence embedded
+* ``medsign reference``       pyHanko path with the same block and evidence
+* ``pyhanko sign_pdf``        plain pyHanko, ``SimpleSigner``, invisible field
+* ``pyhanko sign_pdf+stamp``  plain pyHanko with its default visible stamp
+
+and SHA-256 over the 10 MB file as the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import io
+import json
+import multiprocessing as mp
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pikepdf
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+
+from medsign.pdf import SealRequest, SignatureBlock, seal_pdf, seal_pdf_reference
+from medsign.pdf.reference import pyhanko_signer
+from medsign.pki import SealKey, load_or_create_dev_ca
+
+Case = Callable[[bytes, SealKey, int], bytes]
+
+
+def make_pdf(pages: int, image_bytes: int = 0) -> bytes:
+    """A PDF with text on each page and, optionally, an incompressible image per page."""
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
+    )
+    side = int((image_bytes / 3) ** 0.5) if image_bytes else 0
+    for i in range(pages):
+        page = pdf.add_blank_page(page_size=(595, 842))
+        resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        content = b"BT /F1 14 Tf 72 780 Td (Page %d of the benchmark document) Tj ET" % (i + 1)
+        if side:
+            image = pdf.make_stream(os.urandom(side * side * 3))
+            image.Type = pikepdf.Name.XObject
+            image.Subtype = pikepdf.Name.Image
+            image.Width = side
+            image.Height = side
+            image.ColorSpace = pikepdf.Name.DeviceRGB
+            image.BitsPerComponent = 8
+            resources.XObject = pikepdf.Dictionary(Im0=image)
+            content += b" q 400 0 0 400 100 200 cm /Im0 Do Q"
+        page.obj.Resources = resources
+        page.obj.Contents = pdf.make_stream(content)
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False)
+    return out.getvalue()
+
+
+def _request(i: int) -> SealRequest:
+    block = SignatureBlock(
+        signer_name="Иванова Мария Петровна",
+        signed_at=dt.datetime.now(dt.timezone(dt.timedelta(hours=3))),
+        method="SMS code",
+        document_id="3f2a4b6c-1111-4222-8333-444455556666",
+        verification_code="7KQ4-M2XD",
+        verify_url=f"https://medsign.example.org/v/7KQ4-M2XD?n={i}",
+    )
+    evidence = json.dumps({"signer_name": block.signer_name, "method": "sms_otp", "n": i})
+    return SealRequest(block=block, evidence=evidence.encode(), field_name=f"medsign-sig-{i}")
+
+
+def case_fast(data: bytes, key: SealKey, i: int) -> bytes:
+    return seal_pdf(data, key, _request(i))
+
+
+def case_reference(data: bytes, key: SealKey, i: int) -> bytes:
+    return seal_pdf_reference(data, key, _request(i))
+
+
+def case_pyhanko(data: bytes, key: SealKey, i: int) -> bytes:
+    meta = signers.PdfSignatureMetadata(field_name=f"Sig{i}")
+    out: io.BytesIO = signers.sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(data)), meta, signer=pyhanko_signer(key)
+    )
+    return out.getvalue()
+
+
+def case_pyhanko_stamp(data: bytes, key: SealKey, i: int) -> bytes:
+    meta = signers.PdfSignatureMetadata(field_name=f"Sig{i}")
+    spec = fields.SigFieldSpec(sig_field_name=f"Sig{i}", on_page=-1, box=(18, 18, 198, 80))
+    out: io.BytesIO = signers.sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(data)),
+        meta,
+        signer=pyhanko_signer(key),
+        new_field_spec=spec,
+    )
+    return out.getvalue()
+
+
+CASES: dict[str, Case] = {
+    "medsign seal_pdf": case_fast,
+    "medsign reference": case_reference,
+    "pyhanko sign_pdf": case_pyhanko,
+    "pyhanko sign_pdf+stamp": case_pyhanko_stamp,
+}
+
+
+def _key(directory: Path) -> SealKey:
+    ca = load_or_create_dev_ca(directory / "ca")
+    return ca.issue_seal(directory / "org", "bench", "Benchmark Clinic")
+
+
+def _run(case: str, doc: Path, keys: Path, n: int) -> list[float]:
+    """Sign ``doc`` ``n`` times (after one warm-up); return per-document seconds."""
+    data = doc.read_bytes()
+    key = _key(keys)
+    fn = CASES[case]
+    fn(data, key, 0)
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        fn(data, key, i + 1)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def _worker(args: tuple[str, str, str, int, float]) -> tuple[float, float]:
+    """Sign ``n`` times starting at ``start_at`` (a shared monotonic instant)."""
+    case, doc, keys, n, start_at = args
+    data = Path(doc).read_bytes()
+    key = _key(Path(keys))
+    fn = CASES[case]
+    fn(data, key, 0)  # warm-up: imports, caches
+    while time.monotonic() < start_at:
+        time.sleep(0.0005)
+    t0 = time.monotonic()
+    for i in range(n):
+        fn(data, key, i + 1)
+    return t0, time.monotonic()
+
+
+def _two_processes(case: str, doc: Path, keys: Path, n: int) -> float:
+    """Documents per second with two processes signing at the same time."""
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        start_at = time.monotonic() + 3.0  # both workers are warm by then
+        spans = pool.map(_worker, [(case, str(doc), str(keys), n, start_at)] * 2)
+    wall = max(end for _, end in spans) - min(start for start, _ in spans)
+    return 2 * n / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer iterations")
+    args = parser.parse_args()
+    quick: bool = args.quick
+
+    with tempfile.TemporaryDirectory(prefix="medsign-bench-") as tmp:
+        root = Path(tmp)
+        keys = root / "keys"
+        _key(keys)
+        docs = {
+            "1 page": make_pdf(1),
+            "100 pages": make_pdf(100),
+            "10 MB": make_pdf(10, image_bytes=1_000_000),
+        }
+        paths = {}
+        for name, data in docs.items():
+            paths[name] = root / (name.replace(" ", "_") + ".pdf")
+            paths[name].write_bytes(data)
+
+        floor_data = docs["10 MB"]
+        floor = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            hashlib.sha256(floor_data).digest()
+            floor.append(time.perf_counter() - t0)
+        print("documents: " + ", ".join(f"{k} = {len(v) / 1e6:.2f} MB" for k, v in docs.items()))
+        print(f"floor: hashlib.sha256 over 10 MB = {statistics.median(floor) * 1e3:.2f} ms\n")
+
+        header = f"{'case':<24} {'document':<10} {'median ms':>10} {'docs/s 1 core':>14}"
+        header += f" {'docs/s 2 procs':>15}"
+        print(header)
+        print("-" * len(header))
+        for case in CASES:
+            fast = case == "medsign seal_pdf"
+            for doc_name, path in paths.items():
+                big = doc_name == "10 MB"
+                if quick:
+                    n = (40 if fast else 8) if not big else (6 if fast else 3)
+                else:
+                    n = (300 if fast else 40) if not big else (30 if fast else 10)
+                times = _run(case, path, keys, n)
+                median = statistics.median(times)
+                two = _two_processes(case, path, keys, n)
+                print(
+                    f"{case:<24} {doc_name:<10} {median * 1e3:>10.2f} {1 / median:>14.1f}"
+                    f" {two:>15.1f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.staticfiles import StaticFiles
 
 from medsign.db.migrate import upgrade
 from medsign.jobs.handlers import build_handlers, periodic
@@ -18,6 +17,7 @@ from medsign.settings import Settings
 from medsign.web import problems
 from medsign.web.api import documents, envelopes, health, verify
 from medsign.web.pages import dev_outbox, public, signing
+from medsign.web.static_files import static_router
 
 log = logging.getLogger("medsign")
 
@@ -69,7 +69,7 @@ def create_app(
     problems.install(app)
     for module in (health, documents, envelopes, verify, signing, dev_outbox, public):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.include_router(static_router(Path(__file__).parent / "static"))
 
     @app.middleware("http")
     async def security_headers(
@@ -91,8 +91,6 @@ def create_app(
         if not request.url.path.startswith(("/docs", "/redoc")):
             response.headers.setdefault("Content-Security-Policy", CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "public, max-age=86400")
         return response
 
     return app

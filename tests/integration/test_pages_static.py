@@ -1,0 +1,49 @@
+"""Page weight and headers: small, compressed, locked down."""
+
+from __future__ import annotations
+
+import gzip
+
+from fastapi.testclient import TestClient
+
+from medsign.runtime import Runtime
+from tests.support.api import create_envelope, new_org, upload
+from tests.support.pages import path_of
+
+
+def test_static_assets_are_gzipped_and_cacheable(client: TestClient) -> None:
+    res = client.get("/static/pdfjs/pdf.min.mjs", headers={"Accept-Encoding": "gzip"})
+    assert res.status_code == 200
+    assert res.headers["content-encoding"] == "gzip"
+    assert res.headers["content-type"].startswith("text/javascript")
+    wire = len(gzip.compress(res.content))  # what travelled, near enough
+    assert wire < 170_000
+    again = client.get("/static/pdfjs/pdf.min.mjs", headers={"If-None-Match": res.headers["etag"]})
+    assert again.status_code == 304
+    assert client.get("/static/../settings.py").status_code == 404
+    assert client.get("/static/nope.js").status_code == 404
+
+
+def test_signing_page_is_light_and_locked_down(client: TestClient, rt: Runtime) -> None:
+    _, headers = new_org(rt)
+    doc = upload(client, headers)
+    env = create_envelope(client, headers, doc["id"])
+    res = client.get(path_of(env["signers"][0]["signing_url"]) + "?lang=fa")
+    assert res.status_code == 200
+    assert '<html lang="fa" dir="rtl">' in res.text
+    csp = res.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert res.headers["referrer-policy"] == "no-referrer"
+    assert "http://" not in res.text.replace("http://testserver", "")  # nothing external
+    page_weight = len(res.content)
+    for asset in ("/static/app.css", "/static/sign.js", "/static/pdfjs/pdf.min.mjs"):
+        asset_res = client.get(asset, headers={"Accept-Encoding": "gzip"})
+        page_weight += len(gzip.compress(asset_res.content))
+    assert page_weight < 200_000  # DESIGN.md: under 200 KB before the PDF
+
+
+def test_health_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/v1/documents", "/api/v1/envelopes", "/api/v1/envelopes/{envelope_id}/void"):
+        assert path in spec["paths"]

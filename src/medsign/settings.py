@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 0.5
     in_process_worker: bool = True
     default_lang: str = "ru"
+    # IANA time zone in which signature blocks show the signing time (with its offset).
+    time_zone: str = "Europe/Moscow"
     demo: bool = False
 
     @property

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
@@ -19,9 +21,28 @@ from medsign.settings import Settings
 
 def _settings() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
+        ZoneInfo(settings.time_zone)
     except ValidationError as exc:
         raise SystemExit(f"medsign: invalid settings: {exc}") from None
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SystemExit(
+            f"medsign: MEDSIGN_TIME_ZONE={settings.time_zone!r} is not an IANA time zone"
+        ) from None
+    return settings
+
+
+class _RedactLinks(logging.Filter):
+    """Access logs must not hold signing-link tokens (they are bearer secrets)."""
+
+    _link = re.compile(r"/s/[A-Za-z0-9_-]{20,}")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._link.sub("/s/***", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
@@ -66,6 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo or s.demo:
         _print_demo(rt, args.host, args.port)
     app = create_app(runtime=rt, migrate=False)
+    logging.getLogger("uvicorn.access").addFilter(_RedactLinks())
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
     rt.close()
     return 0

@@ -8,6 +8,7 @@ evidence; earlier revisions and signatures stay byte-for-byte intact.
 from __future__ import annotations
 
 import json
+from zoneinfo import ZoneInfo
 
 from medsign.audit.service import record
 from medsign.domain.states import SignerStatus
@@ -50,6 +51,7 @@ def seal_envelope(rt: Runtime, job: Job) -> None:
         key = rt.seal_keys.for_organization(org.id, org.name)
         pdf = rt.files.get(env.current_sha256)
         base = rt.settings.public_url.rstrip("/")
+        zone = ZoneInfo(rt.settings.time_zone)
         for signer in pending:
             now = rt.clock()
             assert signer.signed_at is not None and signer.evidence is not None
@@ -57,7 +59,7 @@ def seal_envelope(rt: Runtime, job: Job) -> None:
             request = SealRequest(
                 block=SignatureBlock(
                     signer_name=signer.name,
-                    signed_at=signer.signed_at,
+                    signed_at=signer.signed_at.astimezone(zone),
                     method=t(f"method_{signer.method}", "en"),
                     document_id=env.document_id,
                     verification_code=code,

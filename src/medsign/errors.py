@@ -25,6 +25,11 @@ class DomainError(Exception):
         self.detail = detail
         self.extra = extra
 
+    @property
+    def slug(self) -> str:
+        """The problem ``type`` after ``/problems/`` (a subclass may refine it per case)."""
+        return self.type_slug
+
 
 class InvalidInput(DomainError):
     """The request is well-formed but a value in it is not acceptable."""
@@ -110,11 +115,20 @@ class TooManyRequests(DomainError):
 
 
 class PolicyViolation(DomainError):
-    """The request breaks the signature policy for the document kind."""
+    """The request breaks the signature policy for the document kind.
+
+    The problem ``type`` names the rule (``/problems/policy/<rule>``), ``rule`` and
+    ``accepted_methods`` say what would satisfy it.
+    """
 
     status = 422
     type_slug = "policy-violation"
     title = "Signature policy violated"
+
+    @property
+    def slug(self) -> str:
+        """``policy/<rule>``."""
+        return f"policy/{self.extra.get('rule', 'violation')}"
 
 
 class IdempotencyMismatch(DomainError):
@@ -123,3 +137,111 @@ class IdempotencyMismatch(DomainError):
     status = 422
     type_slug = "idempotency-key-reused"
     title = "Idempotency key reused with a different request"
+
+
+# --- intake (issue 3): one subclass per reason an upload is refused -------------------
+
+
+class EmptyFile(InvalidDocument):
+    """An uploaded file has no bytes."""
+
+    type_slug = "empty-file"
+    title = "The file is empty"
+
+
+class UnsupportedFileType(InvalidDocument):
+    """The bytes are not a format medsign takes (HTML, a plain ZIP, garbage, ...)."""
+
+    status = 415
+    type_slug = "unsupported-file-type"
+    title = "The file type is not supported"
+
+
+class ContentTypeMismatch(InvalidDocument):
+    """The declared content type names another kind of file than the bytes are."""
+
+    type_slug = "content-type-mismatch"
+    title = "The content type does not match the file"
+
+
+class InvalidFilename(InvalidDocument):
+    """A file name carries path separators or control characters."""
+
+    type_slug = "invalid-filename"
+    title = "The file name is not acceptable"
+
+
+class DamagedDocument(InvalidDocument):
+    """A PDF is damaged beyond what a safe repair can restore."""
+
+    type_slug = "damaged-document"
+    title = "The document is damaged"
+
+
+class NoPages(InvalidDocument):
+    """A PDF without a single page."""
+
+    type_slug = "no-pages"
+    title = "The document has no pages"
+
+
+class ActiveContent(InvalidDocument):
+    """A PDF carries JavaScript or launch actions (what is shown could change)."""
+
+    type_slug = "active-content"
+    title = "The document contains scripts or actions"
+
+
+class MacroDocument(InvalidDocument):
+    """An office document carries macros (VBA / Basic)."""
+
+    type_slug = "macro-document"
+    title = "The document contains macros"
+
+
+class WrongPassword(EncryptedDocument):
+    """The password given for an encrypted PDF does not open it."""
+
+    type_slug = "wrong-password"
+    title = "The password is wrong"
+
+
+class CertificateEncrypted(EncryptedDocument):
+    """A PDF encrypted for certificate holders (public-key security handler)."""
+
+    type_slug = "certificate-encrypted"
+    title = "The document is encrypted for specific recipients"
+
+
+class CertifiedNoChanges(InvalidDocument):
+    """A certified PDF whose DocMDP permissions forbid any change, signatures included."""
+
+    type_slug = "certified-no-changes"
+    title = "The document is certified against any change"
+
+
+class SignedDocumentMustBeAlone(InvalidDocument):
+    """A signed PDF would have to be rewritten (merged, repaired, decrypted)."""
+
+    type_slug = "signed-document-must-be-alone"
+    title = "A signed document cannot be changed"
+
+
+class ConverterUnavailable(InvalidDocument):
+    """The converter a format needs (LibreOffice) is not installed on this server."""
+
+    type_slug = "converter-unavailable"
+    title = "This server cannot convert the file"
+
+
+class ConversionFailed(InvalidDocument):
+    """The converter ran but produced no usable PDF."""
+
+    type_slug = "conversion-failed"
+    title = "The file could not be converted"
+
+
+class ConversionTimeLimit(LimitExceeded):
+    """A conversion took longer than the configured limit."""
+
+    status = 422

@@ -30,6 +30,11 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "method_sms_otp": {"en": "SMS code", "ru": "Код из SMS", "fa": "کد پیامکی"},
     "method_email_otp": {"en": "Email code", "ru": "Код из письма", "fa": "کد ایمیلی"},
+    "method_seal": {
+        "en": "Organization seal",
+        "ru": "Электронная печать организации",
+        "fa": "مهر سازمان",
+    },
     "title": {"en": "Sign a document", "ru": "Подписание документа", "fa": "امضای سند"},
     "from_org": {"en": "From {org}", "ru": "От: {org}", "fa": "از طرف {org}"},
     "signer_is": {"en": "Signer: {name}", "ru": "Подписывает: {name}", "fa": "امضاکننده: {name}"},
@@ -105,6 +110,68 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Сначала подписывают другие. Мы пришлём сообщение, когда придёт ваша очередь.",
         "fa": "ابتدا دیگران امضا می‌کنند. وقتی نوبت شما شد پیام می‌فرستیم.",
     },
+    "viewer_waiting": {
+        "en": "You will get the signed copy by message once everyone has signed.",
+        "ru": "Вы получите подписанную копию сообщением, когда все подпишут.",
+        "fa": "وقتی همه امضا کردند، نسخه امضاشده را با پیام دریافت می‌کنید.",
+    },
+    "reminder_subject": {
+        "en": "Reminder: document to sign: {title}",
+        "ru": "Напоминание: документ на подпись: {title}",
+        "fa": "یادآوری: سند برای امضا: {title}",
+    },
+    "completed_subject": {
+        "en": "Signed by everyone: {title}",
+        "ru": "Подписано всеми: {title}",
+        "fa": "امضا توسط همه: {title}",
+    },
+    "completed_body": {
+        "en": "“{title}” from {org} is signed by everyone. Your copy: {url}",
+        "ru": "«{title}» от {org} подписан всеми сторонами. Ваша копия: {url}",
+        "fa": "«{title}» از {org} توسط همه امضا شد. نسخه شما: {url}",
+    },
+    "declined_subject": {
+        "en": "Signing stopped: {title}",
+        "ru": "Подписание остановлено: {title}",
+        "fa": "امضا متوقف شد: {title}",
+    },
+    "declined_body": {
+        "en": "A participant declined to sign “{title}” from {org}. The document will not "
+        "take effect; the clinic will contact you if needed.",
+        "ru": "Один из участников отказался подписывать «{title}» от {org}. Документ не вступит "
+        "в силу; клиника свяжется с вами при необходимости.",
+        "fa": "یکی از شرکت‌کنندگان امضای «{title}» از {org} را رد کرد. این سند اجرا نمی‌شود؛ "
+        "در صورت نیاز درمانگاه با شما تماس می‌گیرد.",
+    },
+    "revoke_hint": {
+        "en": "To withdraw your agreement on electronic signatures: {url}",
+        "ru": "Отозвать согласие на электронный документооборот: {url}",
+        "fa": "برای لغو موافقت با امضای الکترونیکی: {url}",
+    },
+    "revoke_title": {
+        "en": "Withdraw your agreement on electronic signatures",
+        "ru": "Отзыв согласия на электронный документооборот",
+        "fa": "لغو موافقت با امضای الکترونیکی",
+    },
+    "revoke_text": {
+        "en": "After you withdraw it, {org} will ask you to sign contracts and similar "
+        "documents on paper or through the government identity service.",
+        "ru": "После отзыва {org} будет просить подписывать договоры и подобные документы "
+        "на бумаге или через Госуслуги.",
+        "fa": "پس از لغو، {org} از شما می‌خواهد قراردادها و اسناد مشابه را روی کاغذ یا از طریق "
+        "سامانه هویت دولتی امضا کنید.",
+    },
+    "revoke_button": {"en": "Withdraw agreement", "ru": "Отозвать согласие", "fa": "لغو موافقت"},
+    "revoked": {
+        "en": "Your agreement is withdrawn",
+        "ru": "Согласие отозвано",
+        "fa": "موافقت شما لغو شد",
+    },
+    "revoked_text": {
+        "en": "{org} has been told. Documents already signed stay valid.",
+        "ru": "{org} получит уведомление. Уже подписанные документы остаются в силе.",
+        "fa": "به {org} اطلاع داده شد. اسنادی که قبلاً امضا شده‌اند معتبر می‌مانند.",
+    },
     "envelope_closed": {
         "en": "This document can no longer be signed",
         "ru": "Этот документ больше нельзя подписать",
@@ -122,6 +189,107 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Подписанный PDF готовится; страница обновится.",
         "fa": "PDF امضاشده در حال آماده‌سازی است؛ این صفحه تازه می‌شود.",
     },
+    # Verification page (/verify).
+    "verify_title": {
+        "en": "Verify a signed document",
+        "ru": "Проверка подписанного документа",
+        "fa": "بررسی سند امضاشده",
+    },
+    "verify_intro": {
+        "en": "Upload the signed PDF to check every signature, or type the document id and "
+        "verification code printed in the signature block.",
+        "ru": "Загрузите подписанный PDF, чтобы проверить все подписи, или введите "
+        "идентификатор документа и код проверки из штампа подписи.",
+        "fa": "PDF امضاشده را بارگذاری کنید تا همه امضاها بررسی شوند، یا شناسه سند و "
+        "کد بررسی چاپ‌شده در بلوک امضا را وارد کنید.",
+    },
+    "verify_upload": {"en": "Check a file", "ru": "Проверить файл", "fa": "بررسی فایل"},
+    "verify_file": {"en": "PDF file", "ru": "Файл PDF", "fa": "فایل PDF"},
+    "verify_button": {"en": "Verify", "ru": "Проверить", "fa": "بررسی"},
+    "verify_requisites": {
+        "en": "Check the requisites",
+        "ru": "Проверить по реквизитам",
+        "fa": "بررسی با مشخصات",
+    },
+    "document_id": {"en": "Document id", "ru": "Идентификатор документа", "fa": "شناسه سند"},
+    "verification_code": {"en": "Verification code", "ru": "Код проверки", "fa": "کد بررسی"},
+    "check": {"en": "Check", "ru": "Проверить", "fa": "بررسی"},
+    "result_valid": {
+        "en": "Valid: every signature is intact and trusted",
+        "ru": "Действителен: все подписи целы и доверенные",
+        "fa": "معتبر: همه امضاها سالم و مورد اعتماد هستند",
+    },
+    "result_invalid": {"en": "Not valid", "ru": "Недействителен", "fa": "نامعتبر"},
+    "col_signer": {"en": "Signer", "ru": "Подписант", "fa": "امضاکننده"},
+    "col_signed_at": {"en": "Signed at", "ru": "Время подписи", "fa": "زمان امضا"},
+    "col_method": {"en": "Method", "ru": "Способ", "fa": "روش"},
+    "col_intact": {"en": "Intact", "ru": "Не изменён", "fa": "سالم"},
+    "col_valid": {"en": "Valid", "ru": "Действительна", "fa": "معتبر"},
+    "col_trusted": {"en": "Trusted", "ru": "Доверенная", "fa": "مورد اعتماد"},
+    "col_timestamp": {"en": "Time-stamp", "ru": "Метка времени", "fa": "مهر زمانی"},
+    "col_changes": {
+        "en": "Changes after it",
+        "ru": "Изменения после неё",
+        "fa": "تغییرات پس از آن",
+    },
+    "changes_none": {"en": "none", "ru": "нет", "fa": "هیچ"},
+    "changes_allowed": {
+        "en": "only further signatures",
+        "ru": "только другие подписи",
+        "fa": "فقط امضاهای بعدی",
+    },
+    "changes_not_allowed": {
+        "en": "content changed",
+        "ru": "содержимое изменено",
+        "fa": "محتوا تغییر کرده",
+    },
+    "changes_unknown": {"en": "unknown", "ru": "неизвестно", "fa": "نامشخص"},
+    "yes": {"en": "yes", "ru": "да", "fa": "بله"},
+    "no": {"en": "no", "ru": "нет", "fa": "خیر"},
+    "no_signatures": {
+        "en": "No signatures found.",
+        "ru": "Подписи не найдены.",
+        "fa": "امضایی یافت نشد.",
+    },
+    "issued_by_medsign": {
+        "en": "This exact file was issued by this medsign service.",
+        "ru": "Именно этот файл выдан этим сервисом medsign.",
+        "fa": "همین فایل توسط این سرویس medsign صادر شده است.",
+    },
+    "not_issued_by_medsign": {
+        "en": "This exact file is not one this service issued (it may still be a valid copy "
+        "from another service).",
+        "ru": "Этот файл не выдавался этим сервисом (он может быть подписан в другом сервисе).",
+        "fa": "این فایل را این سرویس صادر نکرده است (ممکن است از سرویس دیگری باشد).",
+    },
+    "newer_version": {
+        "en": "A newer version of this document exists, with more signatures.",
+        "ru": "Существует более новая версия документа с дополнительными подписями.",
+        "fa": "نسخه جدیدتری از این سند با امضاهای بیشتر وجود دارد.",
+    },
+    "req_found": {
+        "en": "Found: document {doc} carries a signature with this code.",
+        "ru": "Найдено: документ {doc} содержит подпись с этим кодом.",
+        "fa": "یافت شد: سند {doc} امضایی با این کد دارد.",
+    },
+    "req_found_detail": {
+        "en": "Signed {when} by {initials}; method: {method}.",
+        "ru": "Подписано {when}, подписант {initials}; способ: {method}.",
+        "fa": "امضا در {when} توسط {initials}؛ روش: {method}.",
+    },
+    "req_hash": {
+        "en": "SHA-256 of the newest signed PDF: {sha}",
+        "ru": "SHA-256 последней подписанной версии PDF: {sha}",
+        "fa": "SHA-256 آخرین PDF امضاشده: {sha}",
+    },
+    "req_not_found": {
+        "en": "No signature with this document id and code. Check what you typed, "
+        "or upload the file instead.",
+        "ru": "Подпись с таким идентификатором и кодом не найдена. Проверьте ввод "
+        "или загрузите файл.",
+        "fa": "امضایی با این شناسه و کد یافت نشد. ورودی را بررسی کنید یا فایل را بارگذاری کنید.",
+    },
+    "reasons": {"en": "Why", "ru": "Причины", "fa": "دلایل"},
     "language": {"en": "Language", "ru": "Язык", "fa": "زبان"},
     "page_n": {
         "en": "Page {n} of {total}",

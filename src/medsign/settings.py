@@ -6,6 +6,7 @@ defaults of the documented variables are part of the stable contract (shared/API
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -34,9 +35,23 @@ class Settings(BaseSettings):
     seal_key_file: Path | None = None
     seal_cert_file: Path | None = None
     seal_chain_files: list[Path] = Field(default_factory=list)
+    # RFC 3161 time-stamping authority for PAdES B-T; unset -> the built-in TSA, whose
+    # certificate is issued by the development CA under data_dir/keys/tsa.
+    tsa_url: str | None = None
+    tsa_timeout_seconds: float = 10.0
+    # Requests per minute and client address to the public verification endpoints.
+    verify_rate_per_minute: int = 60
     max_upload_bytes: int = 50 * 1024 * 1024
     max_pages: int = 2000
+    # Intake limits (docs/intake.md), checked before expensive parsing.
+    max_upload_files: int = 20
+    max_image_pixels: int = 100_000_000
+    max_conversion_seconds: float = 60.0
+    # Path of LibreOffice's ``soffice``; unset -> looked up on PATH.
+    soffice_path: str | None = None
     envelope_ttl_days: int = 14
+    # Reminders to signers who have not acted: hours after the invitation, comma-separated.
+    reminder_hours: str = "24,72,168"
     otp_ttl_seconds: int = 600
     otp_max_attempts: int = 5
     otp_resend_interval_seconds: int = 30
@@ -54,6 +69,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'medsign.sqlite3').resolve()}"
+
+    @property
+    def reminder_delays(self) -> list[timedelta]:
+        """The reminder schedule; empty when ``reminder_hours`` is empty."""
+        return [timedelta(hours=float(h)) for h in self.reminder_hours.split(",") if h.strip()]
 
     @property
     def dev_outbox(self) -> bool:

@@ -83,7 +83,7 @@ def test_policy_refusal_names_the_rule(client: TestClient, rt: Runtime) -> None:
     )
     assert res.status_code == 422
     body = res.json()
-    assert body["type"] == "/problems/policy-violation"
+    assert body["type"] == "/problems/policy/edo-agreement-required"
     assert body["rule"] == "edo-agreement-required"
     assert "idp" in body["accepted_methods"]
     assert _envelopes(rt) == 0

@@ -1,22 +1,28 @@
 """Imports every model so the metadata is complete (for Alembic autogenerate)."""
 
+from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent
 from medsign.db.base import Base
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
+from medsign.events.models import Event
 from medsign.idempotency.models import IdempotencyRecord
 from medsign.jobs.models import Job
 from medsign.notify.models import DevMessage
 from medsign.organizations.models import ApiToken, Organization
+from medsign.patients.models import EdoAgreement
 
 __all__ = [
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEvent",
     "Base",
     "DevMessage",
     "Document",
+    "EdoAgreement",
     "Envelope",
     "EnvelopeVersion",
+    "Event",
     "IdempotencyRecord",
     "Job",
     "Organization",

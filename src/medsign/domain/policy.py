@@ -8,6 +8,7 @@ parties agreed so: the EDO agreement).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -83,8 +84,15 @@ _DEFAULTS: dict[DocumentKind, frozenset[Method]] = {
     DocumentKind.MEDICAL_RECORD: frozenset({Method.SEAL, Method.EXTERNAL}),
     **{kind: OTP_METHODS | {Method.IDP} for kind in CONTRACT_LIKE},
 }
+# Who signs for the clinic: staff countersign with a code or the API applies the
+# organization's seal; clinicians use their device key (DESIGN.md "Domain: Signer").
+_STAFF_METHODS: dict[Role, frozenset[Method]] = {
+    Role.CLINIC: frozenset({Method.SEAL, Method.SMS_OTP, Method.EMAIL_OTP, Method.EXTERNAL}),
+    Role.CLINICIAN: frozenset({Method.DEVICE, Method.EXTERNAL}),
+}
 # Methods this release can carry out end to end; the others are refused clearly.
-IMPLEMENTED_METHODS = frozenset({Method.SMS_OTP, Method.EMAIL_OTP})
+IMPLEMENTED_METHODS = frozenset({Method.SMS_OTP, Method.EMAIL_OTP, Method.SEAL})
+Overrides = Mapping[str, Iterable[str]]
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -103,46 +111,98 @@ def parse_enum(enum: type[E], value: str, field: str) -> E:
 
 @dataclass(frozen=True)
 class PolicyContext:
-    """Facts about the signer the policy may depend on."""
+    """Facts about the signer and organization the policy depends on."""
 
     has_edo_agreement: bool = False
+    overrides: Overrides | None = None
 
 
-def allowed_methods(kind: DocumentKind, ctx: PolicyContext) -> frozenset[Method]:
-    """Methods that may sign ``kind`` for a signer in ``ctx``."""
-    allowed = _DEFAULTS[kind]
-    if kind in CONTRACT_LIKE and not ctx.has_edo_agreement:
-        allowed = allowed - OTP_METHODS
-    return allowed
+def allowed_methods(
+    kind: DocumentKind, ctx: PolicyContext, role: Role = Role.PATIENT
+) -> frozenset[Method]:
+    """Methods that may sign ``kind`` for a signer of ``role`` in ``ctx``."""
+    if role in _STAFF_METHODS:
+        allowed = _STAFF_METHODS[role]
+    else:
+        allowed = _DEFAULTS[kind] - {Method.SEAL}
+        if kind in CONTRACT_LIKE and not ctx.has_edo_agreement:
+            allowed = allowed - OTP_METHODS
+    if kind is DocumentKind.MEDICAL_RECORD and role is Role.CLINIC:
+        allowed = allowed & _DEFAULTS[kind]
+    if ctx.overrides and kind.value in ctx.overrides and role not in _STAFF_METHODS:
+        # Overrides tighten what patients and representatives may use.
+        allowed = allowed & {Method(m) for m in ctx.overrides[kind.value]}
+    return frozenset(allowed)
 
 
 def check_method(kind: DocumentKind, method: Method, role: Role, ctx: PolicyContext) -> None:
     """Raise PolicyViolation (naming the rule and what would satisfy it) if not allowed."""
     if role is Role.VIEWER:
         return
-    allowed = allowed_methods(kind, ctx)
+    allowed = allowed_methods(kind, ctx, role)
     accepted = sorted(m.value for m in allowed)
+    listed = ", ".join(accepted) or "none"
     if method not in allowed:
-        if kind in CONTRACT_LIKE and method in OTP_METHODS:
+        by_law = allowed_methods(kind, PolicyContext(ctx.has_edo_agreement), role)
+        if method in by_law:
+            rule = "organization-override"
+            why = f"This organization does not accept {method.value} for a {kind.value}. "
+            why += f"Accepted methods: {listed}."
+        elif kind in CONTRACT_LIKE and method in OTP_METHODS and role not in _STAFF_METHODS:
             rule = "edo-agreement-required"
             why = (
                 f"A {kind.value} may be signed with a one-time code only when the patient "
                 "has a valid agreement on electronic signatures (EDO agreement) with the "
-                "organization (63-FZ art. 6 part 2, art. 9). Without one, use: "
-                + ", ".join(accepted)
-                + "."
+                "organization (63-FZ art. 6 part 2, art. 9). Record one for this patient "
+                f"(POST /api/v1/patients/{{mis_id}}/edo-agreement) or use: {listed}."
             )
         else:
             rule = f"{kind.value}-methods"
-            why = (
-                f"A {kind.value} may not be signed with {method.value}. "
-                f"Accepted methods: {', '.join(accepted)}."
-            )
+            who = "" if role in (Role.PATIENT, Role.REPRESENTATIVE) else f" by a {role.value}"
+            why = f"A {kind.value} may not be signed{who} with {method.value}. "
+            why += f"Accepted methods: {listed}."
         raise PolicyViolation(why, rule=rule, accepted_methods=accepted)
     if method not in IMPLEMENTED_METHODS:
+        available = sorted(m.value for m in IMPLEMENTED_METHODS & allowed)
         raise PolicyViolation(
             f"The method {method.value} is not available in this medsign release yet. "
-            f"Available now: {', '.join(sorted(m.value for m in IMPLEMENTED_METHODS & allowed))}.",
+            f"Available now: {', '.join(available) or 'none'}.",
             rule="method-not-available",
-            accepted_methods=sorted(m.value for m in IMPLEMENTED_METHODS & allowed),
+            accepted_methods=available,
         )
+
+
+def validate_overrides(raw: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """Check per-organization overrides of what patients and representatives may use:
+    known kinds and methods, and only tightening (an organization may remove methods
+    from the defaults, never add one)."""
+    clean: dict[str, list[str]] = {}
+    for kind_value, methods in raw.items():
+        kind = parse_enum(DocumentKind, kind_value, "kind")
+        parsed = {parse_enum(Method, m, "method") for m in methods}
+        loosened = sorted(m.value for m in parsed - _DEFAULTS[kind])
+        if loosened:
+            raise PolicyViolation(
+                f"An organization may only tighten the policy: {', '.join(loosened)} "
+                f"is not allowed for a {kind.value} by default.",
+                rule="override-loosens",
+                accepted_methods=sorted(m.value for m in _DEFAULTS[kind]),
+            )
+        clean[kind.value] = sorted(m.value for m in parsed)
+    return clean
+
+
+def policy_matrix(overrides: Overrides | None) -> dict[str, dict[str, list[str]]]:
+    """The effective matrix (kind -> with/without EDO agreement -> methods) for display."""
+    matrix: dict[str, dict[str, list[str]]] = {}
+    for kind in DocumentKind:
+        matrix[kind.value] = {
+            edo: sorted(
+                m.value
+                for m in allowed_methods(
+                    kind, PolicyContext(has_edo_agreement=edo == "with_edo", overrides=overrides)
+                )
+            )
+            for edo in ("with_edo", "without_edo")
+        }
+    return matrix

@@ -39,6 +39,13 @@ class Keyring:
         value = int.from_bytes(self._mac("otp", challenge_id)[:8], "big") % (10**digits)
         return f"{value:0{digits}d}"
 
+    def verify_prefix(self, purpose: str, value: str, prefix_hex: str) -> bool:
+        """Constant-time check that the keyed hash of ``value`` starts with ``prefix_hex``
+        (at least 128 bits)."""
+        if len(prefix_hex) < 32:
+            return False
+        return hmac.compare_digest(self.hash(purpose, value)[: len(prefix_hex)], prefix_hex)
+
     def verify(self, purpose: str, value: str, expected_hex: str) -> bool:
         """Constant-time check that ``value`` hashes to ``expected_hex``."""
         return hmac.compare_digest(self.hash(purpose, value), expected_hex)

@@ -1,6 +1,8 @@
-"""Outbox handlers that tell signers things: their link, their code."""
+"""Outbox handlers that tell signers things: their link, their code, how it ended."""
 
 from __future__ import annotations
+
+from sqlalchemy.orm import Session
 
 from medsign.documents.models import Document
 from medsign.domain.policy import Method
@@ -10,18 +12,44 @@ from medsign.i18n import t
 from medsign.jobs.models import Job
 from medsign.notify.ports import Channel, Message, Sender
 from medsign.organizations.models import Organization
+from medsign.patients.service import active_agreement, revoke_token
 from medsign.runtime import Runtime
 
 
 def _channel(signer: Signer) -> tuple[Channel, str]:
     if signer.method == Method.SMS_OTP.value and signer.phone:
         return "sms", signer.phone
-    assert signer.email is not None
-    return "email", signer.email
+    if signer.email:
+        return "email", signer.email
+    assert signer.phone is not None
+    return "sms", signer.phone
+
+
+def _revoke_hint(session: Session, rt: Runtime, signer: Signer) -> str:
+    """Every message to a patient with an EDO agreement carries the link to revoke it."""
+    if not signer.patient_id:
+        return ""
+    agreement = active_agreement(
+        session, signer.envelope.organization_id, signer.patient_id, rt.clock()
+    )
+    if agreement is None:
+        return ""
+    url = (
+        f"{rt.settings.public_url.rstrip('/')}/edo/revoke/{revoke_token(rt.keyring, agreement.id)}"
+    )
+    return "\n" + t("revoke_hint", signer.lang, url=url)
+
+
+def _context(session: Session, signer: Signer) -> tuple[Document, Organization]:
+    doc = session.get(Document, signer.envelope.document_id)
+    org = session.get(Organization, signer.envelope.organization_id)
+    assert doc is not None and org is not None
+    return doc, org
 
 
 def send_invite(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
-    """Send a signer the link to the signing page (skipped if they may no longer sign)."""
+    """Send a signer the link to the signing page (or a reminder); skipped if they may
+    no longer sign."""
     with rt.transaction() as session:
         signer = session.get(Signer, str(job.payload["signer_id"]))
         if signer is None:
@@ -29,16 +57,38 @@ def send_invite(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
         env = signer.envelope
         if signer.status != SignerStatus.NOTIFIED.value or env.status != EnvelopeStatus.SENT.value:
             return
-        doc = session.get(Document, env.document_id)
-        org = session.get(Organization, env.organization_id)
-        assert doc is not None and org is not None
+        doc, org = _context(session, signer)
         url = rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
         channel, to = _channel(signer)
+        subject_key = "reminder_subject" if job.payload.get("reminder") else "invite_subject"
         message = Message(
             channel=channel,
             to=to,
-            subject=t("invite_subject", signer.lang, title=doc.title),
-            body=t("invite_body", signer.lang, org=org.name, title=doc.title, url=url),
+            subject=t(subject_key, signer.lang, title=doc.title),
+            body=t("invite_body", signer.lang, org=org.name, title=doc.title, url=url)
+            + _revoke_hint(session, rt, signer),
+            idempotency_key=job.id,
+        )
+    senders[channel].send(message)
+
+
+def send_notice(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
+    """Tell a signer or viewer that the envelope completed (with their copy) or that
+    someone declined."""
+    notice = str(job.payload["notice"])
+    with rt.transaction() as session:
+        signer = session.get(Signer, str(job.payload["signer_id"]))
+        if signer is None:
+            return
+        doc, org = _context(session, signer)
+        channel, to = _channel(signer)
+        url = rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
+        message = Message(
+            channel=channel,
+            to=to,
+            subject=t(f"{notice}_subject", signer.lang, title=doc.title),
+            body=t(f"{notice}_body", signer.lang, org=org.name, title=doc.title, url=url)
+            + _revoke_hint(session, rt, signer),
             idempotency_key=job.id,
         )
     senders[channel].send(message)
@@ -54,8 +104,7 @@ def send_code(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
             return
         signer = session.get(Signer, challenge.signer_id)
         assert signer is not None
-        doc = session.get(Document, signer.envelope.document_id)
-        assert doc is not None
+        doc, _ = _context(session, signer)
         code = rt.keyring.otp_code(challenge.id)
         channel, to = _channel(signer)
         message = Message(

@@ -50,6 +50,9 @@ class Signer(Base):
     method: Mapped[str] = mapped_column(String(20))
     patient_mis_id: Mapped[str | None] = mapped_column(String(100))
     lang: Mapped[str] = mapped_column(String(2), default="en")
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20))
     link_version: Mapped[int] = mapped_column(Integer, default=1)
     link_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -59,6 +62,9 @@ class Signer(Base):
     decline_reason: Mapped[str | None] = mapped_column(Text)
     sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The short code printed in the signature block (medsign.domain.tokens.verification_code),
+    # stored when the signature is sealed so the /verify requisites check can find it.
+    verification_code: Mapped[str | None] = mapped_column(String(9), index=True)
 
     envelope: Mapped[Envelope] = relationship(back_populates="signers")
 

@@ -69,3 +69,22 @@ class VoidIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=1000)
+
+
+class SignerPatch(BaseModel):
+    """``PATCH /api/v1/envelopes/{id}/signers/{signer_id}``: fix a contact before signing."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+    method: str | None = None
+
+
+class SealIn(BaseModel):
+    """``POST /api/v1/envelopes/{id}/signers/{signer_id}/seal``: who at the clinic asks."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    staff_name: str = Field(min_length=1, max_length=200, examples=["Petrova A. V., registrar"])

@@ -16,6 +16,7 @@ from medsign.domain.tokens import verification_code
 from medsign.envelopes.models import EnvelopeVersion, Signer
 from medsign.envelopes.queries import lock_envelope_by_id
 from medsign.envelopes.workflow import advance
+from medsign.events.service import emit
 from medsign.i18n import t
 from medsign.jobs.models import Job
 from medsign.organizations.models import Organization
@@ -70,7 +71,7 @@ def seal_envelope(rt: Runtime, job: Job) -> None:
                 reason=f"Signed by {signer.name} ({signer.method})",
                 slot=env.version,  # one visible block per signature so far
             )
-            pdf = seal_pdf(pdf, key, request)
+            pdf = seal_pdf(pdf, key, request, rt.seal_keys.timestamper())
             sha256 = rt.files.put(pdf)
             env.version += 1
             env.current_sha256 = sha256
@@ -86,6 +87,7 @@ def seal_envelope(rt: Runtime, job: Job) -> None:
                 )
             )
             signer.sealed_at = now
+            signer.verification_code = code
             record(
                 session,
                 env.organization_id,
@@ -94,6 +96,14 @@ def seal_envelope(rt: Runtime, job: Job) -> None:
                 actor="system",
                 envelope_id=env.id,
                 data={"signer_id": signer.id, "sha256": sha256, "version": env.version},
+            )
+            emit(
+                session,
+                env.organization_id,
+                "envelope.signed",
+                at=now,
+                envelope_id=env.id,
+                data={"signer_id": signer.id, "role": signer.role, "method": signer.method},
             )
         advance(session, env, now=rt.clock())
     rt.job_ready.set()

@@ -13,7 +13,6 @@ from medsign.domain.contacts import normalize_email, normalize_phone
 from medsign.domain.policy import (
     DocumentKind,
     Method,
-    PolicyContext,
     Relation,
     Role,
     check_method,
@@ -22,17 +21,27 @@ from medsign.domain.policy import (
 from medsign.domain.states import EnvelopeStatus, SignerStatus
 from medsign.domain.tokens import Keyring
 from medsign.envelopes.models import Envelope, EnvelopeVersion, Signer
+from medsign.envelopes.policy_context import policy_context
 from medsign.envelopes.queries import load_envelope
 from medsign.envelopes.schemas import EnvelopeIn, EnvelopeOut, SignerIn, SignerOut
 from medsign.envelopes.workflow import end_envelope, invite_due
 from medsign.errors import InvalidInput
+from medsign.events.service import emit
+from medsign.patients.service import patient_for_signer
 
 LINK_PURPOSE = "link"
 MAX_TTL = timedelta(days=366)
 
 
-def _validated_signer(kind: DocumentKind, index: int, raw: SignerIn) -> dict[str, object]:
-    """Check one signer's role, method, relation and contact; return column values."""
+def _validated_signer(
+    session: Session,
+    organization_id: str,
+    kind: DocumentKind,
+    index: int,
+    raw: SignerIn,
+    now: datetime,
+) -> dict[str, object]:
+    """Check one signer's role, method, relation, contact and the policy; return columns."""
     where = f"signers[{index}]"
     role = parse_enum(Role, raw.role, "role")
     method = parse_enum(Method, raw.method, "method")
@@ -57,7 +66,24 @@ def _validated_signer(kind: DocumentKind, index: int, raw: SignerIn) -> dict[str
         )
     if method is Method.EMAIL_OTP and email is None:
         raise InvalidInput(f"{where}: method email_otp needs an `email`.", field=f"{where}.email")
-    check_method(kind, method, role, PolicyContext())
+    if role is Role.VIEWER and method not in (Method.SMS_OTP, Method.EMAIL_OTP):
+        raise InvalidInput(
+            f"{where}: a viewer receives the final copy by sms_otp or email_otp (the channel).",
+            field=f"{where}.method",
+        )
+    patient_id = None
+    if raw.patient_mis_id and role in (Role.PATIENT, Role.REPRESENTATIVE):
+        patient = patient_for_signer(
+            session,
+            organization_id,
+            raw.patient_mis_id,
+            name=raw.name,
+            phone=phone,
+            email=email,
+            now=now,
+        )
+        patient_id = patient.id
+    check_method(kind, method, role, policy_context(session, organization_id, patient_id, now))
     return {
         "role": role.value,
         "method": method.value,
@@ -67,6 +93,7 @@ def _validated_signer(kind: DocumentKind, index: int, raw: SignerIn) -> dict[str
         "email": email,
         "order": raw.order,
         "patient_mis_id": raw.patient_mis_id,
+        "patient_id": patient_id,
     }
 
 
@@ -83,7 +110,10 @@ def create_envelope(
     """Create an envelope in state ``sent`` and invite the first order group."""
     doc = get_document(session, organization_id, body.document_id)
     kind = DocumentKind(doc.kind)
-    values = [_validated_signer(kind, i, s) for i, s in enumerate(body.signers)]
+    values = [
+        _validated_signer(session, organization_id, kind, i, s, now)
+        for i, s in enumerate(body.signers)
+    ]
     if all(v["role"] == Role.VIEWER.value for v in values):
         raise InvalidInput("An envelope needs at least one signer who is not a viewer.")
     if body.expires_at is None:
@@ -138,6 +168,7 @@ def create_envelope(
         envelope_id=env.id,
         data={"document_id": doc.id, "signers": len(values), "expires_at": expires_at.isoformat()},
     )
+    emit(session, organization_id, "envelope.sent", at=now, envelope_id=env.id)
     invite_due(session, env, now=now)
     return env
 

@@ -25,10 +25,11 @@ from medsign.domain.otp import (
     check_challenge_usable,
     wrong_code_error,
 )
-from medsign.domain.policy import DocumentKind, Method, PolicyContext, Role, check_method
+from medsign.domain.policy import DocumentKind, Method, Role, check_method
 from medsign.domain.states import EnvelopeStatus, SignerStatus, signer_move
 from medsign.domain.tokens import Keyring
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
+from medsign.envelopes.policy_context import policy_context
 from medsign.envelopes.queries import lock_envelope_by_id, signer_by_link_hash
 from medsign.envelopes.service import LINK_PURPOSE
 from medsign.envelopes.workflow import end_envelope
@@ -48,6 +49,7 @@ class LinkState(StrEnum):
     SIGNED = "signed"
     DECLINED = "declined"
     CLOSED = "closed"  # voided, expired, declined by someone else
+    VIEW = "view"  # a viewer of a completed envelope: the final copy
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,8 @@ class LinkView:
 
     @property
     def signed_pdf_ready(self) -> bool:
-        """True once this signer's signature is in the PDF."""
-        return self.signer.sealed_at is not None
+        """True once this signer's signature is in the PDF (a viewer: once completed)."""
+        return self.state is LinkState.VIEW or self.signer.sealed_at is not None
 
 
 def masked_contact(signer: Signer) -> str:
@@ -77,6 +79,10 @@ def masked_contact(signer: Signer) -> str:
 
 
 def _state(signer: Signer, env: Envelope, now: datetime) -> LinkState:
+    if signer.role == Role.VIEWER.value:
+        if env.status == EnvelopeStatus.COMPLETED.value:
+            return LinkState.VIEW
+        return LinkState.WAITING if env.status == EnvelopeStatus.SENT.value else LinkState.CLOSED
     if signer.status == SignerStatus.SIGNED.value:
         return LinkState.SIGNED
     if signer.status == SignerStatus.DECLINED.value:
@@ -212,9 +218,13 @@ def sign(
     view = _locked_view(session, keyring, token, now)
     _require_can_sign(view)
     signer, env = view.signer, view.envelope
-    # Policy is evaluated again at signing time (rules may have tightened since creation).
+    # Policy is evaluated again at signing time: the EDO agreement may have been revoked
+    # or the organization may have tightened its rules since the envelope was created.
     check_method(
-        DocumentKind(view.document.kind), Method(signer.method), Role(signer.role), PolicyContext()
+        DocumentKind(view.document.kind),
+        Method(signer.method),
+        Role(signer.role),
+        policy_context(session, env.organization_id, signer.patient_id, now),
     )
     code = code.strip().replace(" ", "")
     if not (code.isdigit() and len(code) == 6):

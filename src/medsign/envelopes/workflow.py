@@ -1,23 +1,28 @@
-"""Moving an envelope along: inviting order groups, completing, expiring, ending.
+"""Moving an envelope along: inviting order groups, completing, reminding, ending.
 
 Order groups: signers with the same ``order`` sign in parallel; the next group is
 invited only when every signer of the previous group has signed and their signature
-is in the PDF (so later signers see earlier signatures).
+is in the PDF (so later signers see earlier signatures). Every transition is audited
+and emitted as an event (webhooks) in the same transaction.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
-from medsign.domain.policy import Role
+from medsign.documents.models import Document
+from medsign.domain.policy import DocumentKind, Method, Role
 from medsign.domain.states import EnvelopeStatus, SignerStatus, envelope_move, signer_move
 from medsign.envelopes.models import Envelope, Signer
 from medsign.envelopes.queries import lock_envelope_by_id
+from medsign.events.service import emit
 from medsign.jobs.outbox import JobKind, enqueue
+from medsign.patients.models import Patient
+from medsign.patients.service import create_agreement
 
 
 def _signing(env: Envelope) -> list[Signer]:
@@ -25,7 +30,10 @@ def _signing(env: Envelope) -> list[Signer]:
 
 
 def invite_due(session: Session, env: Envelope, *, now: datetime) -> list[Signer]:
-    """Invite the lowest order group that has not finished; return who was invited."""
+    """Invite the lowest order group that has not finished; return who was invited.
+
+    Signers with method ``seal`` get no message: the MIS applies the seal via the API.
+    """
     pending = [s for s in _signing(env) if s.sealed_at is None]
     if not pending:
         return []
@@ -35,7 +43,8 @@ def invite_due(session: Session, env: Envelope, *, now: datetime) -> list[Signer
         if signer.order == group and signer.status == SignerStatus.WAITING.value:
             signer.status = signer_move(SignerStatus(signer.status), SignerStatus.NOTIFIED)
             signer.notified_at = now
-            enqueue(session, JobKind.INVITE, {"signer_id": signer.id}, now=now)
+            if signer.method != Method.SEAL.value:
+                enqueue(session, JobKind.INVITE, {"signer_id": signer.id}, now=now)
             record(
                 session,
                 env.organization_id,
@@ -66,8 +75,46 @@ def advance(session: Session, env: Envelope, *, now: datetime) -> None:
             envelope_id=env.id,
             data={"sha256": env.current_sha256, "version": env.version},
         )
+        emit(
+            session,
+            env.organization_id,
+            "envelope.completed",
+            at=now,
+            envelope_id=env.id,
+            data={"sha256": env.current_sha256},
+        )
+        for signer in env.signers:  # viewers get the final copy; signers too
+            if signer.role == Role.VIEWER.value:
+                signer.status = signer_move(SignerStatus(signer.status), SignerStatus.NOTIFIED)
+                signer.notified_at = now
+            enqueue(
+                session, JobKind.NOTICE, {"signer_id": signer.id, "notice": "completed"}, now=now
+            )
+        _edo_agreement_from(session, env, now)
         return
     invite_due(session, env, now=now)
+
+
+def _edo_agreement_from(session: Session, env: Envelope, now: datetime) -> None:
+    """A completed envelope of kind ``edo_agreement`` is the patient's EDO agreement."""
+    doc = session.get(Document, env.document_id)
+    assert doc is not None
+    if doc.kind != DocumentKind.EDO_AGREEMENT.value:
+        return
+    for signer in _signing(env):
+        if signer.patient_id and signer.role in (Role.PATIENT.value, Role.REPRESENTATIVE.value):
+            patient = session.get(Patient, signer.patient_id)
+            assert patient is not None
+            create_agreement(
+                session,
+                env.organization_id,
+                patient,
+                source="envelope",
+                now=now,
+                valid_until=None,
+                document_id=doc.id,
+                envelope_id=env.id,
+            )
 
 
 def end_envelope(
@@ -94,6 +141,23 @@ def end_envelope(
         envelope_id=env.id,
         data=dict(data),
     )
+    emit(
+        session,
+        env.organization_id,
+        f"envelope.{target.value}",
+        at=now,
+        envelope_id=env.id,
+        data={k: v for k, v in data.items() if k in ("signer_id", "reason")},
+    )
+    if target is EnvelopeStatus.DECLINED:
+        for signer in env.signers:  # tell everyone who already signed
+            if signer.status == SignerStatus.SIGNED.value:
+                enqueue(
+                    session,
+                    JobKind.NOTICE,
+                    {"signer_id": signer.id, "notice": "declined"},
+                    now=now,
+                )
 
 
 def expire_due(session: Session, *, now: datetime, limit: int = 100) -> int:
@@ -115,6 +179,46 @@ def expire_due(session: Session, *, now: datetime, limit: int = 100) -> int:
             now=now,
             actor="system",
             data={"expires_at": env.expires_at.isoformat()},
+        )
+        count += 1
+    return count
+
+
+def remind_due(
+    session: Session, schedule: list[timedelta], *, now: datetime, limit: int = 200
+) -> int:
+    """Send reminders to invited signers who have not acted, on ``schedule`` (delays
+    after the invitation, e.g. 1, 3 and 7 days); return how many were queued."""
+    if not schedule:
+        return 0
+    candidates = session.scalars(
+        select(Signer)
+        .join(Envelope, Envelope.id == Signer.envelope_id)
+        .where(
+            Envelope.status == EnvelopeStatus.SENT.value,
+            Envelope.expires_at > now,
+            Signer.status == SignerStatus.NOTIFIED.value,
+            Signer.method != Method.SEAL.value,
+            Signer.reminders_sent < len(schedule),
+        )
+        .limit(limit)
+    ).all()
+    count = 0
+    for signer in candidates:
+        assert signer.notified_at is not None
+        if now < signer.notified_at + schedule[signer.reminders_sent]:
+            continue
+        signer.reminders_sent += 1
+        signer.last_reminded_at = now
+        enqueue(session, JobKind.INVITE, {"signer_id": signer.id, "reminder": True}, now=now)
+        record(
+            session,
+            signer.envelope.organization_id,
+            "signer.reminded",
+            at=now,
+            actor="system",
+            envelope_id=signer.envelope_id,
+            data={"signer_id": signer.id, "reminder": signer.reminders_sent},
         )
         count += 1
     return count

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
-from medsign.envelopes.workflow import expire_due
+from medsign.envelopes.workflow import expire_due, remind_due
 from medsign.jobs.models import Job
 from medsign.jobs.outbox import JobKind
 from medsign.jobs.worker import Handler
@@ -22,14 +22,21 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
     def code(rt: Runtime, job: Job) -> None:
         messages.send_code(rt, job, senders)
 
+    def notice(rt: Runtime, job: Job) -> None:
+        messages.send_notice(rt, job, senders)
+
     return {
         JobKind.INVITE.value: invite,
         JobKind.SEND_CODE.value: code,
         JobKind.SEAL.value: seal_envelope,
+        JobKind.NOTICE.value: notice,
     }
 
 
 def periodic(rt: Runtime) -> None:
-    """Housekeeping the worker runs every few seconds: expire envelopes past their date."""
+    """Housekeeping the worker runs every few seconds: expire envelopes past their date,
+    queue reminders that are due."""
     with rt.transaction() as session:
         expire_due(session, now=rt.clock())
+    with rt.transaction() as session:
+        remind_due(session, rt.settings.reminder_delays, now=rt.clock())

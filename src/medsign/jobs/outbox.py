@@ -31,6 +31,7 @@ class JobKind(StrEnum):
     INVITE = "invite"  # tell a signer it is their turn (link)
     SEND_CODE = "send_code"  # deliver a one-time code
     SEAL = "seal"  # apply pending signatures to the envelope PDF, then advance it
+    NOTICE = "notice"  # tell a signer or viewer the envelope completed or was declined
 
 
 def enqueue(session: Session, kind: JobKind, payload: dict[str, Any], *, now: datetime) -> Job:

@@ -15,8 +15,8 @@ from medsign.jobs.worker import Worker
 from medsign.runtime import Runtime
 from medsign.settings import Settings
 from medsign.web import problems
-from medsign.web.api import documents, envelopes, health, verify
-from medsign.web.pages import dev_outbox, public, signing
+from medsign.web.api import documents, envelopes, health, patients, policy, verify
+from medsign.web.pages import dev_outbox, edo, public, signing
 from medsign.web.static_files import static_router
 
 log = logging.getLogger("medsign")
@@ -67,7 +67,18 @@ def create_app(
     )
     app.state.runtime = rt
     problems.install(app)
-    for module in (health, documents, envelopes, verify, signing, dev_outbox, public):
+    for module in (
+        health,
+        documents,
+        envelopes,
+        patients,
+        policy,
+        verify,
+        signing,
+        edo,
+        dev_outbox,
+        public,
+    ):
         app.include_router(module.router)
     app.include_router(static_router(Path(__file__).parent / "static"))
 

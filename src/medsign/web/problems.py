@@ -36,7 +36,7 @@ def domain_problem(exc: DomainError) -> JSONResponse:
     extra = dict(exc.extra)
     if isinstance(exc, TooManyRequests):
         extra["retry_after"] = exc.retry_after
-    return problem(exc.status, exc.type_slug, exc.title, exc.detail, **extra)
+    return problem(exc.status, exc.slug, exc.title, exc.detail, **extra)
 
 
 def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:

@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 
 from medsign.envelopes.queries import load_envelope
-from medsign.envelopes.schemas import EnvelopeIn, EnvelopeOut, VoidIn
+from medsign.envelopes.schemas import EnvelopeIn, EnvelopeOut, SealIn, SignerPatch, VoidIn
 from medsign.envelopes.service import create_envelope, envelope_out, void_envelope
+from medsign.envelopes.signer_actions import apply_seal, resend_link, update_signer
 from medsign.idempotency.service import lookup, remember, request_hash
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import org_transaction, runtime
@@ -90,3 +91,38 @@ def void(request: Request, envelope_id: str, body: VoidIn) -> EnvelopeOut:
     with org_transaction(request) as (session, org_id):
         env = void_envelope(session, org_id, envelope_id, body.reason, now=rt.clock())
         return envelope_out(env, rt.keyring, rt.settings.public_url)
+
+
+@router.post("/{envelope_id}/signers/{signer_id}/resend", response_model=EnvelopeOut)
+def resend(request: Request, envelope_id: str, signer_id: str) -> EnvelopeOut:
+    """Send the signing link again to a signer whose turn it is."""
+    rt = runtime(request)
+    with org_transaction(request) as (session, org_id):
+        env = resend_link(session, org_id, envelope_id, signer_id, now=rt.clock())
+        out = envelope_out(env, rt.keyring, rt.settings.public_url)
+    rt.job_ready.set()
+    return out
+
+
+@router.patch("/{envelope_id}/signers/{signer_id}", response_model=EnvelopeOut)
+def update(request: Request, envelope_id: str, signer_id: str, body: SignerPatch) -> EnvelopeOut:
+    """Change a signer's name, contact or method before they sign (the old link dies)."""
+    rt = runtime(request)
+    with org_transaction(request) as (session, org_id):
+        env = update_signer(
+            session, rt.keyring, org_id, envelope_id, signer_id, body, now=rt.clock()
+        )
+        out = envelope_out(env, rt.keyring, rt.settings.public_url)
+    rt.job_ready.set()
+    return out
+
+
+@router.post("/{envelope_id}/signers/{signer_id}/seal", response_model=EnvelopeOut)
+def seal(request: Request, envelope_id: str, signer_id: str, body: SealIn) -> EnvelopeOut:
+    """Sign for the clinic with the organization's seal (signer method ``seal``)."""
+    rt = runtime(request)
+    with org_transaction(request) as (session, org_id):
+        env = apply_seal(session, org_id, envelope_id, signer_id, body, now=rt.clock())
+        out = envelope_out(env, rt.keyring, rt.settings.public_url)
+    rt.job_ready.set()
+    return out

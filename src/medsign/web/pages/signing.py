@@ -80,7 +80,7 @@ def _page(
 ) -> HTMLResponse:
     rt = runtime(request)
     lang = lang if lang in LANGS else page_lang(request, view.signer.lang)
-    if view.state in (LinkState.SIGNED, LinkState.DECLINED):
+    if view.state in (LinkState.SIGNED, LinkState.DECLINED, LinkState.VIEW):
         return render(
             request,
             "done.html",
@@ -88,10 +88,19 @@ def _page(
             status_code=status_code,
             view=view,
             token=token,
-            signed=view.state is LinkState.SIGNED,
+            signed=view.state in (LinkState.SIGNED, LinkState.VIEW),
         )
     if view.state is not LinkState.CAN_SIGN:
         waiting = view.state is LinkState.WAITING
+        if waiting and view.signer.role == "viewer":
+            return render(
+                request,
+                "message.html",
+                lang,
+                status_code=status_code,
+                heading=view.document.title,
+                text=t("viewer_waiting", lang),
+            )
         return render(
             request,
             "message.html",
@@ -271,7 +280,7 @@ def signed_pdf(request: Request, token: str) -> Response:
                 sha256 = view.envelope.current_sha256
         except LinkExpired as exc:
             return _dead_link(request, exc)
-        if view.state is not LinkState.SIGNED:
+        if view.state not in (LinkState.SIGNED, LinkState.VIEW):
             return _back(token, page_lang(request, view.signer.lang))
         if view.signed_pdf_ready:
             return pdf_response(rt.files.get(sha256), "signed.pdf")

@@ -1,0 +1,1 @@
+"""Domain events for webhooks, written in the same transaction as the change."""

@@ -1,0 +1,1 @@
+"""Patients and their agreements on electronic signatures (EDO agreements)."""

@@ -1,0 +1,48 @@
+"""``/api/v1/policy``: the organization's effective signature policy and its overrides."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
+
+from medsign.audit.service import record
+from medsign.domain.policy import policy_matrix, validate_overrides
+from medsign.organizations.service import get_organization
+from medsign.web.deps import org_transaction, runtime
+
+router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
+
+
+class PolicyIn(BaseModel):
+    """Per-kind method lists; each may only remove methods from the defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    overrides: dict[str, list[str]]
+
+
+class PolicyOut(BaseModel):
+    """Overrides and the effective matrix (kind -> with/without EDO agreement -> methods)."""
+
+    overrides: dict[str, list[str]]
+    effective: dict[str, dict[str, list[str]]]
+
+
+@router.get("", response_model=PolicyOut)
+def read(request: Request) -> PolicyOut:
+    """The policy in force for this organization."""
+    with org_transaction(request) as (session, org_id):
+        overrides = get_organization(session, org_id).policy_overrides or {}
+        return PolicyOut(overrides=overrides, effective=policy_matrix(overrides))
+
+
+@router.put("", response_model=PolicyOut)
+def replace(request: Request, body: PolicyIn) -> PolicyOut:
+    """Replace the overrides (an organization may only tighten the law's defaults)."""
+    rt = runtime(request)
+    clean = validate_overrides(body.overrides)
+    with org_transaction(request) as (session, org_id):
+        org = get_organization(session, org_id)
+        org.policy_overrides = clean
+        record(session, org_id, "policy.updated", at=rt.clock(), actor="api", data=clean)
+        return PolicyOut(overrides=clean, effective=policy_matrix(clean))

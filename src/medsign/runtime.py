@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from medsign.db.engine import make_engine, make_session_factory
 from medsign.domain.otp import OtpRules
 from medsign.domain.tokens import Keyring
+from medsign.pdf.timestamp import Timestamper, make_timestamper
 from medsign.pki import SealKey, load_or_create_dev_ca, load_seal_key_files
 from medsign.settings import Settings
 from medsign.storage.files import FileStore
@@ -33,14 +34,23 @@ def system_clock() -> datetime:
 
 
 def _load_or_create_secret(path: Path) -> bytes:
-    """Read the deployment secret, creating it (0600, race-safe) on first start."""
+    """Read the deployment secret, creating it (0600) on first start.
+
+    Written to a temporary file and linked into place, so a second process starting
+    at the same moment either sees no file or the whole key, never an empty one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip().encode()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_hex(32))
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # fails if another process won the race: keep theirs
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip().encode()
 
 
@@ -52,6 +62,7 @@ class SealKeys:
     root: Path | None = None  # default: <data_dir>/keys
     _cache: dict[str, SealKey] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _timestamper: Timestamper | None = None
 
     @property
     def keys_dir(self) -> Path:
@@ -59,11 +70,28 @@ class SealKeys:
         return self.root or self.settings.data_dir / "keys"
 
     def trust_roots(self) -> list[object]:
-        """Certificates a verifier should trust (the dev CA or the configured chain root)."""
+        """Certificates a verifier should trust (the dev CA or the configured chain root).
+
+        With configured seal keys and the built-in TSA, the dev CA (which issues the
+        TSA's certificate) is trusted too.
+        """
         if self.settings.seal_key_file is not None:
             key = self.for_organization("*", "")
-            return [key.chain[-1]] if key.chain else [key.certificate]
+            roots: list[object] = [key.chain[-1]] if key.chain else [key.certificate]
+            if not self.settings.tsa_url:
+                roots.append(load_or_create_dev_ca(self.keys_dir).certificate)
+            return roots
         return [load_or_create_dev_ca(self.keys_dir).certificate]
+
+    def timestamper(self) -> Timestamper:
+        """The RFC 3161 timestamper: ``MEDSIGN_TSA_URL`` or the built-in TSA (cached)."""
+        with self._lock:
+            if self._timestamper is None:
+                s = self.settings
+                self._timestamper = make_timestamper(
+                    s.tsa_url, self.keys_dir, timeout=s.tsa_timeout_seconds
+                )
+            return self._timestamper
 
     def for_organization(self, organization_id: str, organization_name: str) -> SealKey:
         """The seal key used for ``organization_id``."""

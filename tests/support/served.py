@@ -6,6 +6,11 @@ Usage::
         doc = app.upload(make_pdf(2))
         env = app.create_envelope(doc["id"], {...signer...})
 
+or, with a fresh SMTP server and SMS gateway wired in::
+
+    with serve_with_peers(tmp, "postgresql") as served:
+        served.app.upload(...); served.smtp.wait_for(...); served.sms.wait_for(...)
+
 The process gets its own data dir, a fresh migrated database (SQLite or PostgreSQL,
 see :mod:`tests.support.databases`), the given environment (SMTP/SMS URLs of the
 loopback peers) and nothing inherited from ``MEDSIGN_*`` variables or a ``.env`` file.
@@ -24,13 +29,17 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 
 from medsign.pki.keys import CA_CERT_FILE
+from tests.support.databases import migrated_database
 from tests.support.ports import free_port
+from tests.support.sms_gateway import SmsGateway
+from tests.support.smtp_server import SmtpTestServer
 
 START_TIMEOUT = 30.0  # seconds until /healthz must answer 200
 STOP_TIMEOUT = 10.0  # seconds between SIGTERM and SIGKILL
@@ -296,3 +305,32 @@ def serve_medsign(
                 f"medsign serve died during the test (exit {process.returncode})\n"
                 f"--- medsign output ---\n{app.output_tail()}"
             )
+
+
+@dataclass(frozen=True)
+class ServedStack:
+    """medsign served, with the SMTP server and SMS gateway it sends through."""
+
+    app: ServedMedsign
+    smtp: SmtpTestServer
+    sms: SmsGateway
+    database_kind: str
+
+
+@contextmanager
+def serve_with_peers(tmp: Path, database_kind: str) -> Iterator[ServedStack]:
+    """A fresh ``database_kind`` database ('sqlite' or 'postgresql'), SMTP server, SMS
+    gateway and ``medsign serve`` wired to them; everything is stopped at the end."""
+    db_dir = tmp / "db"
+    db_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        SmtpTestServer() as smtp,
+        SmsGateway() as sms,
+        migrated_database(database_kind, db_dir) as url,
+        serve_medsign(
+            tmp / "served",
+            url,
+            env={"MEDSIGN_SMTP_URL": smtp.url, "MEDSIGN_SMS_URL": sms.url},
+        ) as app,
+    ):
+        yield ServedStack(app=app, smtp=smtp, sms=sms, database_kind=database_kind)

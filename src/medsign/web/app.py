@@ -47,6 +47,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_migrations:
             upgrade(s.resolved_database_url)
+        rt.seal_keys.trust_roots()  # first start: the development CA exists from now on
         worker = None
         if s.in_process_worker:
             worker = Worker(rt, build_handlers(rt))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -34,6 +35,20 @@ _OID_SHA256 = bytes.fromhex("0609608648016503040201")  # 2.16.840.1.101.3.4.2.1
 _OID_ECDSA_SHA256 = bytes.fromhex("06082a8648ce3d040302")  # 1.2.840.10045.4.3.2
 _OID_RSA_SHA256 = bytes.fromhex("06092a864886f70d01010b")  # 1.2.840.113549.1.1.11
 _NULL = b"\x05\x00"
+# id-aa-timeStampToken 1.2.840.113549.1.9.16.2.14 (RFC 3161 Appendix A)
+_OID_TIMESTAMP_TOKEN = bytes.fromhex("060b2a864886f70d010910020e")
+
+# Overhead of the unsigned attribute around a time-stamp token: [1] + SEQUENCE + OID +
+# SET headers (at most 4 bytes each for tokens under 16 MB) plus the OID itself.
+TIMESTAMP_ATTR_OVERHEAD = 3 * 4 + 4 + len(_OID_TIMESTAMP_TOKEN)
+
+
+class TokenSource(Protocol):
+    """Anything that gives RFC 3161 tokens over SHA-256 digests (see medsign.pdf.timestamp)."""
+
+    def timestamp(self, digest: bytes) -> bytes:
+        """A DER TimeStampToken whose message imprint is ``digest``."""
+        ...
 
 
 def _len(n: int) -> bytes:
@@ -84,20 +99,31 @@ class CmsTemplate:
         """DER of the signed attributes as signed (SET OF, tag 0x31; RFC 5652 §5.4)."""
         return self.attrs_prefix + digest + self.attrs_suffix
 
-    def sign(self, digest: bytes) -> bytes:
-        """Sign the document digest: a complete DER ContentInfo."""
+    def sign(self, digest: bytes, timestamper: TokenSource | None = None) -> bytes:
+        """Sign the document digest: a complete DER ContentInfo.
+
+        With a ``timestamper`` the SignerInfo gets a signature-time-stamp over the
+        signature value (RFC 3161 Appendix A; PAdES B-T, ETSI EN 319 142-1 §6.3).
+        """
         attrs = self.signed_attributes(digest)
         private_key = self.key.private_key
         if isinstance(private_key, ec.EllipticCurvePrivateKey):
             signature = private_key.sign(attrs, ec.ECDSA(hashes.SHA256()))
         else:
             signature = private_key.sign(attrs, padding.PKCS1v15(), hashes.SHA256())
-        return self.assemble(attrs, signature)
+        unsigned = b""
+        if timestamper is not None:
+            token = timestamper.timestamp(hashlib.sha256(signature).digest())
+            # unsignedAttrs [1] IMPLICIT SET OF Attribute { id-aa-timeStampToken }
+            unsigned = tlv(0xA1, _seq(_OID_TIMESTAMP_TOKEN, tlv(0x31, token)))
+        return self.assemble(attrs, signature, unsigned)
 
-    def assemble(self, attrs: bytes, signature: bytes) -> bytes:
-        """Wrap signed attributes and a signature value into ContentInfo."""
+    def assemble(self, attrs: bytes, signature: bytes, unsigned: bytes = b"") -> bytes:
+        """Wrap signed attributes, a signature value and unsigned attributes into ContentInfo."""
         signed_attrs = b"\xa0" + attrs[1:]  # [0] IMPLICIT SET OF Attribute
-        signer_info = _seq(self.signer_head, signed_attrs, self.sig_alg, _octets(signature))
+        signer_info = _seq(
+            self.signer_head, signed_attrs, self.sig_alg, _octets(signature), unsigned
+        )
         signed_data = _seq(self.head, tlv(0x31, signer_info))
         return _seq(_OID_SIGNED_DATA, tlv(0xA0, signed_data))
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pikepdf
 
 from medsign.pdf.block import slot_rect
-from medsign.pdf.cms import cms_template
+from medsign.pdf.cms import TIMESTAMP_ATTR_OVERHEAD, cms_template
 from medsign.pdf.objects import Existing, ObjectSet, Raw, Ref, serialize
 from medsign.pdf.parts import (
     SealRequest,
@@ -32,6 +32,7 @@ from medsign.pdf.parts import (
     pdf_date,
     widget_dict,
 )
+from medsign.pdf.timestamp import Timestamper
 from medsign.pki import SealKey
 
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
@@ -123,17 +124,30 @@ def _ref(obj: pikepdf.Object) -> Existing:
     return Existing(num, gen)
 
 
-def seal_incremental(pdf: bytes, key: SealKey, request: SealRequest) -> bytes:
-    """Append a signed incremental update; raise :class:`Unsupported` for odd inputs."""
+def seal_incremental(
+    pdf: bytes, key: SealKey, request: SealRequest, timestamper: Timestamper | None = None
+) -> bytes:
+    """Append a signed incremental update; raise :class:`Unsupported` for odd inputs.
+
+    With a ``timestamper`` the signature is PAdES B-T (a signature-time-stamp,
+    ETSI EN 319 142-1 §6.3); ``/Contents`` is sized for the token in advance.
+    """
     tail = _tail(pdf)
     try:
         with pikepdf.open(io.BytesIO(pdf)) as doc:
-            return _seal(pdf, doc, tail, key, request)
+            return _seal(pdf, doc, tail, key, request, timestamper)
     except pikepdf.PdfError as exc:
         raise Unsupported(str(exc)) from exc
 
 
-def _seal(pdf: bytes, doc: pikepdf.Pdf, tail: _Tail, key: SealKey, request: SealRequest) -> bytes:
+def _seal(
+    pdf: bytes,
+    doc: pikepdf.Pdf,
+    tail: _Tail,
+    key: SealKey,
+    request: SealRequest,
+    timestamper: Timestamper | None,
+) -> bytes:
     if doc.is_encrypted:
         raise Unsupported("encrypted")
     trailer = doc.trailer
@@ -207,7 +221,7 @@ def _seal(pdf: bytes, doc: pikepdf.Pdf, tail: _Tail, key: SealKey, request: Seal
             else:
                 changed.append((*root.objgen, _unparse_dict(root, {"/AcroForm": body})))
 
-    return _write(pdf, tail, trailer, objs, sig, changed, first_new, key, request)
+    return _write(pdf, tail, trailer, objs, sig, changed, first_new, key, request, timestamper)
 
 
 def _existing_names(fields: pikepdf.Object | None) -> list[str]:
@@ -266,8 +280,12 @@ def _write(
     first_new: int,
     key: SealKey,
     request: SealRequest,
+    timestamper: Timestamper | None = None,
 ) -> bytes:
     template = cms_template(key)
+    contents_len = template.max_size
+    if timestamper is not None:
+        contents_len += timestamper.max_token_size() + TIMESTAMP_ATTR_OVERHEAD
     base = len(pdf)
     update = bytearray(b"" if pdf.endswith((b"\n", b"\r")) else b"\n")
     offsets: dict[int, tuple[int, int]] = {}
@@ -284,7 +302,7 @@ def _write(
         offsets[num] = (base + len(update), 0)
         update += b"%d 0 obj\n" % num
         if index == sig.index:
-            body, br, ca, ce = _sig_dict(request, template.max_size)
+            body, br, ca, ce = _sig_dict(request, contents_len)
             start = len(update)
             byte_range_at, contents_at, contents_end = start + br, start + ca, start + ce
             update += body
@@ -311,9 +329,9 @@ def _write(
     h = hashlib.sha256(pdf)
     h.update(view[:contents_at])
     h.update(view[contents_end:])
-    cms = template.sign(h.digest())
+    cms = template.sign(h.digest(), timestamper)
     hex_cms = cms.hex().encode("ascii")
-    if len(hex_cms) > contents_end - contents_at - 2:  # pragma: no cover - sized above
+    if len(hex_cms) > contents_end - contents_at - 2:  # a remote TSA's token grew
         raise Unsupported("signature larger than reserved")
     update[contents_at + 1 : contents_at + 1 + len(hex_cms)] = hex_cms
     del view

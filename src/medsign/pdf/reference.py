@@ -17,6 +17,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from asn1crypto import cms
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
@@ -24,6 +25,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.stamp import BaseStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -38,6 +40,7 @@ from medsign.pdf.objects import (
     Stream,
 )
 from medsign.pdf.parts import SealRequest, add_appearance, add_evidence
+from medsign.pdf.timestamp import Timestamper, TimestampError
 from medsign.pki import SealKey
 
 T = TypeVar("T")
@@ -164,8 +167,25 @@ def _page_box(page: generic.DictionaryObject) -> tuple[float, float, float, floa
     return (0.0, 0.0, 612.0, 792.0)
 
 
-async def seal_with_pyhanko(pdf: bytes, key: SealKey, request: SealRequest) -> bytes:
-    """Seal with pyHanko: same block and evidence as the fast path."""
+class PyHankoTimestamper(TimeStamper):
+    """A :class:`Timestamper` seen through pyHanko's ``TimeStamper`` interface."""
+
+    def __init__(self, inner: Timestamper) -> None:
+        super().__init__(include_nonce=False)  # type: ignore[no-untyped-call]
+        self.inner = inner
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> Any:
+        """Time-stamp a SHA-256 digest (RFC 3161) through the wrapped timestamper."""
+        if md_algorithm.lower() != "sha256":
+            raise TimestampError(f"unsupported digest {md_algorithm} for a time-stamp")
+        token = await asyncio.to_thread(self.inner.timestamp, message_digest)
+        return cms.ContentInfo.load(token)
+
+
+async def seal_with_pyhanko(
+    pdf: bytes, key: SealKey, request: SealRequest, timestamper: Timestamper | None = None
+) -> bytes:
+    """Seal with pyHanko: same block and evidence as the fast path (B-T with a timestamper)."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     page_ref, _resources = writer.find_page_for_modification(-1)  # type: ignore[no-untyped-call]
     page = page_ref.get_object()
@@ -191,7 +211,11 @@ async def seal_with_pyhanko(pdf: bytes, key: SealKey, request: SealRequest) -> b
         box=cast(Any, rect),
     )
     pdf_signer = signers.PdfSigner(
-        meta, pyhanko_signer(key), new_field_spec=field_spec, stamp_style=style
+        meta,
+        pyhanko_signer(key),
+        new_field_spec=field_spec,
+        stamp_style=style,
+        timestamper=PyHankoTimestamper(timestamper) if timestamper is not None else None,
     )
     out = io.BytesIO()
     await pdf_signer.async_sign_pdf(writer, output=out)

@@ -15,6 +15,7 @@ from medsign.pdf.block import SignatureBlock
 from medsign.pdf.incremental import Unsupported, seal_incremental
 from medsign.pdf.parts import EVIDENCE_RE, SealRequest
 from medsign.pdf.reference import run_sync, seal_with_pyhanko
+from medsign.pdf.timestamp import Timestamper, TimestampError
 from medsign.pki import SealKey
 
 __all__ = ["SealRequest", "SignatureBlock", "read_evidence", "seal_pdf", "seal_pdf_reference"]
@@ -22,23 +23,31 @@ __all__ = ["SealRequest", "SignatureBlock", "read_evidence", "seal_pdf", "seal_p
 log = logging.getLogger(__name__)
 
 
-def seal_pdf(pdf: bytes, key: SealKey, request: SealRequest) -> bytes:
-    """Seal ``pdf`` with a visible block and embedded evidence (PAdES B-B).
+def seal_pdf(
+    pdf: bytes, key: SealKey, request: SealRequest, timestamper: Timestamper | None = None
+) -> bytes:
+    """Seal ``pdf`` with a visible block and embedded evidence.
 
-    Takes the fast path (:mod:`medsign.pdf.incremental`) and falls back to
-    :func:`seal_pdf_reference` for inputs it does not handle.
+    PAdES B-B, or B-T with a ``timestamper`` (RFC 3161 signature-time-stamp,
+    ETSI EN 319 142-1 §6.3). Takes the fast path (:mod:`medsign.pdf.incremental`)
+    and falls back to :func:`seal_pdf_reference` for inputs it does not handle.
+    A TSA that cannot be reached raises :class:`TimestampError`.
     """
     try:
-        return seal_incremental(pdf, key, request)
+        return seal_incremental(pdf, key, request, timestamper)
     except Unsupported as exc:
         log.info("fast sealing path not applicable (%s); using pyHanko", exc)
-        return seal_pdf_reference(pdf, key, request)
+        return seal_pdf_reference(pdf, key, request, timestamper)
 
 
-def seal_pdf_reference(pdf: bytes, key: SealKey, request: SealRequest) -> bytes:
+def seal_pdf_reference(
+    pdf: bytes, key: SealKey, request: SealRequest, timestamper: Timestamper | None = None
+) -> bytes:
     """Seal with pyHanko (same block and evidence); the fallback and the test oracle."""
     try:
-        return run_sync(seal_with_pyhanko(pdf, key, request))
+        return run_sync(seal_with_pyhanko(pdf, key, request, timestamper))
+    except TimestampError:
+        raise
     except (InvalidDocument, ValueError) as exc:
         raise InvalidDocument(f"The document cannot be signed: {exc}") from exc
     except Exception as exc:

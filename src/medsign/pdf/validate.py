@@ -9,25 +9,44 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pikepdf
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from medsign.errors import InvalidDocument
+from medsign.errors import EncryptedDocument, InvalidDocument
 from medsign.pdf.reference import run_sync
 from medsign.pdf.seal import read_evidence
+from medsign.pdf.speedups import install as _install_speedups
 
 log = logging.getLogger(__name__)
+
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[")
+_install_speedups()
+
+
+# How the bytes after a signature relate to it (pyHanko's difference analysis of the
+# later revisions, ISO 32000-1 §12.8.2.2 DocMDP and §12.7.5 form filling).
+CHANGES_NONE = "none"  # the signature covers the whole file
+CHANGES_ALLOWED = "allowed"  # later revisions only add signatures / fill in fields
+CHANGES_NOT_ALLOWED = "not_allowed"  # later revisions change content (pages, streams...)
+CHANGES_UNKNOWN = "unknown"  # the analysis could not run (broken signature)
 
 
 @dataclass(frozen=True)
 class SignatureReport:
-    """The verdict on one signature."""
+    """The verdict on one signature.
+
+    ``valid`` is the cryptographic verdict (the digest over /ByteRange matches and
+    the CMS signature verifies, RFC 5652 §5.6); ``trusted`` says the certificate
+    chains to a trust root; :attr:`ok` is the bottom line.
+    """
 
     field_name: str
     signer: str | None
@@ -37,6 +56,23 @@ class SignatureReport:
     valid: bool
     trusted: bool
     evidence: dict[str, Any] | None
+    timestamp_at: datetime | None = None
+    timestamp_valid: bool | None = None  # None: no signature-time-stamp (PAdES B-B)
+    covers_whole_document: bool = False
+    changes_after: str = CHANGES_UNKNOWN
+    issuer: str | None = None
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Intact, valid, trusted, only allowed changes after it, time-stamp good if any."""
+        return (
+            self.intact
+            and self.valid
+            and self.trusted
+            and self.changes_after in (CHANGES_NONE, CHANGES_ALLOWED)
+            and self.timestamp_valid is not False
+        )
 
 
 @dataclass(frozen=True)
@@ -44,28 +80,70 @@ class ValidationReport:
     """The verdict on a document: one report per signature."""
 
     signatures: tuple[SignatureReport, ...]
+    removed_signatures: int = 0  # signature dictionaries no form field points to any more
 
     @property
     def valid(self) -> bool:
         """At least one signature, and every signature intact and valid."""
         return bool(self.signatures) and all(s.intact and s.valid for s in self.signatures)
 
+    @property
+    def ok(self) -> bool:
+        """The bottom line: signatures, each :attr:`SignatureReport.ok`, none removed."""
+        return (
+            bool(self.signatures)
+            and all(s.ok for s in self.signatures)
+            and self.removed_signatures == 0
+        )
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why the document is not :attr:`ok` (empty when it is)."""
+        if not self.signatures:
+            return ("The file has no signatures.",)
+        out: list[str] = []
+        for s in self.signatures:
+            out.extend(f"{s.field_name}: {r}" for r in s.reasons)
+        if self.removed_signatures:
+            out.append(
+                f"{self.removed_signatures} signature(s) of an earlier revision were removed "
+                "from the document."
+            )
+        return tuple(out)
+
 
 def validate_pdf(data: bytes, trust_roots: Sequence[x509.Certificate] = ()) -> ValidationReport:
     """Validate every signature in ``data``; garbage input raises :class:`InvalidDocument`.
 
-    Safe to call from a worker thread or from a thread whose event loop is running.
+    An encrypted file raises :class:`EncryptedDocument`. Safe to call from a worker
+    thread or from a thread whose event loop is running.
     """
     if b"%PDF-" not in data[:1024]:
         raise InvalidDocument("The file is not a PDF.")
     roots = [
         asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in trust_roots
     ]
-    try:
-        evidence = read_evidence(data)
-    except InvalidDocument:
-        raise
+    _refuse_encrypted(data)
+    evidence = read_evidence(data)
     return run_sync(_validate(data, roots, evidence))
+
+
+def _refuse_encrypted(data: bytes) -> None:
+    """Signed PDFs medsign verifies are not encrypted (ISO 32000-1 §7.6)."""
+    try:
+        with pikepdf.open(io.BytesIO(data)) as doc:
+            encrypted = doc.is_encrypted
+    except pikepdf.PasswordError as exc:
+        raise EncryptedDocument(
+            "The PDF is encrypted with a password; medsign verifies only unencrypted PDFs."
+        ) from exc
+    except pikepdf.PdfError as exc:
+        raise InvalidDocument("The file is not a readable PDF.") from exc
+    if encrypted:
+        raise EncryptedDocument(
+            "The PDF is encrypted; medsign verifies only unencrypted PDFs. "
+            "Upload the file exactly as medsign issued it."
+        )
 
 
 async def _validate(
@@ -73,20 +151,54 @@ async def _validate(
 ) -> ValidationReport:
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.fields import enumerate_sig_fields
+    from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
-        embedded = list(reader.embedded_signatures)
-    except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
+        fields = list(enumerate_sig_fields(reader, filled_status=True))
+    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise InvalidDocument("The PDF cannot be read.") from exc
-    reports = []
-    for sig in embedded:
-        reports.append(await _one(sig, roots, evidence))
-    return ValidationReport(tuple(reports))
+    found: list[tuple[int, Any]] = []
+    broken: list[SignatureReport] = []
+    for fq_name, _sig_obj, sig_field in fields:
+        try:
+            embedded = EmbeddedPdfSignature(reader, sig_field, fq_name)
+            found.append((embedded.signed_revision, embedded))
+        except Exception as exc:  # an unreadable /Contents or /ByteRange is a verdict
+            log.info("signature %s is unreadable: %s", fq_name, exc)
+            broken.append(_broken(str(fq_name), evidence.get(str(fq_name)), type(exc).__name__))
+    reports = [await _one(sig, roots, evidence) for _rev, sig in sorted(found, key=lambda x: x[0])]
+    reports.extend(broken)
+    return ValidationReport(tuple(reports), _orphans(data, len(fields)))
+
+
+def _orphans(data: bytes, attached: int) -> int:
+    """Signature dictionaries (with /ByteRange) in the file that no field points to.
+
+    An incremental update can drop a signature field from the form (ISO 32000-1
+    §12.7.2) while its dictionary stays in an earlier revision: a signature removed.
+    """
+    return max(0, len(_BYTE_RANGE.findall(data)) - attached)
+
+
+def _broken(name: str, ev: dict[str, Any] | None, what: str) -> SignatureReport:
+    return SignatureReport(
+        field_name=name,
+        signer=_evidence_str(ev, "signer_name", "name", "signer"),
+        signed_at=None,
+        method=_evidence_str(ev, "method"),
+        intact=False,
+        valid=False,
+        trusted=False,
+        evidence=ev,
+        reasons=(f"The signature cannot be checked: its data is unreadable ({what}).",),
+    )
 
 
 async def _one(sig: Any, roots: list[Any], evidence: dict[str, dict[str, Any]]) -> SignatureReport:
-    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation import SignatureCoverageLevel, async_validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
     name = str(sig.field_name)
@@ -94,18 +206,58 @@ async def _one(sig: Any, roots: list[Any], evidence: dict[str, dict[str, Any]]) 
     signer = _evidence_str(ev, "signer_name", "name", "signer")
     method = _evidence_str(ev, "method")
     signed_at: datetime | None = None
-    intact = valid = trusted = False
+    intact = valid = trusted = whole = False
+    ts_at: datetime | None = None
+    ts_valid: bool | None = None
+    changes = CHANGES_UNKNOWN
+    issuer: str | None = None
+    reasons: list[str] = []
     try:
         signed_at = sig.self_reported_timestamp
         context = ValidationContext(trust_roots=roots, allow_fetching=False)
         status = await async_validate_pdf_signature(sig, signer_validation_context=context)
         intact = bool(status.intact)
-        valid = bool(status.intact and status.valid and status.docmdp_ok is not False)
+        valid = bool(status.intact and status.valid)
         trusted = bool(valid and status.trusted)
+        whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        level = status.modification_level
+        if whole:
+            changes = CHANGES_NONE
+        elif (
+            status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+            and level is not None
+            and level <= ModificationLevel.FORM_FILLING
+            and status.docmdp_ok is not False
+        ):
+            changes = CHANGES_ALLOWED
+        elif level is not None:
+            changes = CHANGES_NOT_ALLOWED
+        tv = status.timestamp_validity
+        if tv is not None:
+            ts_at = tv.timestamp
+            ts_valid = bool(tv.intact and tv.valid and tv.trusted)
         if signer is None:
             signer = _common_name(status.signing_cert)
+        issuer = _common_name(getattr(status.signing_cert, "issuer", None), subject=False)
+        if not status.intact:
+            reasons.append("The signed bytes were changed after signing (digest mismatch).")
+        elif not status.valid:
+            reasons.append("The signature value does not verify against its certificate.")
+        elif not status.trusted:
+            reasons.append(
+                "The certificate does not chain to a trusted root "
+                "(the medsign CA or a configured trust root)."
+            )
+        if changes == CHANGES_NOT_ALLOWED:
+            reasons.append(
+                "The file was changed after this signature in a way signing does not allow "
+                "(pages, content or fields were added, removed or replaced)."
+            )
+        if ts_valid is False:
+            reasons.append("The signature time-stamp (RFC 3161) is not valid or not trusted.")
     except Exception as exc:  # a broken signature is a verdict, not a crash
         log.info("signature %s could not be validated: %s", name, exc)
+        reasons.append(f"The signature cannot be checked ({type(exc).__name__}).")
     return SignatureReport(
         field_name=name,
         signer=signer,
@@ -115,6 +267,12 @@ async def _one(sig: Any, roots: list[Any], evidence: dict[str, dict[str, Any]]) 
         valid=valid,
         trusted=trusted,
         evidence=ev,
+        timestamp_at=ts_at,
+        timestamp_valid=ts_valid,
+        covers_whole_document=whole,
+        changes_after=changes,
+        issuer=issuer,
+        reasons=tuple(reasons),
     )
 
 
@@ -132,11 +290,13 @@ def _evidence_str(ev: dict[str, Any] | None, *keys: str) -> str | None:
     return None
 
 
-def _common_name(cert: Any) -> str | None:
+def _common_name(cert: Any, subject: bool = True) -> str | None:
+    """The common name of a certificate's subject (or, given a Name, of that name)."""
     if cert is None:
         return None
     try:
-        cn = cert.subject.native.get("common_name")
+        name = cert.subject if subject else cert
+        cn = name.native.get("common_name")
     except (AttributeError, ValueError):
         return None
     return cn if isinstance(cn, str) else None

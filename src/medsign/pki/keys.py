@@ -34,9 +34,12 @@ CA_KEY_FILE = "ca.key.pem"
 CA_CERT_FILE = "ca.cert.pem"
 SEAL_KEY_FILE = "seal.key.pem"
 SEAL_CERT_FILE = "seal.cert.pem"
+TSA_KEY_FILE = "tsa.key.pem"
+TSA_CERT_FILE = "tsa.cert.pem"
 
 _CA_YEARS = 10
 _SEAL_YEARS = 3
+_TSA_YEARS = 5
 _LOCK_WAIT_SECONDS = 10.0
 
 
@@ -150,6 +153,77 @@ class DevCA:
             _write_atomic(key_path, _pem_key(key), private=True)
             _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), private=False)
             return SealKey(key, cert, (self.certificate,))
+
+    def issue_tsa(self, directory: Path) -> SealKey:
+        """Load ``<directory>/tsa.{key,cert}.pem`` or create the built-in TSA's key there.
+
+        The time-stamping unit of the built-in TSA (RFC 3161): an ECDSA P-256 key whose
+        certificate, issued by this CA, has the extended key usage ``id-kp-timeStamping``
+        as its only purpose and marked critical (RFC 3161 §2.3), and key usage
+        digitalSignature + nonRepudiation (ETSI EN 319 422 §6.5).
+        """
+        key_path = directory / TSA_KEY_FILE
+        cert_path = directory / TSA_CERT_FILE
+        loaded = self._try_load_seal(key_path, cert_path)
+        if loaded is not None:
+            return loaded
+        with _creation_lock(directory, "tsa"):
+            loaded = self._try_load_seal(key_path, cert_path)
+            if loaded is not None:
+                return loaded
+            key = ec.generate_private_key(ec.SECP256R1())
+            cert = self._tsa_certificate(key)
+            _write_atomic(key_path, _pem_key(key), private=True)
+            _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), private=False)
+            return SealKey(key, cert, (self.certificate,))
+
+    def _tsa_certificate(self, key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "medsign"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "medsign built-in timestamping authority"),
+            ]
+        )
+        now = _now()
+        not_after = min(
+            now + dt.timedelta(days=365 * _TSA_YEARS), self.certificate.not_valid_after_utc
+        )
+        ca_key = self.private_key
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=True,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            # RFC 3161 §2.3: the TSA certificate MUST contain only one instance of the
+            # extended key usage field, with KeyPurposeID id-kp-timeStamping, critical.
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
+            )
+            .add_extension(_ski(key), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                critical=False,
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
 
     def _try_load_seal(self, key_path: Path, cert_path: Path) -> SealKey | None:
         if not (key_path.exists() and cert_path.exists()):

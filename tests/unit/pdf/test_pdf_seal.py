@@ -124,7 +124,7 @@ def fast_only(pdf: bytes, key: SealKey, req: SealRequest) -> bytes:
     return seal_incremental(pdf, key, req)
 
 
-CASES = {
+CASES: dict[str, tuple[Sealer, dict[str, object]]] = {
     "fast-1-page-table": (fast_only, dict(pages=1)),
     "fast-5-pages-xref-stream": (fast_only, dict(pages=5, xref_stream=True)),
     "fast-acroform": (fast_only, dict(pages=2, acroform=True)),
@@ -146,7 +146,7 @@ def test_three_signatures_in_a_row(
     qpdf_check: Callable[[bytes], None],
 ) -> None:
     sealer, kwargs = CASES[case]
-    data = pdf_factory(**kwargs)  # type: ignore[arg-type]
+    data = pdf_factory(**kwargs)
     for slot in range(3):
         before = data
         data = sealer(before, seal_key, request(slot))

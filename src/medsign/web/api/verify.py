@@ -1,29 +1,60 @@
-"""``POST /api/v1/verify``: anyone can check a signed PDF (no token)."""
+"""Open verification (no token): ``POST /api/v1/verify``, the requisites check, ``POST /tsa``.
+
+The documented fields of ``POST /api/v1/verify`` (shared/API.md) are ``valid``,
+``signatures[].{signer, signed_at, method, intact, valid}`` and ``envelope_id``; the
+rest is added around them. Every endpoint here is public and rate-limited per client
+address (:mod:`medsign.web.ratelimit`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, UploadFile
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
-from medsign.errors import LimitExceeded
+from medsign.errors import InvalidInput, LimitExceeded
+from medsign.pdf.timestamp import LocalTsa
 from medsign.pdf.validate import validate_pdf
+from medsign.verification.service import check_requisites, find_issued_version
 from medsign.web.deps import runtime
+from medsign.web.ratelimit import verify_limit
 
-router = APIRouter(prefix="/api/v1", tags=["verify"])
+router = APIRouter(tags=["verify"])  # full paths: /tsa sits outside /api/v1
 
 
 class SignatureOut(BaseModel):
     """One signature's verdict."""
 
     signer: str | None
-    signed_at: datetime | None
+    signed_at: datetime | None = Field(
+        description="The signing time the signature claims (/M, ISO 32000-1 §12.8.1)."
+    )
     method: str | None
-    intact: bool
-    valid: bool
-    trusted: bool
+    intact: bool = Field(description="The signed bytes are unchanged (digest over /ByteRange).")
+    valid: bool = Field(
+        description="The bottom line for this signature: intact, cryptographically valid, "
+        "trusted, only allowed changes after it, and its time-stamp valid if it has one."
+    )
+    cryptographically_valid: bool = Field(description="The CMS signature verifies (RFC 5652).")
+    trusted: bool = Field(description="The certificate chains to the medsign CA or a trust root.")
+    issuer: str | None = None
+    field: str = Field(description="The PDF signature field name.")
+    timestamp: datetime | None = Field(
+        default=None, description="Time from the RFC 3161 signature-time-stamp (PAdES B-T)."
+    )
+    timestamp_valid: bool | None = Field(
+        default=None, description="The time-stamp token verifies and its TSA is trusted."
+    )
+    covers_whole_document: bool
+    changes_after: str = Field(
+        description="none (covers the whole file), allowed (only later signatures or form "
+        "filling), not_allowed (content changed after signing) or unknown."
+    )
+    reasons: list[str] = Field(default_factory=list, description="Why it is not valid.")
 
 
 class VerifyOut(BaseModel):
@@ -32,37 +63,133 @@ class VerifyOut(BaseModel):
     valid: bool
     signatures: list[SignatureOut]
     envelope_id: str | None = None
+    issued_by_medsign: bool = Field(
+        default=False, description="This exact file is a version medsign produced."
+    )
+    newer_version_exists: bool = Field(
+        default=False, description="The envelope has a later version (more signatures)."
+    )
+    sha256: str
+    reasons: list[str] = Field(default_factory=list)
+
+
+class RequisitesOut(BaseModel):
+    """Whether the document carries a signature with this verification code."""
+
+    found: bool
+    document_id: str
+    signed_at: datetime | None = None
+    method: str | None = None
+    signer_initials: str | None = None
+    envelope_status: str | None = None
+    latest_sha256: str | None = Field(
+        default=None, description="SHA-256 of the newest signed PDF, to compare with a copy."
+    )
 
 
 def verify_bytes(request: Request, data: bytes) -> VerifyOut:
-    """Validate ``data`` against the medsign trust roots."""
+    """Validate ``data`` against the medsign trust roots and look the file up."""
     rt = runtime(request)
     if len(data) > rt.settings.max_upload_bytes:
         raise LimitExceeded("The file is larger than the upload limit.", limit="max_upload_bytes")
+    if not data:
+        raise InvalidInput("The uploaded file is empty; choose the signed PDF.", field="file")
     report = validate_pdf(data, rt.seal_keys.trust_roots())  # type: ignore[arg-type]
-    envelope_id = None
-    for sig in report.signatures:
-        if sig.valid and sig.trusted and sig.evidence:
-            envelope_id = str(sig.evidence.get("envelope_id") or "") or envelope_id
+    sha256 = hashlib.sha256(data).hexdigest()
+    with rt.transaction() as session:
+        issued = find_issued_version(session, sha256)
+    envelope_id = issued.envelope_id if issued is not None else None
+    if envelope_id is None:
+        for sig in report.signatures:
+            if sig.ok and sig.evidence:
+                envelope_id = str(sig.evidence.get("envelope_id") or "") or envelope_id
+    reasons = list(report.reasons)
+    if issued is not None and issued.newer_version_exists:
+        reasons.append("A newer version of this document (with more signatures) exists.")
     return VerifyOut(
-        valid=report.valid,
+        valid=report.ok,
         signatures=[
             SignatureOut(
                 signer=s.signer,
                 signed_at=s.signed_at,
                 method=s.method,
                 intact=s.intact,
-                valid=s.valid,
+                valid=s.ok,
+                cryptographically_valid=s.valid,
                 trusted=s.trusted,
+                issuer=s.issuer,
+                field=s.field_name,
+                timestamp=s.timestamp_at,
+                timestamp_valid=s.timestamp_valid,
+                covers_whole_document=s.covers_whole_document,
+                changes_after=s.changes_after,
+                reasons=list(s.reasons),
             )
             for s in report.signatures
         ],
         envelope_id=envelope_id,
+        issued_by_medsign=issued is not None,
+        newer_version_exists=bool(issued and issued.newer_version_exists),
+        sha256=sha256,
+        reasons=reasons,
     )
 
 
-@router.post("/verify", response_model=VerifyOut)
+def requisites(request: Request, document_id: str, code: str) -> RequisitesOut:
+    """Check a document id and verification code (as typed or from the QR link)."""
+    rt = runtime(request)
+    with rt.transaction() as session:
+        result = check_requisites(session, rt.keyring, document_id, code)
+    return RequisitesOut(
+        found=result.found,
+        document_id=result.document_id,
+        signed_at=result.signed_at,
+        method=result.method,
+        signer_initials=result.signer_initials,
+        envelope_status=result.envelope_status,
+        latest_sha256=result.latest_sha256,
+    )
+
+
+@router.post("/api/v1/verify", response_model=VerifyOut, dependencies=[Depends(verify_limit)])
 def verify(request: Request, file: Annotated[UploadFile, File()]) -> VerifyOut:
-    """Check every signature of an uploaded PDF."""
+    """Check every signature of an uploaded PDF (no token needed)."""
     limit = runtime(request).settings.max_upload_bytes
     return verify_bytes(request, file.file.read(limit + 1))
+
+
+@router.get(
+    "/api/v1/verify/requisites", response_model=RequisitesOut, dependencies=[Depends(verify_limit)]
+)
+def verify_requisites(
+    request: Request,
+    document_id: Annotated[str, Query(max_length=64)],
+    code: Annotated[str, Query(max_length=32)],
+) -> RequisitesOut:
+    """Does this document carry a signature with this verification code? No content shown."""
+    return requisites(request, document_id, code)
+
+
+@router.post(
+    "/tsa",
+    dependencies=[Depends(verify_limit)],
+    response_class=Response,
+    responses={200: {"content": {"application/timestamp-reply": {}}}},
+)
+async def tsa(request: Request) -> Response:
+    """The built-in TSA over HTTP (RFC 3161 §3.4): a DER TimeStampReq in, TimeStampResp out."""
+    rt = runtime(request)
+    if request.headers.get("content-type", "").split(";")[0].strip() != (
+        "application/timestamp-query"
+    ):
+        raise InvalidInput("Send a DER TimeStampReq as application/timestamp-query.")
+    body = await request.body()
+    if len(body) > 64 * 1024:
+        raise LimitExceeded("A time-stamp request is a few hundred bytes.", limit="tsa_request")
+    stamper = rt.seal_keys.timestamper()
+    if not isinstance(stamper, LocalTsa):
+        raise InvalidInput("This deployment uses an external TSA; ask it directly.")
+    from starlette.concurrency import run_in_threadpool
+
+    reply = await run_in_threadpool(stamper.respond, body)
+    return Response(reply, media_type="application/timestamp-reply")

@@ -1,16 +1,18 @@
-"""Public pages: the home page and the verification page."""
+"""Public pages: the home page and the verification page (upload, or requisites)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from medsign.errors import DomainError
-from medsign.web.api.verify import verify_bytes
+from medsign.errors import DomainError, TooManyRequests
+from medsign.i18n import TEXTS, t
+from medsign.web.api.verify import RequisitesOut, VerifyOut, requisites, verify_bytes
 from medsign.web.deps import runtime
 from medsign.web.pages.render import page_lang, render
+from medsign.web.ratelimit import verify_limit
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,10 +24,60 @@ def home(request: Request) -> Response:
     return render(request, "home.html", page_lang(request), dev=rt.settings.dev_outbox)
 
 
+def _verify_page(
+    request: Request,
+    lang: str,
+    *,
+    result: VerifyOut | None = None,
+    found: RequisitesOut | None = None,
+    error: DomainError | None = None,
+    document: str | None = None,
+    code: str | None = None,
+) -> Response:
+    def method_name(method: str | None) -> str:
+        if not method:
+            return ""
+        return t(f"method_{method}", lang) if f"method_{method}" in TEXTS else method
+
+    context: dict[str, Any] = {
+        "result": result,
+        "requisites": found,
+        "error": error.detail if error is not None else None,
+        "document": document,
+        "code": code,
+        "method_name": method_name,
+    }
+    response = render(
+        request,
+        "verify.html",
+        lang,
+        status_code=error.status if error is not None else 200,
+        **context,
+    )
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 @router.get("/verify", response_class=HTMLResponse)
-def verify_page(request: Request) -> Response:
-    """Upload a signed PDF to check it."""
-    return render(request, "verify.html", page_lang(request), result=None, error=None)
+def verify_page(
+    request: Request,
+    document: str | None = None,
+    code: str | None = None,
+    document_id: str | None = None,
+) -> Response:
+    """Upload a signed PDF, or check the requisites (``?document=...&code=...``, the QR link)."""
+    lang = page_lang(request)
+    doc = (document or document_id or "").strip()[:64]
+    typed = (code or "").strip()[:32]
+    if not doc and not typed:
+        return _verify_page(request, lang)
+    try:
+        verify_limit(request)
+        found = requisites(request, doc, typed)
+    except DomainError as exc:
+        return _verify_page(request, lang, error=exc, document=doc, code=typed)
+    return _verify_page(request, lang, found=found, document=doc, code=typed)
 
 
 @router.post("/verify", response_class=HTMLResponse)
@@ -34,9 +86,8 @@ def verify_upload(request: Request, file: Annotated[UploadFile, File()]) -> Resp
     lang = page_lang(request)
     limit = runtime(request).settings.max_upload_bytes
     try:
+        verify_limit(request)
         result = verify_bytes(request, file.file.read(limit + 1))
     except DomainError as exc:
-        return render(
-            request, "verify.html", lang, status_code=exc.status, result=None, error=exc.detail
-        )
-    return render(request, "verify.html", lang, result=result, error=None)
+        return _verify_page(request, lang, error=exc)
+    return _verify_page(request, lang, result=result)

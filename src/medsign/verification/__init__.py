@@ -1,0 +1,1 @@
+"""Open verification: which envelope a file belongs to, and the requisites check."""

@@ -1,0 +1,224 @@
+"""Files of every kind intake meets, made in the test (no fixture files, no network)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+
+import pikepdf
+from PIL import Image
+
+from tests.support.pdfs import make_pdf
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def docx(text: str = "Informed consent", *, macro: bool = False) -> bytes:
+    """A minimal WordprocessingML package (ECMA-376 Part 1 §11.3.10)."""
+    main = (
+        "application/vnd.ms-word.document.macroEnabled.main+xml"
+        if macro
+        else "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/word/document.xml" ContentType="{main}"/></Types>',
+        )
+        z.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
+            '2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>',
+        )
+        z.writestr(
+            "word/document.xml",
+            f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{W_NS}"><w:body>'
+            f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>",
+        )
+        if macro:
+            z.writestr("word/vbaProject.bin", b"\xd0\xcf\x11\xe0 not really a vba project")
+    return buf.getvalue()
+
+
+def odt(text: str = "Informed consent", *, macro: bool = False) -> bytes:
+    """A minimal OpenDocument text (ODF 1.2 Part 3: ``mimetype`` first, stored)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            zipfile.ZipInfo("mimetype"),
+            "application/vnd.oasis.opendocument.text",
+            compress_type=zipfile.ZIP_STORED,
+        )
+        z.writestr(
+            "META-INF/manifest.xml",
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"'
+            ' manifest:version="1.2">'
+            '<manifest:file-entry manifest:full-path="/" manifest:version="1.2" '
+            'manifest:media-type="application/vnd.oasis.opendocument.text"/>'
+            '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+            "</manifest:manifest>",
+        )
+        z.writestr(
+            "content.xml",
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            "<office:document-content"
+            ' xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+            ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+            f"<office:body><office:text><text:p>{text}</text:p></office:text></office:body>"
+            "</office:document-content>",
+        )
+        if macro:
+            z.writestr("Basic/Standard/Module1.xml", "<script/>")
+    return buf.getvalue()
+
+
+def rtf(text: str = "Informed consent") -> bytes:
+    """A minimal RTF document."""
+    return ("{\\rtf1\\ansi{\\fonttbl\\f0 Helvetica;}\\f0\\pard " + text + " \\par}").encode()
+
+
+def plain_zip() -> bytes:
+    """A ZIP archive that is not an office document."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("readme.txt", "hello")
+    return buf.getvalue()
+
+
+def image(fmt: str, size: tuple[int, int] = (400, 300), **save: object) -> bytes:
+    """A solid image in ``fmt`` (JPEG, PNG, TIFF, WEBP, HEIF)."""
+    if fmt == "HEIF":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    mode = "RGBA" if save.pop("alpha", False) else "RGB"
+    img = Image.new(mode, size, (200, 30, 30, 128) if mode == "RGBA" else (200, 30, 30))
+    buf = io.BytesIO()
+    img.save(buf, fmt, **save)
+    return buf.getvalue()
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A small PNG that claims ``width`` x ``height`` pixels (ISO 15948 §11.2.2 IHDR)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body).to_bytes(4, "big")
+        return len(body).to_bytes(4, "big") + kind + body + crc
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    idat = zlib.compress(b"\x00" * 1_000_000, 9)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def quadrant_jpeg(orientation: int) -> bytes:
+    """A 200 x 100 JPEG whose top-left quadrant is red, the rest white, with EXIF orientation."""
+    img = Image.new("RGB", (200, 100), (255, 255, 255))
+    img.paste((255, 0, 0), (0, 0, 100, 50))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=95, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def tiff_pages(count: int) -> bytes:
+    """A multi-page TIFF."""
+    frames = [Image.new("L", (200, 300), 60 * i) for i in range(count)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:])
+    return buf.getvalue()
+
+
+def _rewrite(data: bytes, edit: object) -> bytes:
+    pdf = pikepdf.open(io.BytesIO(data))
+    assert callable(edit)
+    edit(pdf)
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def javascript_pdf() -> bytes:
+    """A PDF that runs JavaScript when opened (ISO 32000-1 §12.6.4.16)."""
+
+    def edit(pdf: pikepdf.Pdf) -> None:
+        pdf.Root.OpenAction = pikepdf.Dictionary(
+            S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert('hi')")
+        )
+
+    return _rewrite(make_pdf(), edit)
+
+
+def launch_pdf() -> bytes:
+    """A PDF with a launch action on open (ISO 32000-1 §12.6.4.5), in an object stream."""
+    pdf = pikepdf.open(io.BytesIO(make_pdf()))
+    pdf.Root.OpenAction = pdf.make_indirect(
+        pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("calc.exe"))
+    )
+    out = io.BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return out.getvalue()
+
+
+def certified_pdf(p: int) -> bytes:
+    """A PDF carrying a DocMDP certification entry with permission level ``p``."""
+
+    def edit(pdf: pikepdf.Pdf) -> None:
+        sig = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Sig,
+                Filter=pikepdf.Name("/Adobe.PPKLite"),
+                Reference=pikepdf.Array(
+                    [
+                        pikepdf.Dictionary(
+                            Type=pikepdf.Name.SigRef,
+                            TransformMethod=pikepdf.Name.DocMDP,
+                            TransformParams=pikepdf.Dictionary(
+                                Type=pikepdf.Name.TransformParams, P=p, V=pikepdf.Name("/1.2")
+                            ),
+                        )
+                    ]
+                ),
+            )
+        )
+        pdf.Root.Perms = pikepdf.Dictionary(DocMDP=sig)
+
+    return _rewrite(make_pdf(), edit)
+
+
+def zero_page_pdf() -> bytes:
+    """A syntactically valid PDF without pages."""
+    out = io.BytesIO()
+    pikepdf.new().save(out)
+    return out.getvalue()
+
+
+def owner_only_pdf() -> bytes:
+    """Encrypted with an owner password only (opens for anyone; permissions limited)."""
+    pdf = pikepdf.open(io.BytesIO(make_pdf(pages=2)))
+    out = io.BytesIO()
+    pdf.save(
+        out,
+        encryption=pikepdf.Encryption(
+            user="", owner="owner", allow=pikepdf.Permissions(modify_other=False)
+        ),
+    )
+    return out.getvalue()
+
+
+def pubsec_pdf() -> bytes:
+    """A PDF whose trailer names the public-key security handler (ISO 32000-1 §7.6.4)."""
+    data = make_pdf()
+    enc = b"99 0 obj\n<< /Filter /Adobe.PubSec /SubFilter /adbe.pkcs7.s5 /V 4 >>\nendobj\n"
+    head, _, _ = data.rpartition(b"trailer")
+    return head + enc + b"trailer\n<< /Size 100 /Root 1 0 R /Encrypt 99 0 R >>\n%%EOF\n"

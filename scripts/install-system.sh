@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages medsign's tests use (idempotent, fast when nothing is
 # missing): Chromium (browser tests), poppler-utils (pdfsig), qpdf, libnss3-tools,
-# DejaVu fonts, and PostgreSQL when nothing answers on 127.0.0.1:5432.
+# DejaVu fonts, LibreOffice Writer without GUI (DOCX/DOC/ODT/RTF to PDF at intake),
+# and PostgreSQL when nothing answers on 127.0.0.1:5432.
 set -euo pipefail
 
 say() { printf '[install-system] %s\n' "$*"; }
 
-PACKAGES=(chromium poppler-utils qpdf libnss3-tools fonts-dejavu-core)
+PACKAGES=(chromium poppler-utils qpdf libnss3-tools fonts-dejavu-core libreoffice-writer-nogui)
 
 SUDO=()
 if [[ $(id -u) -ne 0 ]]; then

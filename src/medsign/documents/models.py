@@ -1,11 +1,11 @@
-"""Documents: one normalized PDF, the thing that is signed."""
+"""Documents: one normalized PDF, the thing that is signed, and the files it was made of."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from medsign.db.base import Base, UTCDateTime, new_id, utcnow
 
@@ -24,3 +24,23 @@ class Document(Base):
     size: Mapped[int] = mapped_column(Integer)
     source_name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sources: Mapped[list[DocumentSource]] = relationship(
+        order_by="DocumentSource.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+
+class DocumentSource(Base):
+    """One uploaded file a document was made of (its bytes are not kept)."""
+
+    __tablename__ = "document_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    pages: Mapped[int] = mapped_column(Integer)

@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
-from medsign.documents.models import Document
+from medsign.documents.models import Document, DocumentSource
 from medsign.domain.policy import DocumentKind, parse_enum
-from medsign.errors import InvalidDocument, InvalidInput, LimitExceeded, NotFound
-from medsign.pdf.intake import inspect_pdf
+from medsign.errors import InvalidInput, NotFound
+from medsign.pdf.intake import IntakeLimits, NormalizedPdf, SourceFile, normalize
+from medsign.settings import Settings
 from medsign.storage.files import FileStore
 
 
@@ -25,53 +26,90 @@ class Upload:
     data: bytes
 
 
-def create_document(
-    session: Session,
-    files: FileStore,
-    organization_id: str,
+def intake_limits(settings: Settings) -> IntakeLimits:
+    """The intake limits configured in ``settings``."""
+    return IntakeLimits(
+        max_bytes=settings.max_upload_bytes,
+        max_files=settings.max_upload_files,
+        max_pages=settings.max_pages,
+        max_image_pixels=settings.max_image_pixels,
+        conversion_seconds=settings.max_conversion_seconds,
+        soffice=settings.soffice_path,
+    )
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A checked title and kind plus the normalized PDF, ready to be stored."""
+
+    title: str
+    kind: str
+    pdf: NormalizedPdf
+
+
+def prepare_document(
     *,
     title: str,
     kind: str,
     uploads: list[Upload],
-    max_bytes: int,
-    max_pages: int,
-    now: datetime,
-) -> Document:
-    """Validate the upload (limits before parsing), store the PDF, record the document."""
+    limits: IntakeLimits,
+    password: str | None = None,
+) -> PreparedDocument:
+    """Check the fields and normalize the uploaded files into one PDF (limits first).
+
+    Needs no database: the API runs it outside any transaction, in a worker thread,
+    because conversion can take seconds (qpdf, LibreOffice).
+    """
     doc_kind = parse_enum(DocumentKind, kind, "kind")
     title = title.strip()
     if not title or len(title) > 300:
         raise InvalidInput("The title must be 1 to 300 characters.", field="title")
     if not uploads:
         raise InvalidInput("Attach the document as the multipart field `files`.", field="files")
-    if len(uploads) > 1:
-        raise InvalidInput(
-            "This release takes one PDF per document; merge several files into one PDF first.",
-            field="files",
-        )
-    upload = uploads[0]
-    if len(upload.data) > max_bytes:
-        raise LimitExceeded(
-            f"The upload is larger than the limit of {max_bytes} bytes.", limit="max_upload_bytes"
-        )
-    if not upload.data:
-        raise InvalidDocument("The file is empty.")
-    if not upload.data.lstrip()[:5].startswith(b"%PDF-") and b"%PDF-" not in upload.data[:1024]:
-        raise InvalidDocument(
-            "The file is not a PDF. Send the document as a PDF file.",
-            content_type=upload.content_type,
-        )
-    info = inspect_pdf(upload.data, max_pages=max_pages)
-    sha256 = files.put(upload.data)
+    result = normalize(
+        [SourceFile(u.filename, u.content_type, u.data) for u in uploads],
+        limits,
+        password=password or None,
+    )
+    return PreparedDocument(title=title, kind=doc_kind.value, pdf=result)
+
+
+def create_document(
+    session: Session,
+    files: FileStore,
+    organization_id: str,
+    *,
+    prepared: PreparedDocument,
+    now: datetime,
+) -> Document:
+    """Store the normalized PDF and record the document with its source files.
+
+    A refused upload never gets here (see :func:`prepare_document`): nothing is
+    stored for it.
+    """
+    result = prepared.pdf
+    title, kind = prepared.title, prepared.kind
+    sha256 = files.put(result.data)
     doc = Document(
         organization_id=organization_id,
         title=title,
-        kind=doc_kind.value,
+        kind=kind,
         sha256=sha256,
-        pages=info.pages,
-        size=len(upload.data),
-        source_name=upload.filename[:255] if upload.filename else None,
+        pages=result.pages,
+        size=len(result.data),
+        source_name=result.sources[0].filename[:255],
         created_at=now,
+        sources=[
+            DocumentSource(
+                position=i,
+                filename=src.filename,
+                media_type=src.media_type,
+                size=src.size,
+                sha256=src.sha256,
+                pages=src.pages,
+            )
+            for i, src in enumerate(result.sources)
+        ],
     )
     session.add(doc)
     session.flush()
@@ -81,7 +119,13 @@ def create_document(
         "document.created",
         at=now,
         actor="api",
-        data={"document_id": doc.id, "sha256": sha256, "pages": info.pages, "kind": kind},
+        data={
+            "document_id": doc.id,
+            "sha256": sha256,
+            "pages": result.pages,
+            "kind": kind,
+            "sources": [s.sha256 for s in result.sources],
+        },
     )
     return doc
 

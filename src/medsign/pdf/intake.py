@@ -1,17 +1,52 @@
-"""Intake checks for uploaded PDFs: readable, not encrypted, within limits.
+"""Intake: any file a clinic has becomes one normalized PDF, or a clear refusal.
 
-The bytes are inspected, never rewritten: what the patient sees is what is signed.
+:func:`normalize` is the entry point (docs/intake.md tells the rules):
+
+1. cheap checks on every file first — count, total size, file name, the bytes' real
+   type (:mod:`medsign.pdf.sniff`), declared type, macros — so nothing expensive is
+   parsed for a request that is going to be refused;
+2. each file becomes PDF pages: PDFs are opened (decrypted with the ``password``,
+   repaired by qpdf when the damage is recoverable), images are laid out
+   (:mod:`medsign.pdf.images`), word processor files are converted
+   (:mod:`medsign.pdf.convert`); every PDF is checked for pages, active content and
+   DocMDP certification;
+3. a single sound PDF is kept byte for byte (signatures, forms, PDF/A stay intact);
+   anything else is written anew by qpdf (:mod:`medsign.pdf.merge`), with one
+   bookmark per source when several files are glued.
+
+:func:`inspect_pdf` checks one PDF without changing it (used for PDFs medsign signs).
+Every failure is a :class:`~medsign.errors.DomainError`; nothing else escapes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pikepdf
 
-from medsign.errors import EncryptedDocument, InvalidDocument, LimitExceeded
+from medsign.errors import (
+    ActiveContent,
+    CertificateEncrypted,
+    CertifiedNoChanges,
+    DamagedDocument,
+    DomainError,
+    EncryptedDocument,
+    InvalidDocument,
+    InvalidInput,
+    LimitExceeded,
+    NoPages,
+    SignedDocumentMustBeAlone,
+    WrongPassword,
+)
+from medsign.pdf import sniff
+from medsign.pdf.convert import office_to_pdf
+from medsign.pdf.images import image_to_pdf
+from medsign.pdf.merge import merge_pdfs, rewrite_pdf
 
 
 @dataclass(frozen=True)
@@ -23,61 +58,428 @@ class PdfInfo:
     has_signatures: bool
 
 
-def inspect_pdf(data: bytes, *, max_pages: int = 2000) -> PdfInfo:
-    """Check that ``data`` is a sound PDF and describe it.
+@dataclass(frozen=True)
+class IntakeLimits:
+    """Configured limits (``MEDSIGN_MAX_*`` settings)."""
 
-    Raises :class:`InvalidDocument` (not a PDF, corrupt, no pages),
-    :class:`EncryptedDocument` (needs a password or a certificate to open) or
-    :class:`LimitExceeded` (more than ``max_pages`` pages); nothing else.
+    max_bytes: int = 50 * 1024 * 1024
+    max_files: int = 20
+    max_pages: int = 2000
+    max_image_pixels: int = 100_000_000
+    conversion_seconds: float = 60.0
+    soffice: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One uploaded file as received."""
+
+    filename: str
+    content_type: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What is recorded about one source file."""
+
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    pages: int
+
+
+@dataclass(frozen=True)
+class NormalizedPdf:
+    """The one PDF made of the uploaded files."""
+
+    data: bytes
+    sha256: str
+    pages: int
+    sources: tuple[SourceInfo, ...]
+    kept_as_is: bool
+    has_signatures: bool
+
+
+@dataclass
+class _Part:
+    pdf: pikepdf.Pdf
+    pages: int
+    signed: bool
+    needs_rewrite: str | None  # why the bytes cannot be kept: "repaired", "decrypted", ...
+
+
+def normalize(
+    files: Sequence[SourceFile], limits: IntakeLimits, *, password: str | None = None
+) -> NormalizedPdf:
+    """Turn the uploaded ``files`` (in order) into one normalized PDF.
+
+    Raises :class:`~medsign.errors.DomainError` subclasses only (see docs/intake.md).
+    """
+    if not files:
+        raise InvalidInput("Attach the document as the multipart field `files`.", field="files")
+    if len(files) > limits.max_files:
+        raise LimitExceeded(
+            f"{len(files)} files were sent; at most {limits.max_files} are accepted at once.",
+            limit="max_upload_files",
+        )
+    total = sum(len(f.data) for f in files)
+    if total > limits.max_bytes:
+        raise LimitExceeded(
+            f"The upload is larger than the limit of {limits.max_bytes} bytes.",
+            limit="max_upload_bytes",
+        )
+    names = [sniff.check_filename(f.filename) if f.filename else "document" for f in files]
+    kinds = []
+    for f, name in zip(files, names, strict=True):
+        found = sniff.sniff(f.data, name)
+        sniff.check_declared_type(found, f.content_type, name)
+        kinds.append(found.media_type)
+
+    with ExitStack() as stack:
+        parts: list[_Part] = []
+        pages = 0
+        for f, name, kind in zip(files, names, kinds, strict=True):
+            part = _to_pdf(f.data, kind, name, limits, password, limits.max_pages - pages)
+            stack.callback(part.pdf.close)
+            parts.append(part)
+            pages += part.pages
+            if pages > limits.max_pages:
+                raise _pages_error(pages, limits.max_pages)
+        sources = tuple(
+            SourceInfo(
+                filename=name,
+                media_type=kind,
+                size=len(f.data),
+                sha256=hashlib.sha256(f.data).hexdigest(),
+                pages=part.pages,
+            )
+            for f, name, kind, part in zip(files, names, kinds, parts, strict=True)
+        )
+        signed = any(p.signed for p in parts)
+        if len(parts) == 1 and parts[0].needs_rewrite is None:
+            data = files[0].data
+            kept = True
+        else:
+            if signed:
+                raise _signed_error(parts, names)
+            if len(parts) == 1:
+                data = rewrite_pdf(parts[0].pdf)
+            else:
+                data = merge_pdfs([(n, p.pdf) for n, p in zip(names, parts, strict=True)])
+            kept = False
+    return NormalizedPdf(
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        pages=pages,
+        sources=sources,
+        kept_as_is=kept,
+        has_signatures=signed,
+    )
+
+
+def _signed_error(parts: list[_Part], names: list[str]) -> SignedDocumentMustBeAlone:
+    index = next(i for i, p in enumerate(parts) if p.signed)
+    why = parts[index].needs_rewrite
+    if len(parts) > 1:
+        return SignedDocumentMustBeAlone(
+            f"The file {names[index]!r} already carries signatures; gluing it with other "
+            "files would break them. Send it alone, as a document of its own.",
+            file=names[index],
+        )
+    return SignedDocumentMustBeAlone(
+        f"The file {names[index]!r} already carries signatures but would have to be "
+        f"{why} to be used, which would break them. Send an intact, unencrypted copy.",
+        file=names[index],
+    )
+
+
+def _to_pdf(
+    data: bytes,
+    kind: str,
+    name: str,
+    limits: IntakeLimits,
+    password: str | None,
+    pages_left: int,
+) -> _Part:
+    if kind == sniff.PDF:
+        return open_pdf(data, name, password=password, max_pages=pages_left)
+    if kind in sniff.IMAGE_TYPES:
+        pdf = image_to_pdf(
+            data,
+            kind,
+            name,
+            max_pixels=limits.max_image_pixels,
+            max_pages=pages_left,
+        )
+        return _Part(pdf, len(pdf.pages), signed=False, needs_rewrite="converted")
+    converted = office_to_pdf(
+        data, kind, name, timeout=limits.conversion_seconds, soffice=limits.soffice
+    )
+    part = open_pdf(converted, name, password=None, max_pages=pages_left)
+    part.needs_rewrite = "converted"
+    return part
+
+
+def _pages_error(count: int, limit: int) -> LimitExceeded:
+    return LimitExceeded(
+        f"The document would have {count} pages; at most {limit} are accepted.",
+        limit="max_pages",
+        pages=count,
+        max_pages=limit,
+    )
+
+
+# --- one PDF -------------------------------------------------------------------------
+
+
+def inspect_pdf(data: bytes, *, max_pages: int = 2000) -> PdfInfo:
+    """Check that ``data`` is a sound PDF that can be signed as it is, and describe it.
+
+    Raises :class:`InvalidDocument` (not a PDF, damaged, no pages, active content, ...),
+    :class:`EncryptedDocument` (encrypted in any way: its bytes would have to be
+    rewritten) or :class:`LimitExceeded` (more than ``max_pages`` pages); nothing else.
     """
     if b"%PDF-" not in data[:1024]:
         raise InvalidDocument("The file is not a PDF.")
+    part = open_pdf(data, "document", password=None, max_pages=max_pages)
     try:
-        return _inspect(data, max_pages)
-    except (InvalidDocument, LimitExceeded):
+        if part.needs_rewrite == "decrypted":
+            raise EncryptedDocument("The PDF is encrypted; upload an unprotected copy.")
+        if part.needs_rewrite is not None:
+            raise DamagedDocument("The PDF is damaged or truncated; upload the complete file.")
+        return PdfInfo(
+            pages=part.pages, sha256=hashlib.sha256(data).hexdigest(), has_signatures=part.signed
+        )
+    finally:
+        part.pdf.close()
+
+
+def open_pdf(data: bytes, name: str, *, password: str | None, max_pages: int) -> _Part:
+    """Open one PDF for intake: decrypt, judge repairs, check pages and active content.
+
+    The caller closes ``_Part.pdf``.
+    """
+    if b"/Adobe.PubSec" in data and b"/Encrypt" in data:
+        # Public-key security handler (ISO 32000-1 §7.6.4): only the recipients'
+        # private keys open it; medsign never holds them.
+        raise CertificateEncrypted(
+            f"The PDF {name!r} is encrypted for specific certificate holders; "
+            "ask its author for an unencrypted copy."
+        )
+    pdf = _open(data, name, password)
+    try:
+        return _examine(pdf, data, name, max_pages)
+    except DomainError:
+        pdf.close()
         raise
-    except pikepdf.PasswordError as exc:
-        raise EncryptedDocument(
-            "The PDF is protected with a password; upload an unprotected copy."
-        ) from exc
+    except Exception as exc:  # lazily parsed objects of a hostile file
+        pdf.close()
+        raise DamagedDocument(f"The PDF {name!r} is damaged and cannot be read.") from exc
+
+
+def _open(data: bytes, name: str, password: str | None) -> pikepdf.Pdf:
+    try:
+        try:
+            return pikepdf.open(io.BytesIO(data), password=password or "")
+        except pikepdf.PasswordError:
+            if not password:
+                raise EncryptedDocument(
+                    f"The PDF {name!r} is protected with a password; send it in the "
+                    "`password` form field, or upload an unprotected copy."
+                ) from None
+            try:  # an owner-password-only file opens with the empty user password
+                return pikepdf.open(io.BytesIO(data), password="")
+            except pikepdf.PasswordError:
+                raise WrongPassword(
+                    f"The password does not open the PDF {name!r}; check it and try again."
+                ) from None
+    except DomainError:
+        raise
     except (pikepdf.PdfError, pikepdf.DataDecodingError) as exc:
         if b"/Encrypt" in data:
-            # e.g. a public-key security handler (ISO 32000-1 §7.6.4) qpdf cannot open
             raise EncryptedDocument(
-                "The PDF is encrypted for specific recipients; upload an unprotected copy."
+                f"The PDF {name!r} uses an encryption medsign cannot open; "
+                "upload an unprotected copy."
             ) from exc
-        raise InvalidDocument("The PDF is damaged and cannot be read.") from exc
-    except Exception as exc:  # anything odd from the parser on hostile input
-        raise InvalidDocument("The PDF cannot be read.") from exc
+        raise DamagedDocument(
+            f"The PDF {name!r} is damaged beyond repair; upload a complete, readable copy."
+        ) from exc
+    except Exception as exc:
+        raise DamagedDocument(f"The PDF {name!r} cannot be read.") from exc
 
 
-def _inspect(data: bytes, max_pages: int) -> PdfInfo:
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        if pdf.is_encrypted:
-            # Opened with the empty user password: still encrypted content we would
-            # have to rewrite to show and sign consistently.
-            raise EncryptedDocument("The PDF is encrypted; upload an unprotected copy.")
-        try:
-            count = len(pdf.pages)
-        except Exception as exc:
-            raise InvalidDocument("The PDF page tree is damaged.") from exc
-        if count == 0:
-            raise InvalidDocument("The PDF has no pages.")
-        if count > max_pages:
-            raise LimitExceeded(
-                f"The PDF has {count} pages; at most {max_pages} are accepted.",
-                pages=count,
-                max_pages=max_pages,
+def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
+    repaired = bool(pdf.get_warnings()) or b"%%EOF" not in data[-1024:]
+    try:
+        count = len(pdf.pages)
+    except Exception as exc:
+        raise DamagedDocument(f"The page tree of {name!r} is damaged.") from exc
+    if count == 0:
+        raise NoPages(f"The PDF {name!r} has no pages.")
+    if count > max_pages:
+        raise _pages_error(count, max_pages)
+    if repaired:
+        _check_repair(pdf, name, count)
+    reason = _active_content(pdf, data)
+    if reason:
+        raise ActiveContent(
+            f"The PDF {name!r} contains {reason}, which could change what is shown after "
+            "signing. Print it to a new PDF (or export it without scripts) and upload that."
+        )
+    _check_docmdp(pdf, name)
+    signed = _has_signatures(pdf)
+    if pdf.is_encrypted:
+        why: str | None = "decrypted"
+    elif repaired:
+        why = "repaired"
+    else:
+        why = None
+    return _Part(pdf, count, signed=signed, needs_rewrite=why)
+
+
+def _check_repair(pdf: pikepdf.Pdf, name: str, count: int) -> None:
+    """Accept qpdf's repair only when no page lost anything.
+
+    qpdf rebuilds a broken cross-reference table by scanning for objects
+    (ISO 32000-1 §7.5.4 offsets that are wrong, a missing trailer, startxref or %%EOF,
+    stream /Length values that are off). A file cut short loses objects; a page that
+    then misses its content, or a resource that points nowhere, means the document
+    is not complete, and signing it would sign half a document.
+    """
+    declared = pdf.Root.get("/Pages", pikepdf.Dictionary()).get("/Count")
+    if declared is not None and int(declared) != count:
+        raise DamagedDocument(
+            f"The PDF {name!r} is truncated or damaged: {count} of {int(declared)} pages "
+            "could be recovered. Upload the complete file."
+        )
+    for number, page in enumerate(pdf.pages, start=1):
+        contents = page.obj.get("/Contents")
+        streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+        if not streams or any(not isinstance(s, pikepdf.Stream) for s in streams):
+            raise _lost(name, number)
+        for stream in streams:
+            assert isinstance(stream, pikepdf.Stream)
+            try:
+                stream.read_bytes()
+            except Exception as exc:
+                raise _lost(name, number) from exc
+        resources = page.obj.get("/Resources")
+        if not isinstance(resources, pikepdf.Dictionary):
+            continue
+        for category in ("/Font", "/XObject", "/ExtGState", "/ColorSpace", "/Pattern"):
+            group = resources.get(category)
+            if isinstance(group, pikepdf.Dictionary):
+                for _key, value in group.items():
+                    if value is None:  # a reference to an object that is gone
+                        raise _lost(name, number)
+
+
+def _lost(name: str, number: int) -> DamagedDocument:
+    return DamagedDocument(
+        f"The PDF {name!r} is truncated or damaged: page {number} lost part of its "
+        "content. Upload the complete file."
+    )
+
+
+_SCRIPT_MARKERS = (b"/JavaScript", b"/JS", b"/Launch", b"/XFA")
+_ESCAPED_NAME = re.compile(rb"/[A-Za-z]*#[0-9A-Fa-f]{2}")
+
+
+def _active_content(pdf: pikepdf.Pdf, data: bytes) -> str | None:
+    """JavaScript, launch actions or dynamic XFA anywhere in the file, else None.
+
+    Actions are dictionaries with /S (ISO 32000-1 §12.6.2): /JavaScript (§12.6.4.16)
+    and /Launch (§12.6.4.5); document-level scripts sit in the /JavaScript name tree
+    (§7.7.4). A byte scan decides first: only files whose objects may hide these names
+    (object streams, #-escaped names) or that mention them are walked object by object.
+    """
+    if (
+        b"/ObjStm" not in data
+        and not any(m in data for m in _SCRIPT_MARKERS)
+        and not _ESCAPED_NAME.search(data)
+    ):
+        return None
+    names = pdf.Root.get("/Names")
+    if isinstance(names, pikepdf.Dictionary) and "/JavaScript" in names:
+        return "document JavaScript"
+    form = pdf.Root.get("/AcroForm")
+    dynamic = bool(pdf.Root.get("/NeedsRendering", False))
+    if isinstance(form, pikepdf.Dictionary) and "/XFA" in form and dynamic:
+        return "a dynamic XFA form"
+    for obj in _objects(pdf):
+        action = obj.get("/S")
+        if action == pikepdf.Name.JavaScript or "/JS" in obj:
+            return "JavaScript"
+        if action == pikepdf.Name.Launch:
+            return "an action that launches programs"
+    return None
+
+
+_MAX_NODES = 2_000_000
+
+
+def _objects(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Object]:
+    """Every dictionary in the file: indirect objects and the direct ones nested in them.
+
+    Indirect references are not followed (each indirect object is visited once from
+    the object table); nesting depth is bounded by qpdf's parser.
+    """
+    seen = 0
+    for top in pdf.objects:
+        todo = [top]
+        while todo:
+            obj = todo.pop()
+            seen += 1
+            if seen > _MAX_NODES:
+                raise LimitExceeded("The PDF has too many objects to check.", limit="pdf_objects")
+            if isinstance(obj, pikepdf.Stream):
+                obj = obj.stream_dict
+            if isinstance(obj, pikepdf.Dictionary):
+                yield obj
+                children = list(obj.values())
+            elif isinstance(obj, pikepdf.Array):
+                children = list(obj)
+            else:
+                continue
+            todo.extend(
+                c
+                for c in children
+                if (isinstance(c, pikepdf.Dictionary) or isinstance(c, pikepdf.Array))  # noqa: SIM101
+                and not c.is_indirect
             )
-        if pdf.get_warnings() and b"%%EOF" not in data[-1024:]:
-            # qpdf rebuilt the cross-reference table of a file cut short (an upload
-            # that did not finish): refuse it rather than sign half a document.
-            raise InvalidDocument("The PDF is truncated; upload the complete file.")
-        has_sigs = _has_signatures(pdf)
-    return PdfInfo(pages=count, sha256=hashlib.sha256(data).hexdigest(), has_signatures=has_sigs)
+
+
+def _check_docmdp(pdf: pikepdf.Pdf, name: str) -> None:
+    """Refuse a certified PDF whose DocMDP P is 1: no changes, no further signatures.
+
+    The certification signature is /Perms /DocMDP (ISO 32000-1 §12.8.4); its signature
+    reference's /TransformParams /P (§12.8.2.2, table 254) is 1, 2 or 3 (default 2).
+    """
+    perms = pdf.Root.get("/Perms")
+    if not isinstance(perms, pikepdf.Dictionary):
+        return
+    sig = perms.get("/DocMDP")
+    if not isinstance(sig, pikepdf.Dictionary):
+        return
+    refs = sig.get("/Reference", pikepdf.Array())
+    for ref in refs if isinstance(refs, pikepdf.Array) else []:
+        if not isinstance(ref, pikepdf.Dictionary):
+            continue
+        if ref.get("/TransformMethod") != pikepdf.Name.DocMDP:
+            continue
+        params = ref.get("/TransformParams", pikepdf.Dictionary())
+        level = params.get("/P", 2) if isinstance(params, pikepdf.Dictionary) else 2
+        if int(level) == 1:
+            raise CertifiedNoChanges(
+                f"The PDF {name!r} is certified by its author with 'no changes allowed', "
+                "which forbids adding signatures. Ask the author for an uncertified copy."
+            )
 
 
 def _has_signatures(pdf: pikepdf.Pdf) -> bool:
+    """True when a signature field carries a value (ISO 32000-1 §12.7.4.5)."""
     form = pdf.Root.get("/AcroForm")
     if not isinstance(form, pikepdf.Dictionary):
         return False

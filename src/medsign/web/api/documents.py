@@ -8,14 +8,20 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from medsign.documents.service import Upload, create_document, get_document
+from medsign.documents.service import (
+    Upload,
+    create_document,
+    get_document,
+    intake_limits,
+    prepare_document,
+)
 from medsign.web.deps import org_transaction, runtime
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
 
 class DocumentOut(BaseModel):
-    """A stored document."""
+    """A stored document (the 201 answer of an upload; shared/API.md)."""
 
     id: str
     sha256: str
@@ -24,41 +30,89 @@ class DocumentOut(BaseModel):
     title: str
 
 
+class SourceOut(BaseModel):
+    """One uploaded file the document was made of (the file itself is not kept)."""
+
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    pages: int
+
+
+class DocumentDetailOut(DocumentOut):
+    """A stored document with the files it was made of, in order."""
+
+    sources: list[SourceOut]
+
+
 @router.post("", status_code=201, response_model=DocumentOut)
 def upload_document(
     request: Request,
-    files: Annotated[list[UploadFile], File(description="The document (a PDF).")],
+    files: Annotated[
+        list[UploadFile],
+        File(
+            description="One or more files, glued in this order: PDF, DOCX/DOC/ODT/RTF, "
+            "JPEG/PNG/TIFF/WebP/HEIC (docs/intake.md)."
+        ),
+    ],
     title: Annotated[str, Form(max_length=300)],
     kind: Annotated[str, Form()] = "other",
+    password: Annotated[
+        str | None, Form(description="Opens password-protected PDFs in the upload.")
+    ] = None,
 ) -> DocumentOut:
-    """Upload a PDF; it becomes the document that envelopes sign."""
+    """Upload files; they become one normalized PDF, the document that envelopes sign.
+
+    A sync handler, so it runs in the threadpool: the token is checked first, then the
+    files are normalized outside any database transaction (conversion can take
+    seconds), then the document is stored in one short transaction.
+    """
     rt = runtime(request)
+    with org_transaction(request):
+        pass  # 401 before any expensive work
     limit = rt.settings.max_upload_bytes
-    uploads = [Upload(f.filename or "", f.content_type, f.file.read(limit + 1)) for f in files]
+    uploads = []
+    budget = limit + 1
+    for f in files:
+        data = f.file.read(budget)
+        budget = max(budget - len(data), 1)
+        uploads.append(Upload(f.filename or "", f.content_type, data))
+    prepared = prepare_document(
+        title=title,
+        kind=kind,
+        uploads=uploads,
+        limits=intake_limits(rt.settings),
+        password=password,
+    )
     with org_transaction(request) as (session, org_id):
-        doc = create_document(
-            session,
-            rt.files,
-            org_id,
-            title=title,
-            kind=kind,
-            uploads=uploads,
-            max_bytes=limit,
-            max_pages=rt.settings.max_pages,
-            now=rt.clock(),
-        )
+        doc = create_document(session, rt.files, org_id, prepared=prepared, now=rt.clock())
         return DocumentOut(
             id=doc.id, sha256=doc.sha256, pages=doc.pages, kind=doc.kind, title=doc.title
         )
 
 
-@router.get("/{document_id}", response_model=DocumentOut)
-def read_document(request: Request, document_id: str) -> DocumentOut:
-    """A document's metadata."""
+@router.get("/{document_id}", response_model=DocumentDetailOut)
+def read_document(request: Request, document_id: str) -> DocumentDetailOut:
+    """A document's metadata and its source files."""
     with org_transaction(request) as (session, org_id):
         doc = get_document(session, org_id, document_id)
-        return DocumentOut(
-            id=doc.id, sha256=doc.sha256, pages=doc.pages, kind=doc.kind, title=doc.title
+        return DocumentDetailOut(
+            id=doc.id,
+            sha256=doc.sha256,
+            pages=doc.pages,
+            kind=doc.kind,
+            title=doc.title,
+            sources=[
+                SourceOut(
+                    filename=s.filename,
+                    media_type=s.media_type,
+                    size=s.size,
+                    sha256=s.sha256,
+                    pages=s.pages,
+                )
+                for s in doc.sources
+            ],
         )
 
 

@@ -1,0 +1,267 @@
+"""Intake benchmark: documents per second and peak memory of :func:`medsign.pdf.intake.normalize`.
+
+Run ``.venv/bin/python bench/intake.py`` (``--quick`` for a short run). Each case runs
+in its own child process, so its peak RSS (``ru_maxrss``) is its own; the table shows
+the median time per document, documents/s, the peak RSS above the process's baseline
+(after the input is in memory) and that against the upload size. Beside them, in the
+same run: reading the bytes (the floor), pikepdf and ``qpdf`` (the command) doing the
+same repair, and LibreOffice for the DOCX case.
+
+Target (issue 3): a sound PDF adds <= 5 ms over reading its bytes; memory < 2x upload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import multiprocessing as mp
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pikepdf
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from medsign.pdf.intake import IntakeLimits, SourceFile, normalize
+from tests.unit.pdf.intake_samples import docx
+
+Files = list[tuple[str, bytes]]
+
+
+def make_pdf(pages: int) -> bytes:
+    """A text PDF with ``pages`` A4 pages."""
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
+    )
+    for i in range(pages):
+        page = pdf.add_blank_page(page_size=(595, 842))
+        page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        page.obj.Contents = pdf.make_stream(b"BT /F1 14 Tf 72 780 Td (Page %d) Tj ET" % (i + 1))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def scan(target: int) -> bytes:
+    """A noisy grey A4 'scan' JPEG of about ``target`` bytes."""
+    side = 2480, 3508  # A4 at 300 dpi
+    img = Image.effect_noise(side, 60).convert("RGB")
+    for quality in (95, 90, 80, 70):
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=quality, dpi=(300, 300))
+        if buf.tell() <= target:
+            break
+    return buf.getvalue()
+
+
+def photo(seed: int) -> bytes:
+    """A 12 MP phone-like JPEG (about 2.5 MB) with an EXIF orientation."""
+    size = (4032, 3024)
+    img = Image.merge(
+        "RGB",
+        [
+            Image.radial_gradient("L").resize(size),
+            Image.effect_noise(size, 10 + seed),
+            Image.linear_gradient("L").resize(size),
+        ],
+    )
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=85, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def run_case(name: str, files: Files, repeat: int, queue: mp.Queue[tuple[str, float, int]]) -> None:
+    """Child process: time ``normalize`` and report (median s, peak RSS growth in bytes)."""
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    sources = [SourceFile(n, None, d) for n, d in files]
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        normalize(sources, IntakeLimits())
+        times.append(time.perf_counter() - t)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    queue.put((name, statistics.median(times), peak - base))
+
+
+def run_fn(
+    name: str, fn: Callable[[], object], repeat: int, queue: mp.Queue[tuple[str, float, int]]
+) -> None:
+    """Child process: time any callable."""
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    queue.put((name, statistics.median(times), peak - base))
+
+
+def measure(target: Callable[..., None], *args: object) -> tuple[str, float, int]:
+    ctx = mp.get_context("fork")
+    queue: mp.Queue[tuple[str, float, int]] = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    proc.join(timeout=900)
+    if queue.empty():
+        raise SystemExit(f"benchmark case {args[0]!r} failed (exit code {proc.exitcode})")
+    return queue.get()
+
+
+def main() -> None:
+    """Build the inputs, run every case, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    n = 5 if args.quick else 20
+    tmp = Path(tempfile.mkdtemp(prefix="medsign-bench-"))
+
+    one = make_pdf(1)
+    hundred = make_pdf(100)
+    broken = hundred[: hundred.rfind(b"startxref")] + b"startxref\n1\n%%EOF\n"
+    big_scan = scan(10_000_000)
+    photos = [(f"photo{i}.jpg", photo(i)) for i in range(10)]
+    word = docx("Informed consent " * 200)
+    (tmp / "broken.pdf").write_bytes(broken)
+    (tmp / "one.pdf").write_bytes(one)
+
+    def read_bytes() -> bytes:
+        return (tmp / "one.pdf").read_bytes()
+
+    def pikepdf_repair() -> bytes:
+        with pikepdf.open(io.BytesIO(broken)) as pdf:
+            out = io.BytesIO()
+            pdf.save(out)
+            return out.getvalue()
+
+    def qpdf_repair() -> None:
+        subprocess.run(
+            ["qpdf", str(tmp / "broken.pdf"), str(tmp / "fixed.pdf")],
+            check=False,
+            capture_output=True,
+        )
+
+    def soffice_alone() -> None:
+        (tmp / "in.docx").write_bytes(word)
+        subprocess.run(
+            [
+                "soffice",
+                f"-env:UserInstallation={(tmp / 'profile').as_uri()}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(tmp),
+                str(tmp / "in.docx"),
+            ],
+            check=False,
+            capture_output=True,
+        )
+
+    rows: list[tuple[str, int, tuple[str, float, int]]] = []
+    rows.append(
+        (
+            str(len(one)),
+            len(one),
+            measure(run_fn, "read bytes (1-page PDF, floor)", read_bytes, n * 10),
+        )
+    )
+    rows.append(
+        (
+            str(len(one)),
+            len(one),
+            measure(run_case, "medsign 1-page sound PDF", [("a.pdf", one)], n * 10),
+        )
+    )
+    rows.append(
+        (
+            str(len(hundred)),
+            len(hundred),
+            measure(run_case, "medsign 100-page sound PDF", [("a.pdf", hundred)], n),
+        )
+    )
+    rows.append(
+        (
+            str(len(broken)),
+            len(broken),
+            measure(run_case, "medsign 100-page repair", [("a.pdf", broken)], n),
+        )
+    )
+    rows.append(
+        (
+            str(len(broken)),
+            len(broken),
+            measure(run_fn, "pikepdf open+save (same repair)", pikepdf_repair, n),
+        )
+    )
+    if shutil.which("qpdf"):
+        rows.append(
+            (
+                str(len(broken)),
+                len(broken),
+                measure(run_fn, "qpdf command (same repair)", qpdf_repair, n),
+            )
+        )
+    rows.append(
+        (
+            str(len(big_scan)),
+            len(big_scan),
+            measure(run_case, "medsign 10 MB scan (JPEG)", [("s.jpg", big_scan)], max(n // 4, 3)),
+        )
+    )
+    total = sum(len(d) for _, d in photos)
+    rows.append(
+        (str(total), total, measure(run_case, "medsign 10-photo merge", photos, max(n // 4, 3)))
+    )
+    if shutil.which("soffice"):
+        rows.append(
+            (
+                str(len(word)),
+                len(word),
+                measure(run_case, "medsign DOCX (LibreOffice)", [("a.docx", word)], 3),
+            )
+        )
+        rows.append(
+            (
+                str(len(word)),
+                len(word),
+                measure(run_fn, "soffice alone (same DOCX)", soffice_alone, 3),
+            )
+        )
+    else:
+        print("LibreOffice not installed: DOCX case skipped")
+
+    print(
+        f"\n{'case':42} {'input':>11} {'ms/doc':>9} {'docs/s':>9} {'peak RSS+':>11} {'x input':>8}"
+    )
+    for _size, size, (name, median, rss) in rows:
+        print(
+            f"{name:42} {size / 1e6:9.2f}MB {median * 1000:9.2f} {1 / median:9.1f} "
+            f"{rss / 1e6:9.1f}MB {rss / size:8.2f}"
+        )
+    floor = rows[0][2][1]
+    sound = rows[1][2][1]
+    print(
+        f"\nsound 1-page PDF over reading its bytes: {(sound - floor) * 1000:.2f} ms "
+        "(target <= 5 ms)"
+    )
+    print(f"CPU: {os.cpu_count()} cores; peak RSS+ is ru_maxrss growth in a forked child")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,10 @@ class Settings(BaseSettings):
     sms_token: SecretStr | None = None
     webhook_allow_private: bool = False
     webhook_backoff: float = 5.0
+    # Each webhook attempt waits this long for an answer (a timeout is retried).
+    webhook_timeout_seconds: float = 10.0
+    # Deliveries are retried for this long after they were queued, then dead-lettered.
+    webhook_retry_hours: float = 72.0
     # Keyed hashes of tokens, links and codes use this key; generated under data_dir
     # on first start when unset (every process of one deployment must share it).
     secret_key: SecretStr | None = None
@@ -39,6 +44,8 @@ class Settings(BaseSettings):
     # certificate is issued by the development CA under data_dir/keys/tsa.
     tsa_url: str | None = None
     tsa_timeout_seconds: float = 10.0
+    # Requests per minute and API token to /api/v1 (bursts up to the same number).
+    api_rate_per_minute: int = 600
     # Requests per minute and client address to the public verification endpoints.
     verify_rate_per_minute: int = 60
     max_upload_bytes: int = 50 * 1024 * 1024
@@ -58,7 +65,7 @@ class Settings(BaseSettings):
     otp_max_sends: int = 5
     worker_poll_seconds: float = 0.5
     in_process_worker: bool = True
-    default_lang: str = "ru"
+    default_lang: Literal["en", "ru", "fa"] = "ru"
     # IANA time zone in which signature blocks show the signing time (with its offset).
     time_zone: str = "Europe/Moscow"
     demo: bool = False

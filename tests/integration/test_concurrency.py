@@ -62,8 +62,6 @@ def test_two_tabs_press_sign_at_once(client: TestClient, rt: Runtime) -> None:
         signed_events = session.scalar(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "signer.signed")
         )
-        seal_jobs = session.scalar(
-            select(func.count()).select_from(Job).where(Job.kind == "seal")
-        )
+        seal_jobs = session.scalar(select(func.count()).select_from(Job).where(Job.kind == "seal"))
         assert signed_events == 1 and seal_jobs == 1
         assert verify_chain(session, org_id).intact

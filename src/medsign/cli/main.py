@@ -179,6 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     create = org_sub.add_parser("create", help="create an organization and a token")
     create.add_argument("--name", required=True)
     create.set_defaults(func=cmd_org_create)
+    from medsign.cli.audit import add_audit_parser
+
+    add_audit_parser(sub)
+    from medsign.cli.agent import add_agent_parser
+    from medsign.cli.send import add_send_parser
+
+    add_send_parser(sub)
+    add_agent_parser(sub)
     return parser
 
 

@@ -11,6 +11,7 @@ from medsign.jobs.models import Job
 from medsign.notify.models import DevMessage
 from medsign.organizations.models import ApiToken, Organization
 from medsign.patients.models import EdoAgreement
+from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiToken",
@@ -28,4 +29,6 @@ __all__ = [
     "Organization",
     "OtpChallenge",
     "Signer",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

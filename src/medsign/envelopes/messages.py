@@ -16,13 +16,15 @@ from medsign.patients.service import active_agreement, revoke_token
 from medsign.runtime import Runtime
 
 
-def _channel(signer: Signer) -> tuple[Channel, str]:
+def _channel(signer: Signer) -> tuple[Channel, str] | None:
+    """The signer's channel and address (None for a seal signer with no contact)."""
     if signer.method == Method.SMS_OTP.value and signer.phone:
         return "sms", signer.phone
     if signer.email:
         return "email", signer.email
-    assert signer.phone is not None
-    return "sms", signer.phone
+    if signer.phone:
+        return "sms", signer.phone
+    return None
 
 
 def _revoke_hint(session: Session, rt: Runtime, signer: Signer) -> str:
@@ -59,7 +61,10 @@ def send_invite(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
             return
         doc, org = _context(session, signer)
         url = rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
-        channel, to = _channel(signer)
+        route = _channel(signer)
+        if route is None:
+            return
+        channel, to = route
         subject_key = "reminder_subject" if job.payload.get("reminder") else "invite_subject"
         message = Message(
             channel=channel,
@@ -80,8 +85,11 @@ def send_notice(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
         signer = session.get(Signer, str(job.payload["signer_id"]))
         if signer is None:
             return
+        route = _channel(signer)
+        if route is None:
+            return  # a seal signer: the MIS learns of it by webhook
+        channel, to = route
         doc, org = _context(session, signer)
-        channel, to = _channel(signer)
         url = rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
         message = Message(
             channel=channel,
@@ -106,7 +114,9 @@ def send_code(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
         assert signer is not None
         doc, _ = _context(session, signer)
         code = rt.keyring.otp_code(challenge.id)
-        channel, to = _channel(signer)
+        route = _channel(signer)
+        assert route is not None  # codes go only to signers with a channel
+        channel, to = route
         message = Message(
             channel=channel,
             to=to,

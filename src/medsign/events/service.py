@@ -1,7 +1,9 @@
 """Emitting envelope events in the caller's transaction.
 
-Payloads carry ids and links, not documents or personal data (issue [integration]);
-delivery to webhook subscribers reads this table through the outbox.
+Payloads carry ids and links, not documents or personal data (issue [integration]).
+Each event fans out, in the same transaction, into one webhook delivery (and one outbox
+job) per subscription that wants it (:func:`medsign.webhooks.service.fan_out`), so a
+committed change always reaches its subscribers and a rolled-back one never does.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ def emit(
     envelope_id: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
-    """Record an event; its ``event_id`` becomes the webhook-id of every delivery."""
+    """Record an event and queue its webhook deliveries; its ``event_id`` becomes the
+    ``webhook-id`` of every delivery."""
+    from medsign.webhooks.service import fan_out  # webhooks import this module's names
+
     assert type_ in ENVELOPE_EVENTS, type_
     payload = {"envelope_id": envelope_id, **(data or {})} if envelope_id else dict(data or {})
     event = Event(
@@ -48,4 +53,5 @@ def emit(
         created_at=at,
     )
     session.add(event)
+    fan_out(session, event)
     return event

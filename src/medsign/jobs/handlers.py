@@ -10,6 +10,7 @@ from medsign.jobs.outbox import JobKind
 from medsign.jobs.worker import Handler
 from medsign.notify.dispatch import build_senders
 from medsign.runtime import Runtime
+from medsign.webhooks.delivery import deliver as deliver_webhook
 
 
 def build_handlers(rt: Runtime) -> dict[str, Handler]:
@@ -30,6 +31,7 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.SEND_CODE.value: code,
         JobKind.SEAL.value: seal_envelope,
         JobKind.NOTICE.value: notice,
+        JobKind.WEBHOOK.value: deliver_webhook,
     }
 
 

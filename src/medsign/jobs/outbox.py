@@ -32,6 +32,7 @@ class JobKind(StrEnum):
     SEND_CODE = "send_code"  # deliver a one-time code
     SEAL = "seal"  # apply pending signatures to the envelope PDF, then advance it
     NOTICE = "notice"  # tell a signer or viewer the envelope completed or was declined
+    WEBHOOK = "webhook"  # one attempt of one webhook delivery (medsign.webhooks.delivery)
 
 
 def enqueue(session: Session, kind: JobKind, payload: dict[str, Any], *, now: datetime) -> Job:

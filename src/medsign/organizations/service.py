@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
 from medsign.domain.tokens import Keyring, new_api_token
-from medsign.errors import InvalidInput, Unauthorized
+from medsign.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from medsign.organizations.models import ApiToken, Organization
 
 TOKEN_PURPOSE = "api-token"  # noqa: S105 - a hash domain label, not a secret
@@ -81,3 +81,91 @@ def get_organization(session: Session, organization_id: str) -> Organization:
 def first_organization(session: Session) -> Organization | None:
     """The oldest organization, if any (the demo start-up uses it)."""
     return session.scalars(select(Organization).order_by(Organization.created_at).limit(1)).first()
+
+
+# --- named API tokens (issue [integration]) -------------------------------------------
+
+MAX_ACTIVE_TOKENS = 50
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just created: its row and its secret value (shown only now)."""
+
+    row: ApiToken
+    token: str
+
+
+def create_token(
+    session: Session, keyring: Keyring, organization_id: str, name: str, *, now: datetime
+) -> IssuedToken:
+    """Issue a named organization-scoped token.
+
+    Rotation without downtime: create the new token, switch the integration to it,
+    then revoke the old one.
+    """
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("The token name must be 1 to 100 characters.", field="name")
+    active = session.scalars(
+        select(ApiToken.id).where(
+            ApiToken.organization_id == organization_id, ApiToken.revoked_at.is_(None)
+        )
+    ).all()
+    if len(active) >= MAX_ACTIVE_TOKENS:
+        raise Conflict(
+            f"An organization may have at most {MAX_ACTIVE_TOKENS} active tokens; "
+            "revoke unused ones first."
+        )
+    token = new_api_token()
+    row = ApiToken(
+        organization_id=organization_id,
+        name=name,
+        token_hash=keyring.hash(TOKEN_PURPOSE, token),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record(session, organization_id, "api_token.created", at=now, actor="api", data={"id": row.id})
+    return IssuedToken(row, token)
+
+
+def list_tokens(
+    session: Session, organization_id: str, *, include_revoked: bool = False
+) -> list[ApiToken]:
+    """The organization's tokens (never their values), oldest first."""
+    query = select(ApiToken).where(ApiToken.organization_id == organization_id)
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return list(session.scalars(query.order_by(ApiToken.created_at, ApiToken.id)))
+
+
+def revoke_token(
+    session: Session, organization_id: str, token_id: str, *, now: datetime
+) -> ApiToken:
+    """Revoke a token: it stops working with the next request.
+
+    The last active token cannot be revoked (create another first), so an integration
+    never locks its organization out of the API.
+    """
+    row = session.scalars(
+        select(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.organization_id == organization_id)
+        .with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound("No such API token in this organization.")
+    if row.revoked_at is not None:
+        return row
+    others = session.scalars(
+        select(ApiToken.id).where(
+            ApiToken.organization_id == organization_id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.id != token_id,
+        )
+    ).first()
+    if others is None:
+        raise Conflict("This is the last active token; create a new one before revoking it.")
+    row.revoked_at = now
+    record(session, organization_id, "api_token.revoked", at=now, actor="api", data={"id": row.id})
+    return row

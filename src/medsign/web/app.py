@@ -15,7 +15,19 @@ from medsign.jobs.worker import Worker
 from medsign.runtime import Runtime
 from medsign.settings import Settings
 from medsign.web import problems
-from medsign.web.api import documents, envelopes, health, patients, policy, verify
+from medsign.web.api import (
+    documents,
+    envelopes,
+    health,
+    listing,
+    patients,
+    policy,
+    tokens,
+    verify,
+    webhooks,
+)
+from medsign.web.api_limits import RateLimitMiddleware
+from medsign.web.idempotency import IdempotencyMiddleware
 from medsign.web.pages import dev_outbox, edo, public, signing
 from medsign.web.static_files import static_router
 
@@ -75,6 +87,9 @@ def create_app(
         patients,
         policy,
         verify,
+        webhooks,
+        tokens,
+        listing,
         signing,
         edo,
         dev_outbox,
@@ -82,6 +97,8 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(static_router(Path(__file__).parent / "static"))
+    app.add_middleware(IdempotencyMiddleware, runtime=rt)
+    app.add_middleware(RateLimitMiddleware, runtime=rt)  # outside: replays count too
 
     @app.middleware("http")
     async def security_headers(

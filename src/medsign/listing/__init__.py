@@ -1,0 +1,1 @@
+"""Polling: list endpoints with keyset (cursor) pagination and change filters."""

@@ -34,6 +34,7 @@ CA_KEY_FILE = "ca.key.pem"
 CA_CERT_FILE = "ca.cert.pem"
 SEAL_KEY_FILE = "seal.key.pem"
 SEAL_CERT_FILE = "seal.cert.pem"
+SEAL_SLOT_CERT_FILE = "seal-slot-{slot}.cert.pem"  # slot >= 1; slot 0 is SEAL_CERT_FILE
 TSA_KEY_FILE = "tsa.key.pem"
 TSA_CERT_FILE = "tsa.cert.pem"
 
@@ -153,6 +154,77 @@ class DevCA:
             _write_atomic(key_path, _pem_key(key), private=True)
             _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), private=False)
             return SealKey(key, cert, (self.certificate,))
+
+    def seal_for_slot(
+        self, directory: Path, organization_id: str, organization_name: str, slot: int
+    ) -> SealKey:
+        """The organization seal with its own certificate for signature ``slot`` of a document.
+
+        Slot 0 is :meth:`issue_seal` itself. Slot ``k >= 1`` pairs the same private key
+        with another certificate from this CA — same subject, validity and extensions
+        as ``seal.cert.pem``, a distinct serial number — created on first use and kept
+        in ``<directory>/seal-slot-<k>.cert.pem`` (written atomically under a lock, so
+        racing processes agree on one certificate per slot).
+
+        This is a workaround for a bug in poppler (22.12, as in Debian 12) with NSS:
+        ``pdfsig`` and the poppler-based viewers report "Unknown issue with Certificate
+        or corrupted data" for the second, fourth, ... signature of a PDF whose
+        signatures carry the *same* certificate (same issuer and serial) and unsigned
+        attributes such as our RFC 3161 signature-time-stamp, although the signature
+        itself verifies. ``SignatureHandler`` in poppler/NSSCryptoSignBackend.cc
+        (``pdfsig``'s certificate check) decodes each CMS with NSS, which shares one
+        ``CERTCertificate`` per issuer+serial among the messages it has decoded; tearing
+        down one signature's message frees data the next signature's certificate
+        still points at (a use-after-free), so its chain check fails at random.
+        With a different certificate per signature no two messages share one, and every
+        signature is trusted. Neither PAdES (ETSI EN 319 142-1) nor CMS requires one
+        certificate per seal, so the signatures stay equivalent; configured production
+        keys keep their single certificate.
+        """
+        seal = self.issue_seal(directory, organization_id, organization_name)
+        if slot <= 0:
+            return seal
+        cert_path = directory / SEAL_SLOT_CERT_FILE.format(slot=slot)
+        loaded = self._try_load_slot(seal, cert_path)
+        if loaded is not None:
+            return loaded
+        with _creation_lock(directory, f"seal-slot-{slot}"):
+            loaded = self._try_load_slot(seal, cert_path)
+            if loaded is not None:
+                return loaded
+            cert = self._slot_certificate(seal)
+            _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), private=False)
+            return SealKey(seal.private_key, cert, seal.chain)
+
+    def _try_load_slot(self, seal: SealKey, cert_path: Path) -> SealKey | None:
+        """The slot certificate on disk, if it still belongs to ``seal`` and this CA."""
+        if not cert_path.exists():
+            return None
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        if not _same_public_key(seal.private_key, cert) or cert.issuer != (
+            self.certificate.subject
+        ):
+            return None  # the seal key or the CA was replaced: issue a new certificate
+        return SealKey(seal.private_key, cert, seal.chain)
+
+    def _slot_certificate(self, seal: SealKey) -> x509.Certificate:
+        """A copy of the seal certificate with a fresh serial number, signed by this CA."""
+        base = seal.certificate
+        serial = x509.random_serial_number()
+        while serial == base.serial_number:  # pragma: no cover - 2**-159 chance
+            serial = x509.random_serial_number()
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(base.subject)
+            .issuer_name(self.certificate.subject)
+            .public_key(seal.private_key.public_key())
+            .serial_number(serial)
+            .not_valid_before(base.not_valid_before_utc)
+            .not_valid_after(base.not_valid_after_utc)
+        )
+        for ext in base.extensions:
+            builder = builder.add_extension(ext.value, critical=ext.critical)
+        return builder.sign(self.private_key, hashes.SHA256())
 
     def issue_tsa(self, directory: Path) -> SealKey:
         """Load ``<directory>/tsa.{key,cert}.pem`` or create the built-in TSA's key there.

@@ -61,6 +61,7 @@ class SealKeys:
     settings: Settings
     root: Path | None = None  # default: <data_dir>/keys
     _cache: dict[str, SealKey] = field(default_factory=dict)
+    _slot_cache: dict[tuple[str, int], SealKey] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _timestamper: Timestamper | None = None
 
@@ -108,6 +109,30 @@ class SealKeys:
                     self.keys_dir / "orgs" / organization_id, organization_id, organization_name
                 )
             self._cache[organization_id] = key
+            return key
+
+    def for_signature(self, organization_id: str, organization_name: str, slot: int) -> SealKey:
+        """The seal key for signature ``slot`` (0, 1, ...) of one of the organization's documents.
+
+        Configured seal key files: always :meth:`for_organization`. With the development
+        CA each slot gets its own certificate for the same key (see
+        :meth:`~medsign.pki.DevCA.seal_for_slot`: a workaround for poppler 22.12, which
+        does not trust the 2nd, 4th, ... of several time-stamped signatures sharing one
+        certificate). The same object is returned for the same slot, so per-key caches
+        (the CMS template) keep working.
+        """
+        s = self.settings
+        if slot <= 0 or (s.seal_key_file is not None and s.seal_cert_file is not None):
+            return self.for_organization(organization_id, organization_name)
+        with self._lock:
+            cached = self._slot_cache.get((organization_id, slot))
+            if cached is not None:
+                return cached
+            ca = load_or_create_dev_ca(self.keys_dir)
+            key = ca.seal_for_slot(
+                self.keys_dir / "orgs" / organization_id, organization_id, organization_name, slot
+            )
+            self._slot_cache[(organization_id, slot)] = key
             return key
 
 

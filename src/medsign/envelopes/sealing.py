@@ -49,7 +49,6 @@ def seal_envelope(rt: Runtime, job: Job) -> None:
         if not pending:
             advance(session, env, now=rt.clock())
             return
-        key = rt.seal_keys.for_organization(org.id, org.name)
         pdf = rt.files.get(env.current_sha256)
         base = rt.settings.public_url.rstrip("/")
         zone = ZoneInfo(rt.settings.time_zone)
@@ -71,6 +70,8 @@ def seal_envelope(rt: Runtime, job: Job) -> None:
                 reason=f"Signed by {signer.name} ({signer.method})",
                 slot=env.version,  # one visible block per signature so far
             )
+            # One certificate per signature slot (dev CA): see SealKeys.for_signature.
+            key = rt.seal_keys.for_signature(org.id, org.name, request.slot)
             pdf = seal_pdf(pdf, key, request, rt.seal_keys.timestamper())
             sha256 = rt.files.put(pdf)
             env.version += 1

@@ -166,20 +166,20 @@ class DevCA:
         in ``<directory>/seal-slot-<k>.cert.pem`` (written atomically under a lock, so
         racing processes agree on one certificate per slot).
 
-        This is a workaround for a bug in poppler (22.12, as in Debian 12) with NSS:
-        ``pdfsig`` and the poppler-based viewers report "Unknown issue with Certificate
-        or corrupted data" for the second, fourth, ... signature of a PDF whose
-        signatures carry the *same* certificate (same issuer and serial) and unsigned
-        attributes such as our RFC 3161 signature-time-stamp, although the signature
-        itself verifies. ``SignatureHandler`` in poppler/NSSCryptoSignBackend.cc
-        (``pdfsig``'s certificate check) decodes each CMS with NSS, which shares one
-        ``CERTCertificate`` per issuer+serial among the messages it has decoded; tearing
-        down one signature's message frees data the next signature's certificate
-        still points at (a use-after-free), so its chain check fails at random.
-        With a different certificate per signature no two messages share one, and every
-        signature is trusted. Neither PAdES (ETSI EN 319 142-1) nor CMS requires one
-        certificate per seal, so the signatures stay equivalent; configured production
-        keys keep their single certificate.
+        A workaround for a use-after-free in poppler 22.12 (Debian 12's ``pdfsig`` and
+        the poppler-based viewers, NSS backend: ``SignatureHandler`` in
+        poppler/SignatureHandler.cc). When two signatures of one PDF carry the *same*
+        certificate (same issuer and serial) and unsigned attributes — our RFC 3161
+        signature-time-stamp — the second (fourth, ...) one is reported as "Signature
+        is Valid" but "Certificate Validation: Unknown issue with Certificate or
+        corrupted data": NSS keeps the temporary certificate decoded from the first
+        signature's CMS by issuer and serial, its DER still pointing into that CMS
+        message's memory after poppler destroyed the message, so decoding the next
+        signature's copy fails with SEC_ERROR_REUSED_ISSUER_AND_SERIAL. With a
+        different certificate per signature every signature is trusted. Nothing
+        requires a seal to use one certificate for all its signatures (ETSI EN 319
+        142-1, RFC 5652): each signature still names its own certificate, for the same
+        key and subject. Configured production seal keys keep their one certificate.
         """
         seal = self.issue_seal(directory, organization_id, organization_name)
         if slot <= 0:

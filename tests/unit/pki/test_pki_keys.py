@@ -103,3 +103,63 @@ def test_load_seal_key_files_errors(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidInput):
         load_seal_key_files(encrypted, tmp_path / "org" / "seal.cert.pem")
+
+
+def test_seal_for_slot(tmp_path: Path) -> None:
+    ca = load_or_create_dev_ca(tmp_path / "ca")
+    org = tmp_path / "org"
+    seal = ca.issue_seal(org, "org-7", "Клиника «Здоровье»")
+    assert ca.seal_for_slot(org, "org-7", "Клиника «Здоровье»", 0).certificate == seal.certificate
+    slots = [ca.seal_for_slot(org, "org-7", "Клиника «Здоровье»", k) for k in (1, 2)]
+    pem = serialization.Encoding.PEM
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    serials = {seal.certificate.serial_number}
+    for k, slot in zip((1, 2), slots, strict=True):
+        cert = slot.certificate
+        # The same key, subject, validity and extensions; only the serial differs.
+        assert cert.public_key().public_bytes(*spki) == (
+            seal.certificate.public_key().public_bytes(*spki)
+        )
+        assert slot.private_key.private_numbers() == seal.private_key.private_numbers()
+        assert cert.subject == seal.certificate.subject
+        assert cert.issuer == ca.certificate.subject
+        assert list(cert.extensions) == list(seal.certificate.extensions)
+        assert cert.not_valid_after_utc == seal.certificate.not_valid_after_utc
+        assert slot.chain == (ca.certificate,)
+        cert.verify_directly_issued_by(ca.certificate)
+        serials.add(cert.serial_number)
+        # Cached on disk: a second call (or another process) gets the same certificate.
+        path = org / f"seal-slot-{k}.cert.pem"
+        assert path.read_bytes() == cert.public_bytes(pem)
+        again = ca.seal_for_slot(org, "org-7", "Клиника «Здоровье»", k)
+        assert again.certificate.public_bytes(pem) == cert.public_bytes(pem)
+        assert path.read_bytes() == cert.public_bytes(pem)
+    assert len(serials) == 3
+    assert not (org / "seal-slot-0.cert.pem").exists()
+
+
+def _slot_fingerprint(directory: str) -> bytes:
+    ca = load_or_create_dev_ca(Path(directory) / "ca")
+    seal = ca.seal_for_slot(Path(directory) / "org", "org-1", "Clinic", 3)
+    return seal.certificate.fingerprint(hashes.SHA256())
+
+
+def test_seal_for_slot_race_between_processes(tmp_path: Path) -> None:
+    load_or_create_dev_ca(tmp_path / "ca")
+    with ProcessPoolExecutor(max_workers=4) as pool:
+        prints = list(pool.map(_slot_fingerprint, [str(tmp_path)] * 8))
+    assert len(set(prints)) == 1
+    assert prints[0] == _slot_fingerprint(str(tmp_path))
+
+
+def test_seal_for_slot_reissued_for_a_new_key(tmp_path: Path) -> None:
+    ca = load_or_create_dev_ca(tmp_path / "ca")
+    org = tmp_path / "org"
+    old = ca.seal_for_slot(org, "org-1", "Clinic", 1)
+    (org / "seal.key.pem").unlink()
+    (org / "seal.cert.pem").unlink()
+    new = ca.seal_for_slot(org, "org-1", "Clinic", 1)
+    assert new.certificate != old.certificate
+    new.certificate.verify_directly_issued_by(ca.certificate)
+    assert isinstance(new.private_key, ec.EllipticCurvePrivateKey)
+    assert new.certificate.public_key() == new.private_key.public_key()

@@ -39,6 +39,9 @@ def test_db_upgrade_and_org_create(tmp_path: Path) -> None:
     created = json.loads(out.stdout)
     assert set(created) == {"organization_id", "token"}
     assert created["token"].startswith("msk_")
+    keys = tmp_path / "data" / "keys"
+    assert (keys / "ca.cert.pem").exists()  # the development CA and the org's seal
+    assert list((keys / "orgs" / created["organization_id"]).glob("seal*.cert.pem"))
     bad = subprocess.run(
         [*MEDSIGN, "org", "create", "--name", "  "], env=env, capture_output=True, text=True
     )

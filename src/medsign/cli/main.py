@@ -65,6 +65,8 @@ def cmd_org_create(args: argparse.Namespace) -> int:
         upgrade(s.resolved_database_url)
         with rt.transaction() as session:
             created = create_organization(session, rt.keyring, args.name, now=rt.clock())
+        # The organization's seal certificate exists from its first moment (dev CA).
+        rt.seal_keys.for_organization(created.organization_id, args.name.strip())
     finally:
         rt.close()
     print(json.dumps({"organization_id": created.organization_id, "token": created.token}))
@@ -107,6 +109,7 @@ def _print_demo(rt: object, host: str, port: int) -> None:
         if org is None:
             created = create_organization(session, rt.keyring, "Demo clinic", now=rt.clock())
             org_id, token = created.organization_id, created.token
+            rt.seal_keys.for_organization(org_id, "Demo clinic")
         else:
             org_id = org.id
             token = issue_token(session, rt.keyring, org.id, "demo", now=rt.clock())

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography import x509
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,7 +71,7 @@ class SealKeys:
         """Where the development CA and per-organization seals live."""
         return self.root or self.settings.data_dir / "keys"
 
-    def trust_roots(self) -> list[object]:
+    def trust_roots(self) -> list[x509.Certificate]:
         """Certificates a verifier should trust (the dev CA or the configured chain root).
 
         With configured seal keys and the built-in TSA, the dev CA (which issues the
@@ -78,7 +79,7 @@ class SealKeys:
         """
         if self.settings.seal_key_file is not None:
             key = self.for_organization("*", "")
-            roots: list[object] = [key.chain[-1]] if key.chain else [key.certificate]
+            roots: list[x509.Certificate] = [key.chain[-1]] if key.chain else [key.certificate]
             if not self.settings.tsa_url:
                 roots.append(load_or_create_dev_ca(self.keys_dir).certificate)
             return roots

@@ -36,7 +36,7 @@ def test_patient_signs_with_sms_code(client: TestClient, rt: Runtime) -> None:
     assert state["signers"][0]["status"] == "signed"
     pdf = client.get(f"/api/v1/envelopes/{env['id']}/pdf", headers=headers)
     assert pdf.status_code == 200
-    report = validate_pdf(pdf.content, rt.seal_keys.trust_roots())  # type: ignore[arg-type]
+    report = validate_pdf(pdf.content, rt.seal_keys.trust_roots())
     assert report.valid
     assert len(report.signatures) == 1
     sig = report.signatures[0]

@@ -9,7 +9,7 @@ from medsign.envelopes.models import OtpChallenge
 from medsign.jobs.models import Job
 from medsign.notify.models import DevMessage
 from medsign.runtime import Runtime
-from tests.support.api import create_envelope, new_org, patient, upload
+from tests.support.api import create_envelope, new_org, patient, upload, validated_pdf
 from tests.support.clock import FrozenClock
 from tests.support.pages import form_fields, latest_code, path_of, press_sign, request_code
 from tests.support.worker import drain
@@ -191,10 +191,7 @@ def test_second_group_waits_for_the_first(client: TestClient, rt: Runtime) -> No
     press_sign(client, second_path, latest_code(rt, "second@example.com"))
     drain(rt)
     assert _status(client, headers, env["id"])["status"] == "completed"
-    pdf = client.get(f"/api/v1/envelopes/{env['id']}/pdf", headers=headers).content
-    from medsign.pdf.validate import validate_pdf
-
-    report = validate_pdf(pdf, rt.seal_keys.trust_roots())  # type: ignore[arg-type]
+    report = validated_pdf(client, rt, headers, env["id"])
     assert report.valid and [s.signer for s in report.signatures] == ["First", "Second"]
 
 

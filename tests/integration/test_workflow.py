@@ -11,7 +11,7 @@ from medsign.events.models import Event
 from medsign.jobs.handlers import periodic
 from medsign.notify.models import DevMessage
 from medsign.runtime import Runtime
-from tests.support.api import create_envelope, new_org, patient, upload
+from tests.support.api import create_envelope, new_org, patient, upload, validated_pdf
 from tests.support.clock import FrozenClock
 from tests.support.pages import form_fields, latest_code, path_of, press_sign, request_code
 from tests.support.pdfs import make_pdf
@@ -202,10 +202,7 @@ def test_patient_then_clinic_seal_countersign(client: TestClient, rt: Runtime) -
     assert state["status"] == "completed"
     again = client.post(seal_url, headers=headers, json={"staff_name": "Petrova"})
     assert again.status_code == 409
-    pdf = client.get(f"/api/v1/envelopes/{env['id']}/pdf", headers=headers).content
-    from medsign.pdf.validate import validate_pdf
-
-    report = validate_pdf(pdf, rt.seal_keys.trust_roots())  # type: ignore[arg-type]
+    report = validated_pdf(client, rt, headers, env["id"])
     assert report.valid and [s.method for s in report.signatures] == ["sms_otp", "seal"]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from medsign.organizations.service import create_organization
+from medsign.pdf.validate import ValidationReport, validate_pdf
 from medsign.runtime import Runtime
 from tests.support.pdfs import make_pdf
 
@@ -62,3 +63,12 @@ def create_envelope(
     assert res.status_code == 201, res.text
     body: dict[str, Any] = res.json()
     return body
+
+
+def validated_pdf(
+    client: TestClient, rt: Runtime, headers: dict[str, str], envelope_id: str
+) -> ValidationReport:
+    """Download the envelope's PDF and validate it against the medsign trust roots."""
+    res = client.get(f"/api/v1/envelopes/{envelope_id}/pdf", headers=headers)
+    assert res.status_code == 200, res.text
+    return validate_pdf(res.content, rt.seal_keys.trust_roots())

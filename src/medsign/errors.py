@@ -70,6 +70,14 @@ class Unauthorized(DomainError):
     title = "Unauthorized"
 
 
+class Forbidden(DomainError):
+    """A valid token that may not do this (e.g. a branch token managing branches)."""
+
+    status = 403
+    type_slug = "forbidden"
+    title = "Forbidden"
+
+
 class NotFound(DomainError):
     """The object does not exist or belongs to another organization."""
 

@@ -38,6 +38,7 @@ def test_flow_is_audited_and_chain_detects_edits(client: TestClient, rt: Runtime
             "signer.signed",
             "signature.applied",
             "envelope.completed",
+            "envelope.evidence_created",  # certificate of completion and archive
         ]
         report = verify_chain(session, org_id)
         assert report.intact and report.events == len(actions)

@@ -2,6 +2,7 @@
 
 from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent
+from medsign.branches.models import Branch
 from medsign.db.base import Base
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
@@ -18,6 +19,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "Base",
+    "Branch",
     "DevMessage",
     "Document",
     "EdoAgreement",

@@ -17,6 +17,8 @@ class Document(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # The branch it belongs to (None: the whole organization); see medsign.branches.
+    branch_id: Mapped[str | None] = mapped_column(ForeignKey("branches.id"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(40))
     sha256: Mapped[str] = mapped_column(String(64))

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
+from medsign.branches.scope import current_branch
+from medsign.branches.service import resolve_branch
 from medsign.documents.models import Document, DocumentSource
 from medsign.domain.policy import DocumentKind, parse_enum
 from medsign.errors import InvalidInput, NotFound
@@ -81,17 +83,22 @@ def create_document(
     *,
     prepared: PreparedDocument,
     now: datetime,
+    branch_id: str | None = None,
 ) -> Document:
     """Store the normalized PDF and record the document with its source files.
 
     A refused upload never gets here (see :func:`prepare_document`): nothing is
-    stored for it.
+    stored for it. The document belongs to the branch of a branch token, else to
+    ``branch_id`` when given (checked to be the organization's), else to the whole
+    organization (:func:`medsign.branches.service.resolve_branch`).
     """
+    branch = resolve_branch(session, organization_id, branch_id)
     result = prepared.pdf
     title, kind = prepared.title, prepared.kind
     sha256 = files.put(result.data)
     doc = Document(
         organization_id=organization_id,
+        branch_id=branch,
         title=title,
         kind=kind,
         sha256=sha256,
@@ -124,6 +131,7 @@ def create_document(
             "sha256": sha256,
             "pages": result.pages,
             "kind": kind,
+            "branch_id": branch,
             "sources": [s.sha256 for s in result.sources],
         },
     )
@@ -131,12 +139,14 @@ def create_document(
 
 
 def get_document(session: Session, organization_id: str, document_id: str) -> Document:
-    """The organization's document, or NotFound (also for another organization's id)."""
-    doc = session.scalars(
-        select(Document).where(
-            Document.id == document_id, Document.organization_id == organization_id
-        )
-    ).first()
+    """The organization's document, or NotFound (also for another organization's id,
+    and, for a branch token, for any document outside its branch)."""
+    query = select(Document).where(
+        Document.id == document_id, Document.organization_id == organization_id
+    )
+    if (branch := current_branch()) is not None:
+        query = query.where(Document.branch_id == branch)
+    doc = session.scalars(query).first()
     if doc is None:
         raise NotFound(f"No document with id {document_id} in this organization.")
     return doc

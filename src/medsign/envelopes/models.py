@@ -18,6 +18,8 @@ class Envelope(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # The branch it belongs to (None: the whole organization); see medsign.branches.
+    branch_id: Mapped[str | None] = mapped_column(ForeignKey("branches.id"), index=True)
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -27,6 +29,11 @@ class Envelope(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the evidence job at completion (medsign.evidence; migration 0007): the
+    # certificate of completion (JSON, sealed PDF) and the PAdES B-LTA archive PDF.
+    evidence_json_sha256: Mapped[str | None] = mapped_column(String(64))
+    evidence_pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    archive_sha256: Mapped[str | None] = mapped_column(String(64))
 
     signers: Mapped[list[Signer]] = relationship(
         back_populates="envelope", order_by="(Signer.order, Signer.position)"

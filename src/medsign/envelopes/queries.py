@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from medsign.branches.scope import current_branch
 from medsign.envelopes.models import Envelope, Signer
 from medsign.errors import NotFound
 
@@ -12,12 +13,16 @@ from medsign.errors import NotFound
 def load_envelope(
     session: Session, organization_id: str, envelope_id: str, *, lock: bool = False
 ) -> Envelope:
-    """The organization's envelope with its signers, or NotFound (also for other orgs)."""
+    """The organization's envelope with its signers, or NotFound (also for other orgs,
+    and, for a branch token, for any envelope outside its branch: issue [integration]
+    "branch token touching another branch: 404")."""
     stmt = (
         select(Envelope)
         .where(Envelope.id == envelope_id, Envelope.organization_id == organization_id)
         .options(selectinload(Envelope.signers))
     )
+    if (branch := current_branch()) is not None:
+        stmt = stmt.where(Envelope.branch_id == branch)
     if lock:
         stmt = stmt.with_for_update(of=Envelope)
     env = session.scalars(stmt).first()

@@ -32,6 +32,12 @@ class EnvelopeIn(BaseModel):
     document_id: str = Field(max_length=64)
     signers: list[SignerIn] = Field(min_length=1, max_length=20)
     expires_at: datetime | None = None
+    branch_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The branch the envelope belongs to (organization tokens only; a "
+        "branch token's envelopes are its branch's). Default: the document's branch.",
+    )
 
 
 class SignerOut(BaseModel):
@@ -60,6 +66,7 @@ class EnvelopeOut(BaseModel):
     expires_at: datetime
     completed_at: datetime | None = None
     void_reason: str | None = None
+    branch_id: str | None = Field(default=None, description="Null: the whole organization's.")
     signers: list[SignerOut]
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
+from medsign.branches.service import envelope_branch
 from medsign.db.base import new_id
 from medsign.documents.service import get_document
 from medsign.domain.contacts import normalize_email, normalize_phone
@@ -109,6 +110,7 @@ def create_envelope(
 ) -> Envelope:
     """Create an envelope in state ``sent`` and invite the first order group."""
     doc = get_document(session, organization_id, body.document_id)
+    branch_id = envelope_branch(session, organization_id, body.branch_id, doc.branch_id)
     kind = DocumentKind(doc.kind)
     values = [
         _validated_signer(session, organization_id, kind, i, s, now)
@@ -132,6 +134,7 @@ def create_envelope(
             )
     env = Envelope(
         organization_id=organization_id,
+        branch_id=branch_id,
         document_id=doc.id,
         status=EnvelopeStatus.SENT.value,
         expires_at=expires_at,
@@ -207,6 +210,7 @@ def envelope_out(env: Envelope, keyring: Keyring, public_url: str) -> EnvelopeOu
         expires_at=env.expires_at,
         completed_at=env.completed_at,
         void_reason=env.void_reason,
+        branch_id=env.branch_id,
         signers=signers,
     )
 

@@ -90,6 +90,8 @@ def advance(session: Session, env: Envelope, *, now: datetime) -> None:
             enqueue(
                 session, JobKind.NOTICE, {"signer_id": signer.id, "notice": "completed"}, now=now
             )
+        # The certificate of completion and the B-LTA archive (medsign.evidence).
+        enqueue(session, JobKind.EVIDENCE, {"envelope_id": env.id}, now=now)
         _edo_agreement_from(session, env, now)
         return
     invite_due(session, env, now=now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
+from medsign.evidence.service import create_evidence
 from medsign.jobs.models import Job
 from medsign.jobs.outbox import JobKind
 from medsign.jobs.worker import Handler
@@ -32,6 +33,7 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.SEAL.value: seal_envelope,
         JobKind.NOTICE.value: notice,
         JobKind.WEBHOOK.value: deliver_webhook,
+        JobKind.EVIDENCE.value: create_evidence,
     }
 
 

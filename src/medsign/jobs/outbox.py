@@ -33,6 +33,7 @@ class JobKind(StrEnum):
     SEAL = "seal"  # apply pending signatures to the envelope PDF, then advance it
     NOTICE = "notice"  # tell a signer or viewer the envelope completed or was declined
     WEBHOOK = "webhook"  # one attempt of one webhook delivery (medsign.webhooks.delivery)
+    EVIDENCE = "evidence"  # certificate of completion and archive (medsign.evidence.service)
 
 
 def enqueue(session: Session, kind: JobKind, payload: dict[str, Any], *, now: datetime) -> Job:

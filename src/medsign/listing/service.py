@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from medsign.branches.scope import current_branch
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, Signer
 from medsign.errors import InvalidInput
@@ -62,7 +63,8 @@ def list_envelopes(
     kind: str | None = None,
     updated_since: datetime | None = None,
 ) -> Page[tuple[Envelope, str]]:
-    """A page of the organization's envelopes (each with its document's kind)."""
+    """A page of the organization's envelopes (each with its document's kind); a branch
+    token gets only its branch's (:mod:`medsign.branches.scope`)."""
     _aware(updated_since)
     query = (
         select(Envelope, Document.kind)
@@ -70,6 +72,8 @@ def list_envelopes(
         .where(Envelope.organization_id == organization_id)
         .options(selectinload(Envelope.signers))
     )
+    if (branch := current_branch()) is not None:
+        query = query.where(Envelope.branch_id == branch)  # a branch token: its own only
     if status is not None:
         query = query.where(Envelope.status == status)
     if kind is not None:
@@ -111,6 +115,8 @@ def list_documents(
     """A page of the organization's documents (immutable: ``updated_at`` = created)."""
     _aware(updated_since)
     query = select(Document).where(Document.organization_id == organization_id)
+    if (branch := current_branch()) is not None:
+        query = query.where(Document.branch_id == branch)  # a branch token: its own only
     if kind is not None:
         query = query.where(Document.kind == kind)
     if patient_mis_id is not None:

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
+from medsign.branches.scope import Scope, current_branch
+from medsign.branches.service import resolve_branch
 from medsign.domain.tokens import Keyring, new_api_token
 from medsign.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from medsign.organizations.models import ApiToken, Organization
@@ -58,6 +60,14 @@ def issue_token(
 
 def authenticate(session: Session, keyring: Keyring, token: str | None, *, now: datetime) -> str:
     """Return the organization id of a valid token, or raise Unauthorized."""
+    return authenticate_scope(session, keyring, token, now=now).organization_id
+
+
+def authenticate_scope(
+    session: Session, keyring: Keyring, token: str | None, *, now: datetime
+) -> Scope:
+    """Return what a valid token acts for (organization, optional branch), or raise
+    Unauthorized (RFC 6750 §3.1 ``invalid_token``)."""
     if not token:
         raise Unauthorized("Send an API token: `Authorization: Bearer <token>`.")
     row = session.scalars(
@@ -67,7 +77,7 @@ def authenticate(session: Session, keyring: Keyring, token: str | None, *, now: 
         raise Unauthorized("The API token is not valid (unknown or revoked).")
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         row.last_used_at = now  # coarse, so reads do not write on every request
-    return row.organization_id
+    return Scope(row.organization_id, row.branch_id)
 
 
 def get_organization(session: Session, organization_id: str) -> Organization:
@@ -97,16 +107,24 @@ class IssuedToken:
 
 
 def create_token(
-    session: Session, keyring: Keyring, organization_id: str, name: str, *, now: datetime
+    session: Session,
+    keyring: Keyring,
+    organization_id: str,
+    name: str,
+    *,
+    now: datetime,
+    branch_id: str | None = None,
 ) -> IssuedToken:
-    """Issue a named organization-scoped token.
+    """Issue a named token for the organization or, with ``branch_id``, for one branch.
 
     Rotation without downtime: create the new token, switch the integration to it,
-    then revoke the old one.
+    then revoke the old one. A branch token may only issue tokens of its own branch
+    (never an organization token: no escalation); :func:`resolve_branch` applies it.
     """
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("The token name must be 1 to 100 characters.", field="name")
+    branch_id = resolve_branch(session, organization_id, branch_id)
     active = session.scalars(
         select(ApiToken.id).where(
             ApiToken.organization_id == organization_id, ApiToken.revoked_at.is_(None)
@@ -120,21 +138,32 @@ def create_token(
     token = new_api_token()
     row = ApiToken(
         organization_id=organization_id,
+        branch_id=branch_id,
         name=name,
         token_hash=keyring.hash(TOKEN_PURPOSE, token),
         created_at=now,
     )
     session.add(row)
     session.flush()
-    record(session, organization_id, "api_token.created", at=now, actor="api", data={"id": row.id})
+    record(
+        session,
+        organization_id,
+        "api_token.created",
+        at=now,
+        actor="api",
+        data={"id": row.id, "branch_id": branch_id},
+    )
     return IssuedToken(row, token)
 
 
 def list_tokens(
     session: Session, organization_id: str, *, include_revoked: bool = False
 ) -> list[ApiToken]:
-    """The organization's tokens (never their values), oldest first."""
+    """The organization's tokens (never their values), oldest first; a branch token
+    sees only its branch's tokens."""
     query = select(ApiToken).where(ApiToken.organization_id == organization_id)
+    if (branch := current_branch()) is not None:
+        query = query.where(ApiToken.branch_id == branch)
     if not include_revoked:
         query = query.where(ApiToken.revoked_at.is_(None))
     return list(session.scalars(query.order_by(ApiToken.created_at, ApiToken.id)))
@@ -148,23 +177,25 @@ def revoke_token(
     The last active token cannot be revoked (create another first), so an integration
     never locks its organization out of the API.
     """
-    row = session.scalars(
-        select(ApiToken)
-        .where(ApiToken.id == token_id, ApiToken.organization_id == organization_id)
-        .with_for_update()
-    ).first()
+    query = select(ApiToken).where(
+        ApiToken.id == token_id, ApiToken.organization_id == organization_id
+    )
+    if (branch := current_branch()) is not None:
+        query = query.where(ApiToken.branch_id == branch)  # other tokens: 404
+    row = session.scalars(query.with_for_update()).first()
     if row is None:
         raise NotFound("No such API token in this organization.")
     if row.revoked_at is not None:
         return row
-    others = session.scalars(
-        select(ApiToken.id).where(
-            ApiToken.organization_id == organization_id,
-            ApiToken.revoked_at.is_(None),
-            ApiToken.id != token_id,
-        )
-    ).first()
-    if others is None:
+    others = select(ApiToken.id).where(
+        ApiToken.organization_id == organization_id,
+        ApiToken.revoked_at.is_(None),
+        ApiToken.id != token_id,
+    )
+    if row.branch_id is None:
+        # Branch tokens cannot manage branches: keep one organization token alive.
+        others = others.where(ApiToken.branch_id.is_(None))
+    if session.scalars(others).first() is None:
         raise Conflict("This is the last active token; create a new one before revoking it.")
     row.revoked_at = now
     record(session, organization_id, "api_token.revoked", at=now, actor="api", data={"id": row.id})

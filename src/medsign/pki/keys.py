@@ -297,6 +297,38 @@ class DevCA:
             .sign(ca_key, hashes.SHA256())
         )
 
+    def crl(
+        self, revoked: Sequence[int] = (), *, now: dt.datetime | None = None
+    ) -> x509.CertificateRevocationList:
+        """A fresh, complete CRL of this CA (RFC 5280 §5), signed now, valid for 7 days.
+
+        The development CA revokes nothing unless told (``revoked`` serial numbers);
+        the CRL still matters: it is the revocation evidence a PAdES B-LT/B-LTA file
+        embeds (ETSI EN 319 142-1 §5.4) and that validators which require revocation
+        information look for. No issuingDistributionPoint: the CRL covers every
+        certificate of this CA. The CRL number (§5.2.3) increases with time.
+        """
+        when = (now or _now()).replace(microsecond=0)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.certificate.subject)
+            .last_update(when - dt.timedelta(minutes=1))
+            .next_update(when + dt.timedelta(days=7))
+            .add_extension(x509.CRLNumber(int(when.timestamp())), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.private_key.public_key()),
+                critical=False,
+            )
+        )
+        for serial in revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder()
+                .serial_number(serial)
+                .revocation_date(when - dt.timedelta(minutes=1))
+                .build()
+            )
+        return builder.sign(self.private_key, hashes.SHA256())
+
     def _try_load_seal(self, key_path: Path, cert_path: Path) -> SealKey | None:
         if not (key_path.exists() and cert_path.exists()):
             return None

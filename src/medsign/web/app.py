@@ -14,13 +14,15 @@ from medsign.jobs.handlers import build_handlers, periodic
 from medsign.jobs.worker import Worker
 from medsign.runtime import Runtime
 from medsign.settings import Settings
-from medsign.web import problems
+from medsign.web import openapi, problems
 from medsign.web.api import (
+    branches,
     documents,
     envelopes,
     health,
     listing,
     patients,
+    pki,
     policy,
     tokens,
     verify,
@@ -80,6 +82,7 @@ def create_app(
     )
     app.state.runtime = rt
     problems.install(app)
+    openapi.install(app)  # problem responses, bearer auth (web/openapi.py)
     for module in (
         health,
         documents,
@@ -87,8 +90,10 @@ def create_app(
         patients,
         policy,
         verify,
+        pki,
         webhooks,
         tokens,
+        branches,
         listing,
         signing,
         edo,

@@ -34,8 +34,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medsign.errors import Conflict, DomainError, LimitExceeded, Unauthorized
 from medsign.idempotency.models import IdempotencyRecord
-from medsign.idempotency.service import lookup, request_hash
-from medsign.organizations.service import authenticate
+from medsign.idempotency.service import lookup, request_hash, scoped_key
+from medsign.organizations.service import authenticate_scope
 from medsign.runtime import Runtime
 from medsign.web.problems import domain_problem
 
@@ -64,6 +64,7 @@ def fingerprint(method: str, path: str, content_type: str, body: bytes) -> str:
 class _Begin:
     organization_id: str | None = None  # None: not ours to handle (e.g. bad token)
     replay: tuple[int, Any] | None = None
+    key: str = ""  # as stored: per branch for a branch token (idempotency.service)
 
 
 class IdempotencyMiddleware:
@@ -159,7 +160,7 @@ class IdempotencyMiddleware:
                 if isinstance(keep, dict):
                     for field in REDACT.get(scope["path"], ()):
                         keep[field] = None
-            await run_in_threadpool(self._finish, org_id, key, status, keep)
+            await run_in_threadpool(self._finish, org_id, begun.key, status, keep)
 
     async def _read_body(self, receive: Receive) -> bytes:
         limit = self.rt.settings.max_upload_bytes + 1024 * 1024
@@ -187,10 +188,12 @@ class IdempotencyMiddleware:
         try:
             with rt.transaction() as session:
                 try:
-                    org_id = authenticate(session, rt.keyring, token, now=now)
+                    scope = authenticate_scope(session, rt.keyring, token, now=now)
                 except Unauthorized:
                     return _Begin()  # the route answers 401
-                stored = lookup(session, org_id, key, fp)
+                org_id = scope.organization_id
+                key = scoped_key(key, scope.branch_id)
+                stored = lookup(session, org_id, key, fp)  # no scope here: key as is
                 if stored is None:
                     session.add(
                         IdempotencyRecord(
@@ -203,9 +206,9 @@ class IdempotencyMiddleware:
                         )
                     )
                     session.flush()
-                    return _Begin(organization_id=org_id)
+                    return _Begin(organization_id=org_id, key=key)
                 if stored[0] != 0:
-                    return _Begin(organization_id=org_id, replay=stored)
+                    return _Begin(organization_id=org_id, replay=stored, key=key)
                 row = session.scalars(
                     select(IdempotencyRecord)
                     .where(
@@ -219,7 +222,7 @@ class IdempotencyMiddleware:
                         "retry in a moment."
                     )
                 row.created_at = now  # the first attempt died; take it over
-                return _Begin(organization_id=org_id)
+                return _Begin(organization_id=org_id, key=key)
         except IntegrityError as exc:
             raise Conflict(
                 "A request with this Idempotency-Key is being processed; retry in a moment."

@@ -23,6 +23,8 @@ class WebhookSubscription(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # A branch token's subscription gets only that branch's envelope events.
+    branch_id: Mapped[str | None] = mapped_column(ForeignKey("branches.id"), index=True)
     url: Mapped[str] = mapped_column(String(2000))
     events: Mapped[list[str]] = mapped_column(JSON)
     description: Mapped[str | None] = mapped_column(String(200))

@@ -36,6 +36,12 @@ class WebhookIn(BaseModel):
         examples=[["envelope.completed", "envelope.declined"]],
     )
     description: str | None = Field(default=None, max_length=200)
+    branch_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Receive only this branch's envelope events (organization tokens; a "
+        "branch token's subscriptions are always its branch's).",
+    )
 
     @field_validator("events")
     @classmethod
@@ -93,6 +99,9 @@ class WebhookOut(BaseModel):
     disabled_at: datetime | None = None
     previous_secret_until: datetime | None = Field(
         default=None, description="End of the rotation overlap: both secrets sign until then."
+    )
+    branch_id: str | None = Field(
+        default=None, description="Null: every event of the organization; else its branch's."
     )
     created_at: datetime
 

@@ -3,6 +3,13 @@
 Fan-out happens inside :func:`medsign.events.service.emit`, in the transaction of the
 state change: one :class:`WebhookDelivery` row and one outbox job per matching
 subscription, so an event is never lost and never delivered for a rolled-back change.
+
+Subscriptions are per organization or per branch (issue [integration] item 2): an
+organization subscription receives every event; a branch subscription (created with a
+branch token, or with ``branch_id`` by an organization token) receives only the events
+of its branch's envelopes, plus the events that concern no envelope (EDO agreements:
+patients are organization-wide). A branch token sees and manages only its branch's
+subscriptions; any other is 404.
 """
 
 from __future__ import annotations
@@ -16,7 +23,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from medsign.branches.scope import current_branch
+from medsign.branches.service import resolve_branch
 from medsign.domain.tokens import Keyring
+from medsign.envelopes.models import Envelope
 from medsign.errors import Conflict, InvalidInput, NotFound
 from medsign.events.models import Event
 from medsign.jobs.models import Job
@@ -86,6 +96,7 @@ def create_subscription(
 ) -> Created:
     """Subscribe ``body.url`` to ``body.events`` for the organization."""
     check_url(body.url, allow_private=allow_private)
+    branch_id = resolve_branch(session, organization_id, body.branch_id)
     count = len(
         session.scalars(
             select(WebhookSubscription.id).where(
@@ -99,6 +110,7 @@ def create_subscription(
     sub = WebhookSubscription(
         id=f"wh_{uuid.uuid4().hex}",
         organization_id=organization_id,
+        branch_id=branch_id,
         url=body.url,
         events=body.events,
         description=body.description,
@@ -113,28 +125,31 @@ def create_subscription(
 
 
 def list_subscriptions(session: Session, organization_id: str) -> list[WebhookSubscription]:
-    """The organization's subscriptions (deleted ones are gone), oldest first."""
+    """The organization's subscriptions (deleted ones are gone), oldest first; a branch
+    token gets only its branch's."""
+    query = select(WebhookSubscription).where(
+        WebhookSubscription.organization_id == organization_id,
+        WebhookSubscription.status != DELETED,
+    )
+    if (branch := current_branch()) is not None:
+        query = query.where(WebhookSubscription.branch_id == branch)
     return list(
-        session.scalars(
-            select(WebhookSubscription)
-            .where(
-                WebhookSubscription.organization_id == organization_id,
-                WebhookSubscription.status != DELETED,
-            )
-            .order_by(WebhookSubscription.created_at, WebhookSubscription.id)
-        )
+        session.scalars(query.order_by(WebhookSubscription.created_at, WebhookSubscription.id))
     )
 
 
 def get_subscription(
     session: Session, organization_id: str, subscription_id: str, *, lock: bool = False
 ) -> WebhookSubscription:
-    """One subscription of the organization; 404 for others' or deleted ones."""
+    """One subscription of the organization; 404 for others' or deleted ones (and, for a
+    branch token, for any outside its branch)."""
     query = select(WebhookSubscription).where(
         WebhookSubscription.id == subscription_id,
         WebhookSubscription.organization_id == organization_id,
         WebhookSubscription.status != DELETED,
     )
+    if (branch := current_branch()) is not None:
+        query = query.where(WebhookSubscription.branch_id == branch)
     if lock:
         query = query.with_for_update()
     sub = session.scalars(query).first()
@@ -211,6 +226,20 @@ def matches(sub: WebhookSubscription, event_type: str) -> bool:
     return ALL_EVENTS in sub.events or event_type in sub.events
 
 
+def event_branch(session: Session, event: Event) -> tuple[bool, str | None]:
+    """(whether the event concerns an envelope, that envelope's branch or None)."""
+    if not event.envelope_id:
+        return False, None
+    env = session.get(Envelope, event.envelope_id)
+    return True, env.branch_id if env is not None else None
+
+
+def in_branch(sub: WebhookSubscription, where: tuple[bool, str | None]) -> bool:
+    """True when a subscription may see an event at ``where`` (see the module doc)."""
+    about_envelope, branch = where
+    return sub.branch_id is None or not about_envelope or branch == sub.branch_id
+
+
 def ordering_key(event: Event) -> str:
     """Deliveries with the same key (per subscription) are delivered in order."""
     if event.envelope_id:
@@ -269,9 +298,10 @@ def fan_out(session: Session, event: Event) -> int:
             WebhookSubscription.status == ACTIVE,
         )
     ).all()
+    where = event_branch(session, event) if any(s.branch_id for s in subs) else (False, None)
     count = 0
     for sub in subs:
-        if matches(sub, event.type):
+        if matches(sub, event.type) and in_branch(sub, where):
             _new_delivery(session, sub, event, now=event.created_at)
             count += 1
     return count
@@ -341,7 +371,12 @@ def replay_since(
         raise InvalidInput(
             f"More than {MAX_REPLAY} events since then; replay a shorter period.", field="since"
         )
-    return [_new_delivery(session, sub, e, now=now) for e in events if matches(sub, e.type)]
+    return [
+        _new_delivery(session, sub, e, now=now)
+        for e in events
+        if matches(sub, e.type)
+        and (sub.branch_id is None or in_branch(sub, event_branch(session, e)))
+    ]
 
 
 def _require_active(sub: WebhookSubscription) -> None:

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from medsign.branches.service import resolve_branch
 from medsign.documents.service import (
     Upload,
     create_document,
@@ -41,8 +42,9 @@ class SourceOut(BaseModel):
 
 
 class DocumentDetailOut(DocumentOut):
-    """A stored document with the files it was made of, in order."""
+    """A stored document with the files it was made of, in order, and its branch."""
 
+    branch_id: str | None = Field(default=None, description="Null: the whole organization's.")
     sources: list[SourceOut]
 
 
@@ -61,6 +63,14 @@ def upload_document(
     password: Annotated[
         str | None, Form(description="Opens password-protected PDFs in the upload.")
     ] = None,
+    branch_id: Annotated[
+        str | None,
+        Form(
+            max_length=64,
+            description="The branch the document belongs to (organization tokens; a "
+            "branch token's documents are always its branch's).",
+        ),
+    ] = None,
 ) -> DocumentOut:
     """Upload files; they become one normalized PDF, the document that envelopes sign.
 
@@ -69,8 +79,8 @@ def upload_document(
     seconds), then the document is stored in one short transaction.
     """
     rt = runtime(request)
-    with org_transaction(request):
-        pass  # 401 before any expensive work
+    with org_transaction(request) as (session, org_id):
+        resolve_branch(session, org_id, branch_id)  # 401/404 before any expensive work
     limit = rt.settings.max_upload_bytes
     uploads = []
     budget = limit + 1
@@ -86,7 +96,9 @@ def upload_document(
         password=password,
     )
     with org_transaction(request) as (session, org_id):
-        doc = create_document(session, rt.files, org_id, prepared=prepared, now=rt.clock())
+        doc = create_document(
+            session, rt.files, org_id, prepared=prepared, now=rt.clock(), branch_id=branch_id
+        )
         return DocumentOut(
             id=doc.id, sha256=doc.sha256, pages=doc.pages, kind=doc.kind, title=doc.title
         )
@@ -103,6 +115,7 @@ def read_document(request: Request, document_id: str) -> DocumentDetailOut:
             pages=doc.pages,
             kind=doc.kind,
             title=doc.title,
+            branch_id=doc.branch_id,
             sources=[
                 SourceOut(
                     filename=s.filename,
@@ -116,7 +129,16 @@ def read_document(request: Request, document_id: str) -> DocumentDetailOut:
         )
 
 
-@router.get("/{document_id}/pdf", response_class=Response)
+@router.get(
+    "/{document_id}/pdf",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The normalized PDF.",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 def document_pdf(request: Request, document_id: str) -> Response:
     """The normalized PDF."""
     rt = runtime(request)

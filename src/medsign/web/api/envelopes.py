@@ -14,6 +14,7 @@ from medsign.envelopes.queries import load_envelope
 from medsign.envelopes.schemas import EnvelopeIn, EnvelopeOut, SealIn, SignerPatch, VoidIn
 from medsign.envelopes.service import create_envelope, envelope_out, void_envelope
 from medsign.envelopes.signer_actions import apply_seal, resend_link, update_signer
+from medsign.evidence.service import artifact_sha256
 from medsign.idempotency.service import lookup, remember, request_hash
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import org_transaction, runtime
@@ -74,7 +75,16 @@ def read(request: Request, envelope_id: str) -> EnvelopeOut:
         return envelope_out(env, rt.keyring, rt.settings.public_url)
 
 
-@router.get("/{envelope_id}/pdf", response_class=Response)
+@router.get(
+    "/{envelope_id}/pdf",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The PDF with every signature so far.",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 def pdf(request: Request, envelope_id: str) -> Response:
     """The PDF with every signature applied so far."""
     rt = runtime(request)
@@ -82,6 +92,38 @@ def pdf(request: Request, envelope_id: str) -> Response:
         env = load_envelope(session, org_id, envelope_id)
         sha256 = env.current_sha256
     return pdf_response(rt.files.get(sha256), f"{envelope_id}.pdf")
+
+
+def _artifact(request: Request, envelope_id: str, artifact: str) -> bytes:
+    """A completion artifact (medsign.evidence.service.artifact_sha256: 404 until ready)."""
+    rt = runtime(request)
+    with org_transaction(request) as (session, org_id):
+        sha256 = artifact_sha256(load_envelope(session, org_id, envelope_id), artifact)
+    return rt.files.get(sha256)
+
+
+@router.get(
+    "/{envelope_id}/evidence.json",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+def evidence_json(request: Request, envelope_id: str) -> Response:
+    """The certificate of completion as JSON (404 problem until the envelope completed)."""
+    return Response(_artifact(request, envelope_id, "evidence.json"), media_type="application/json")
+
+
+@router.get("/{envelope_id}/evidence.pdf", response_class=Response)
+def evidence_pdf(request: Request, envelope_id: str) -> Response:
+    """The certificate of completion as a sealed PDF in the patient's language."""
+    data = _artifact(request, envelope_id, "evidence.pdf")
+    return pdf_response(data, f"{envelope_id}-evidence.pdf")
+
+
+@router.get("/{envelope_id}/archive.pdf", response_class=Response)
+def archive_pdf(request: Request, envelope_id: str) -> Response:
+    """The final PDF plus validation data and a document time-stamp (PAdES B-LTA)."""
+    data = _artifact(request, envelope_id, "archive.pdf")
+    return pdf_response(data, f"{envelope_id}-archive.pdf")
 
 
 @router.post("/{envelope_id}/void", response_model=EnvelopeOut)

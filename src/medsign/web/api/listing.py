@@ -66,6 +66,7 @@ class DocumentItem(BaseModel):
     title: str
     created_at: datetime
     updated_at: datetime
+    branch_id: str | None = None
 
 
 class DocumentPage(BaseModel):
@@ -141,6 +142,7 @@ def documents(
                     title=d.title,
                     created_at=d.created_at,
                     updated_at=d.created_at,
+                    branch_id=d.branch_id,
                 )
                 for d in page.items
             ],

@@ -44,7 +44,11 @@ def _out(patient: Patient, created: bool = False) -> PatientOut:
     )
 
 
-@router.post("", response_model=PatientOut)
+@router.post(
+    "",
+    response_model=PatientOut,
+    responses={201: {"model": PatientOut, "description": "Created (200: updated)."}},
+)
 def upsert(request: Request, body: PatientIn) -> JSONResponse:
     """Create or update a patient by MIS id (201 when created, 200 when updated)."""
     rt = runtime(request)

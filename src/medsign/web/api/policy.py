@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
 from medsign.audit.service import record
+from medsign.branches.service import require_organization_scope
 from medsign.domain.policy import policy_matrix, validate_overrides
 from medsign.organizations.service import get_organization
 from medsign.web.deps import org_transaction, runtime
@@ -36,12 +37,17 @@ def read(request: Request) -> PolicyOut:
         return PolicyOut(overrides=overrides, effective=policy_matrix(overrides))
 
 
-@router.put("", response_model=PolicyOut)
+@router.put(
+    "",
+    response_model=PolicyOut,
+    responses={403: {"description": "A branch token: the policy is the organization's."}},
+)
 def replace(request: Request, body: PolicyIn) -> PolicyOut:
     """Replace the overrides (an organization may only tighten the law's defaults)."""
     rt = runtime(request)
     clean = validate_overrides(body.overrides)
     with org_transaction(request) as (session, org_id):
+        require_organization_scope("change the signature policy")
         org = get_organization(session, org_id)
         org.policy_overrides = clean
         record(session, org_id, "policy.updated", at=rt.clock(), actor="api", data=clean)

@@ -25,6 +25,13 @@ class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=100, examples=["Archimed+ sync"])
+    branch_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Make a branch-scoped token: it sees only this branch's documents, "
+        "envelopes and webhooks (`GET /api/v1/branches`). A branch token can only "
+        "create tokens of its own branch.",
+    )
 
 
 class TokenOut(BaseModel):
@@ -37,6 +44,9 @@ class TokenOut(BaseModel):
         default=None, description="Updated at most once a minute."
     )
     revoked_at: datetime | None = None
+    branch_id: str | None = Field(
+        default=None, description="Null: an organization token; else its branch."
+    )
 
 
 class TokenCreated(TokenOut):
@@ -62,6 +72,7 @@ def _out(row: ApiToken) -> TokenOut:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
+        branch_id=row.branch_id,
     )
 
 
@@ -70,7 +81,9 @@ def create(request: Request, body: TokenIn) -> TokenCreated:
     """Create a named token; its value is in this answer only."""
     rt = runtime(request)
     with org_transaction(request) as (session, org_id):
-        issued = create_token(session, rt.keyring, org_id, body.name, now=rt.clock())
+        issued = create_token(
+            session, rt.keyring, org_id, body.name, now=rt.clock(), branch_id=body.branch_id
+        )
         return TokenCreated(**_out(issued.row).model_dump(), token=issued.token)
 
 

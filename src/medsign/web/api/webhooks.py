@@ -40,6 +40,7 @@ def _out(sub: WebhookSubscription) -> WebhookOut:
         disabled_reason=sub.disabled_reason,
         disabled_at=sub.disabled_at,
         previous_secret_until=sub.previous_secret_until,
+        branch_id=sub.branch_id,
         created_at=sub.created_at,
     )
 

@@ -1,0 +1,1 @@
+"""branches package: an organization's branches and the branch scope of API tokens."""

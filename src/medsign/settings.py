@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     otp_resend_interval_seconds: int = 30
     otp_max_sends: int = 5
     worker_poll_seconds: float = 0.5
+    # A claimed job whose worker died is taken again after this many seconds.
+    worker_lease_seconds: float = 120.0
     in_process_worker: bool = True
     default_lang: Literal["en", "ru", "fa"] = "ru"
     # IANA time zone in which signature blocks show the signing time (with its offset).

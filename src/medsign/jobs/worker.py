@@ -27,7 +27,7 @@ from medsign.runtime import Runtime
 log = logging.getLogger("medsign.worker")
 
 Handler = Callable[[Runtime, Job], None]
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(minutes=2)  # the default of MEDSIGN_WORKER_LEASE_SECONDS
 MAX_ATTEMPTS = 12
 
 
@@ -55,7 +55,7 @@ def claim(rt: Runtime) -> Job | None:
             .values(
                 status=JobStatus.RUNNING.value,
                 attempts=Job.attempts + 1,
-                locked_until=now + LEASE,
+                locked_until=now + timedelta(seconds=rt.settings.worker_lease_seconds),
             )
             .execution_options(synchronize_session=False)
         )

@@ -290,6 +290,36 @@ TEXTS: dict[str, dict[str, str]] = {
         "fa": "امضایی با این شناسه و کد یافت نشد. ورودی را بررسی کنید یا فایل را بارگذاری کنید.",
     },
     "reasons": {"en": "Why", "ru": "Причины", "fa": "دلایل"},
+    "verify_error_code": {
+        "en": "The verification code has 8 letters and digits, like 7KQ4-M2XD "
+        "(printed in the signature block).",
+        "ru": "Код проверки состоит из 8 букв и цифр, например 7KQ4-M2XD "
+        "(напечатан в штампе подписи).",
+        "fa": "کد بررسی ۸ حرف و رقم دارد، مانند 7KQ4-M2XD (چاپ‌شده در بلوک امضا).",
+    },
+    "verify_error_document": {
+        "en": "The document id is the long identifier printed in the signature block.",
+        "ru": "Идентификатор документа — длинный идентификатор, напечатанный в штампе подписи.",
+        "fa": "شناسه سند همان شناسه طولانی چاپ‌شده در بلوک امضا است.",
+    },
+    "verify_error_file": {
+        "en": "This file is not a readable, unencrypted PDF. Choose the signed PDF "
+        "as you received it.",
+        "ru": "Этот файл не является читаемым незашифрованным PDF. Выберите подписанный PDF "
+        "в том виде, в каком вы его получили.",
+        "fa": "این فایل یک PDF خوانا و بدون رمز نیست. PDF امضاشده را همان‌طور که دریافت "
+        "کرده‌اید انتخاب کنید.",
+    },
+    "verify_error_too_large": {
+        "en": "The file is larger than the upload limit.",
+        "ru": "Файл больше допустимого размера.",
+        "fa": "حجم فایل بیشتر از حد مجاز است.",
+    },
+    "verify_error_too_many": {
+        "en": "Too many checks from your address. Wait a minute and try again.",
+        "ru": "Слишком много проверок с вашего адреса. Подождите минуту и попробуйте снова.",
+        "fa": "درخواست‌های بررسی از نشانی شما زیاد است. یک دقیقه صبر کنید و دوباره امتحان کنید.",
+    },
     "language": {"en": "Language", "ru": "Язык", "fa": "زبان"},
     "page_n": {
         "en": "Page {n} of {total}",

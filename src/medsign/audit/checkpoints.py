@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint, select
@@ -19,6 +19,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from medsign.audit.models import AuditEvent
 from medsign.db.base import Base, UTCDateTime
+from medsign.organizations.models import Organization
+
+# The worker checkpoints a moved chain head at most this often (jobs.handlers.periodic).
+CHECKPOINT_INTERVAL = timedelta(hours=1)
 
 
 class AuditCheckpoint(Base):
@@ -84,6 +88,40 @@ def make_checkpoint(
     session.add(cp)
     session.flush()
     return cp
+
+
+def checkpoints_due(
+    session: Session, *, now: datetime, interval: timedelta = CHECKPOINT_INTERVAL
+) -> list[str]:
+    """Organizations whose chain head moved since their last checkpoint, when that
+    checkpoint is at least ``interval`` old (or there is none).
+
+    One query: per organization, the head and the last checkpoint are read through
+    the ``(organization_id, seq)`` unique indexes, whatever the chains' length.
+    """
+    head = (
+        select(AuditEvent.seq)
+        .where(AuditEvent.organization_id == Organization.id)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    last = (
+        select(AuditCheckpoint.seq)
+        .where(AuditCheckpoint.organization_id == Organization.id)
+        .order_by(AuditCheckpoint.seq.desc())
+        .limit(1)
+    )
+    last_at = last.with_only_columns(AuditCheckpoint.created_at).scalar_subquery()
+    rows = session.execute(
+        select(Organization.id, head, last.scalar_subquery(), last_at).order_by(Organization.id)
+    ).all()
+    return [
+        str(org_id)
+        for org_id, head_seq, last_seq, made_at in rows
+        if head_seq is not None
+        and (last_seq is None or (head_seq > last_seq and made_at <= now - interval))
+    ]
 
 
 @dataclass(frozen=True)

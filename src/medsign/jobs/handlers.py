@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+
+from medsign.audit.checkpoints import checkpoints_due, make_checkpoint
 from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
@@ -39,8 +42,25 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
 
 def periodic(rt: Runtime) -> None:
     """Housekeeping the worker runs every few seconds: expire envelopes past their date,
-    queue reminders that are due."""
+    queue reminders that are due, checkpoint the audit chains that moved (hourly)."""
     with rt.transaction() as session:
         expire_due(session, now=rt.clock())
     with rt.transaction() as session:
         remind_due(session, rt.settings.reminder_delays, now=rt.clock())
+    checkpoint_chains(rt)
+
+
+def checkpoint_chains(rt: Runtime) -> None:
+    """A time-stamped checkpoint of every chain head that moved since its organization's
+    last checkpoint, at most once per CHECKPOINT_INTERVAL (one query when none is due)."""
+    with rt.transaction() as session:
+        due = checkpoints_due(session, now=rt.clock())
+    if not due:
+        return
+    stamper = rt.seal_keys.timestamper()
+    for org_id in due:
+        try:
+            with rt.transaction() as session:
+                make_checkpoint(session, org_id, stamper, now=rt.clock())
+        except IntegrityError:
+            continue  # another worker recorded this head at the same moment

@@ -7,7 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from medsign.errors import DomainError, TooManyRequests
+from medsign.errors import (
+    DomainError,
+    InvalidDocument,
+    InvalidInput,
+    LimitExceeded,
+    TooManyRequests,
+)
 from medsign.i18n import TEXTS, t
 from medsign.web.api.verify import RequisitesOut, VerifyOut, requisites, verify_bytes
 from medsign.web.deps import runtime
@@ -22,6 +28,26 @@ def home(request: Request) -> Response:
     """What this service is and where to go."""
     rt = runtime(request)
     return render(request, "home.html", page_lang(request), dev=rt.settings.dev_outbox)
+
+
+def _error_text(error: DomainError, lang: str) -> str:
+    """The page's sentence for ``error`` in ``lang`` (the problem detail if none fits)."""
+    field = error.extra.get("field")
+    if isinstance(error, InvalidInput) and field == "code":
+        key = "verify_error_code"
+    elif isinstance(error, InvalidInput) and field == "document_id":
+        key = "verify_error_document"
+    elif isinstance(error, InvalidDocument) or (
+        isinstance(error, InvalidInput) and field == "file"
+    ):
+        key = "verify_error_file"
+    elif isinstance(error, LimitExceeded):
+        key = "verify_error_too_large"
+    elif isinstance(error, TooManyRequests):
+        key = "verify_error_too_many"
+    else:
+        return error.detail
+    return t(key, lang)
 
 
 def _verify_page(
@@ -42,7 +68,7 @@ def _verify_page(
     context: dict[str, Any] = {
         "result": result,
         "requisites": found,
-        "error": error.detail if error is not None else None,
+        "error": _error_text(error, lang) if error is not None else None,
         "document": document,
         "code": code,
         "method_name": method_name,

@@ -260,6 +260,23 @@ class DevCA:
         not_after = min(
             now + dt.timedelta(days=365 * _TSA_YEARS), self.certificate.not_valid_after_utc
         )
+        # RFC 3161 §2.3: the TSA certificate MUST contain only one instance of the
+        # extended key usage field, with KeyPurposeID id-kp-timeStamping, critical.
+        eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING])
+        return self._end_entity(key, subject, now, not_after, eku, eku_critical=True)
+
+    def _end_entity(
+        self,
+        key: ec.EllipticCurvePrivateKey,
+        subject: x509.Name,
+        now: dt.datetime,
+        not_after: dt.datetime,
+        eku: x509.ExtendedKeyUsage,
+        *,
+        eku_critical: bool,
+    ) -> x509.Certificate:
+        """A certificate for a signing key (seal or TSA): digitalSignature and
+        nonRepudiation (RFC 5280 §4.2.1.3), the given extended key usage, SKI and AKI."""
         ca_key = self.private_key
         return (
             x509.CertificateBuilder()
@@ -273,7 +290,7 @@ class DevCA:
             .add_extension(
                 x509.KeyUsage(
                     digital_signature=True,
-                    content_commitment=True,
+                    content_commitment=True,  # nonRepudiation
                     key_encipherment=False,
                     data_encipherment=False,
                     key_agreement=False,
@@ -284,11 +301,7 @@ class DevCA:
                 ),
                 critical=True,
             )
-            # RFC 3161 §2.3: the TSA certificate MUST contain only one instance of the
-            # extended key usage field, with KeyPurposeID id-kp-timeStamping, critical.
-            .add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
-            )
+            .add_extension(eku, critical=eku_critical)
             .add_extension(_ski(key), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
@@ -350,40 +363,9 @@ class DevCA:
             ]
         )
         now = _now()
-        ca_key = self.private_key
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=365 * _SEAL_YEARS))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=True,  # nonRepudiation
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-            )
-            .add_extension(_ski(key), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                critical=False,
-            )
-        )
-        return builder.sign(ca_key, hashes.SHA256())
+        eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION])
+        not_after = now + dt.timedelta(days=365 * _SEAL_YEARS)
+        return self._end_entity(key, subject, now, not_after, eku, eku_critical=False)
 
 
 def _create_ca_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:

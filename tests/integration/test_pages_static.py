@@ -47,3 +47,11 @@ def test_health_and_openapi(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     for path in ("/api/v1/documents", "/api/v1/envelopes", "/api/v1/envelopes/{envelope_id}/void"):
         assert path in spec["paths"]
+
+
+def test_api_docs_page_needs_no_internet(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/static/swagger/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200

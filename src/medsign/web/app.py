@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 
 from medsign.db.migrate import upgrade
 from medsign.jobs.handlers import build_handlers, periodic
@@ -79,8 +81,21 @@ def create_app(
         version="0.1.0",
         summary="Electronic signatures for clinics: SMS/email codes, PAdES seals, verification.",
         lifespan=lifespan,
+        docs_url=None,  # served below from vendored Swagger UI: no CDN, works offline
+        redoc_url=None,
     )
     app.state.runtime = rt
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="medsign API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
+
     problems.install(app)
     openapi.install(app)  # problem responses, bearer auth (web/openapi.py)
     for module in (

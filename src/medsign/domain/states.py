@@ -74,8 +74,3 @@ def signer_move(current: SignerStatus, target: SignerStatus) -> SignerStatus:
             current_status=current.value,
         )
     return target
-
-
-def groups_in_order(orders: list[int]) -> list[int]:
-    """The distinct order groups, lowest first (same order = signs in parallel)."""
-    return sorted(set(orders))

@@ -10,7 +10,6 @@ from medsign.domain.states import (
     EnvelopeStatus,
     SignerStatus,
     envelope_move,
-    groups_in_order,
     signer_move,
 )
 from medsign.errors import Conflict
@@ -57,7 +56,3 @@ def test_random_sequences_never_leave_a_terminal_state(moves: list[EnvelopeStatu
         except Conflict:
             assert state.terminal or target is EnvelopeStatus.SENT
     assert state in EnvelopeStatus
-
-
-def test_groups_in_order() -> None:
-    assert groups_in_order([2, 1, 2, 3, 1]) == [1, 2, 3]

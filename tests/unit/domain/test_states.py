@@ -51,8 +51,11 @@ def test_signer_path() -> None:
 def test_random_sequences_never_leave_a_terminal_state(moves: list[EnvelopeStatus]) -> None:
     state = EnvelopeStatus.SENT
     for target in moves:
+        before = state
         try:
             state = envelope_move(state, target)
         except Conflict:
-            assert state.terminal or target is EnvelopeStatus.SENT
-    assert state in EnvelopeStatus
+            assert before.terminal or target is EnvelopeStatus.SENT
+            assert state is before  # a refused move changes nothing
+        else:
+            assert before is EnvelopeStatus.SENT and state.terminal  # only sent moves on

@@ -86,5 +86,7 @@ class Settings(BaseSettings):
 
     @property
     def dev_outbox(self) -> bool:
-        """True when at least one channel has no real backend (messages go to the dev outbox)."""
-        return self.smtp_url is None or self.sms_url is None
+        """True when no real channel is set: messages (with their codes) are shown at
+        ``/dev/outbox`` (shared/API.md). With one channel set, the other's messages
+        are only logged."""
+        return self.smtp_url is None and self.sms_url is None

@@ -55,3 +55,25 @@ def test_api_docs_page_needs_no_internet(client: TestClient) -> None:
     assert "/static/swagger/swagger-ui-bundle.js" in page.text
     assert "cdn" not in page.text.lower()
     assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+
+
+def test_dev_outbox_shows_codes_only_in_dev_mode_and_locally(
+    client: TestClient, rt: Runtime
+) -> None:
+    from medsign.web.app import create_app
+    from tests.support.pages import request_code
+    from tests.support.worker import drain
+
+    _, headers = new_org(rt)
+    doc = upload(client, headers)
+    env = create_envelope(client, headers, doc["id"])
+    request_code(client, path_of(env["signers"][0]["signing_url"]))
+    drain(rt)
+    page = client.get("/dev/outbox")
+    assert page.status_code == 200 and "+79991234567" in page.text
+    listed = client.get("/dev/outbox", headers={"Accept": "application/json"}).json()
+    assert any(m["to"] == "+79991234567" and "/s/" in m["body"] for m in listed)
+    with TestClient(create_app(runtime=rt, migrate=False), client=("203.0.113.5", 4000)) as far:
+        assert far.get("/dev/outbox").status_code == 404  # never to another machine
+    rt.settings.sms_url = "http://127.0.0.1:9/"  # a real channel is configured
+    assert client.get("/dev/outbox").status_code == 404

@@ -17,7 +17,10 @@ router = APIRouter(include_in_schema=False)
 def outbox(request: Request) -> Response:
     """The latest messages (HTML; JSON with ``Accept: application/json``)."""
     rt = runtime(request)
-    if not rt.settings.dev_outbox:
+    host = request.client.host if request.client else ""
+    # Codes are shown in clear here: only in dev mode, and only to this machine.
+    local = host in ("127.0.0.1", "::1", "localhost", "testclient")
+    if not rt.settings.dev_outbox or not local:
         return JSONResponse(
             {"detail": "The dev outbox is off: real channels are configured."}, status_code=404
         )

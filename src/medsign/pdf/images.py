@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from typing import BinaryIO, cast
 
 import img2pdf
 import pikepdf
@@ -88,6 +89,10 @@ def _image_to_pdf(
             raise InvalidDocument(f"The image {filename!r} cannot be read.") from exc
         with image:
             frames = _frames(image, filename, max_pixels, max_pages)
+            if media_type == sniff.JPEG and len(frames) == 1 and _embeddable_jpeg(image):
+                pdf = _jpeg_pdf(data, image)
+                _lay_out(pdf, pdf.pages[0], frames[0])
+                return pdf
             if media_type in (sniff.JPEG, sniff.PNG, sniff.TIFF):
                 encoded = _img2pdf(data)
                 if encoded is None:
@@ -150,6 +155,87 @@ def _img2pdf(data: bytes) -> bytes | None:
     except Exception:  # img2pdf raises plain Exception for unsupported modes
         return None
     return out if isinstance(out, bytes) else None
+
+
+_JPEG_SPACES = {"L": "/DeviceGray", "RGB": "/DeviceRGB", "CMYK": "/DeviceCMYK"}
+
+
+def _embeddable_jpeg(image: Image.Image) -> bool:
+    """A plain 8-bit baseline or progressive JPEG PDF's /DCTDecode carries as it is."""
+    return image.format == "JPEG" and image.mode in _JPEG_SPACES
+
+
+def _jpeg_pdf(data: bytes, image: Image.Image) -> pikepdf.Pdf:
+    """A one-page PDF whose image XObject is ``data`` itself (/DCTDecode, §7.4.8).
+
+    The file is read lazily by qpdf from the uploaded bytes (:class:`_Joined`), so
+    the JPEG is never copied before the normalized PDF is written. Adobe CMYK JPEGs
+    (APP14) store inverted values, hence /Decode [1 0 ...], as img2pdf does.
+    """
+    width, height = image.size
+    decode = " /Decode [1 0 1 0 1 0 1 0]" if image.mode == "CMYK" and "adobe" in image.info else ""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.4f %.4f] "
+        b"/Resources << /XObject << /Im0 4 0 R >> >> >>" % A4,
+    ]
+    head = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(head))
+        head += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    offsets.append(len(head))
+    head += (
+        f"4 0 obj\n<< /Type /XObject /Subtype /Image /Width {width} /Height {height} "
+        f"/ColorSpace {_JPEG_SPACES[image.mode]} /BitsPerComponent 8{decode} "
+        f"/Filter /DCTDecode /Length {len(data)} >>\nstream\n"
+    ).encode()
+    tail = bytearray(b"\nendstream\nendobj\n")
+    xref = len(head) + len(data) + len(tail)
+    tail += b"xref\n0 5\n0000000000 65535 f \n"
+    for offset in offsets:
+        tail += b"%010d 00000 n \n" % offset
+    tail += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return pikepdf.open(cast(BinaryIO, _Joined(bytes(head), data, bytes(tail))))
+
+
+class _Joined(io.RawIOBase):
+    """A read-only, seekable file made of byte strings laid end to end, never joined."""
+
+    def __init__(self, *parts: bytes) -> None:
+        super().__init__()
+        self._parts = [memoryview(p) for p in parts]
+        self._size = sum(len(p) for p in parts)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        out = memoryview(buffer).cast("B")
+        done = 0
+        start = 0
+        for part in self._parts:
+            end = start + len(part)
+            if self._pos < end and done < len(out):
+                chunk = part[self._pos - start : self._pos - start + len(out) - done]
+                out[done : done + len(chunk)] = chunk
+                done += len(chunk)
+                self._pos += len(chunk)
+            start = end
+        return done
 
 
 def _reencode(image: Image.Image, count: int, *, lossy: bool) -> bytes:

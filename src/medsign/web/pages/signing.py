@@ -151,6 +151,14 @@ def document_pdf(request: Request, token: str) -> Response:
     return response
 
 
+def _page_with_error(request: Request, token: str, exc: DomainError, lang: str) -> HTMLResponse:
+    """The signing page as it stands now, with the refusal's text shown (status kept)."""
+    rt = runtime(request)
+    with rt.transaction() as session:
+        view = open_link(session, rt.keyring, token, now=rt.clock())
+    return _page(request, token, view, error=exc.detail, status_code=exc.status, lang=lang)
+
+
 def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
@@ -180,9 +188,7 @@ def request_code(
     except DomainError as exc:
         if _wants_json(request):
             return domain_problem(exc)
-        with rt.transaction() as session:
-            view = open_link(session, rt.keyring, token, now=rt.clock())
-        return _page(request, token, view, error=exc.detail, status_code=exc.status, lang=lang)
+        return _page_with_error(request, token, exc, lang)
     rt.job_ready.set()
     lang = lang or page_lang(request, view.signer.lang)
     if _wants_json(request):
@@ -224,9 +230,7 @@ def sign_document(
     except LinkExpired as exc:
         return _dead_link(request, exc)
     except DomainError as exc:
-        with rt.transaction() as session:
-            view = open_link(session, rt.keyring, token, now=rt.clock())
-        return _page(request, token, view, error=exc.detail, status_code=exc.status, lang=lang)
+        return _page_with_error(request, token, exc, lang)
     if outcome.error is not None:
         return _page(
             request,
@@ -262,9 +266,7 @@ def decline_document(
     except LinkExpired as exc:
         return _dead_link(request, exc)
     except DomainError as exc:
-        with rt.transaction() as session:
-            view = open_link(session, rt.keyring, token, now=rt.clock())
-        return _page(request, token, view, error=exc.detail, status_code=exc.status, lang=lang)
+        return _page_with_error(request, token, exc, lang)
     return _back(token, lang or view.signer.lang)
 
 

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
+
+from tests.support.peer import LoopbackPeer
 
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
@@ -31,7 +32,7 @@ class ReceivedSms:
     headers: dict[str, str]
 
 
-class SmsGateway:
+class SmsGateway(LoopbackPeer):
     """``ThreadingHTTPServer`` on 127.0.0.1 and a free port, in a daemon thread."""
 
     def __init__(self, token: str | None = None) -> None:
@@ -63,18 +64,6 @@ class SmsGateway:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def fail_next(self, count: int, status: int = 503) -> None:
         """Answer the next ``count`` requests with ``status`` (and accept nothing)."""

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from tests.support.peer import LoopbackPeer
 from tests.support.ports import free_port
 
 
@@ -112,7 +112,7 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
-class SmtpTestServer:
+class SmtpTestServer(LoopbackPeer):
     """An aiosmtpd ``Controller`` on 127.0.0.1 and a free port.
 
     ``tls_context`` offers STARTTLS (RFC 3207); ``implicit_tls_context`` makes it an
@@ -161,18 +161,6 @@ class SmtpTestServer:
     def stop(self) -> None:
         """Stop the server and its thread."""
         self._controller.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any

@@ -15,10 +15,11 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from standardwebhooks.webhooks import Webhook
+
+from tests.support.peer import LoopbackPeer
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Received:
         return str(value) if value is not None else None
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackPeer):
     """``ThreadingHTTPServer`` on 127.0.0.1 in a daemon thread; restartable on its port."""
 
     def __init__(self) -> None:
@@ -87,18 +88,6 @@ class WebhookReceiver:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def fail_next(self, count: int, status: int = 500) -> None:
         """Answer the next ``count`` validly signed requests with ``status``."""

@@ -74,15 +74,40 @@ def _unparse_dict(obj: pikepdf.Object, replace: dict[str, bytes]) -> bytes:
     for key, value in obj.items():
         if key in replace:
             continue
-        parts.append(pikepdf.Name(key).unparse() + b" " + value.unparse() + b"\n")
+        parts.append(_name(key) + b" " + _unparse(value) + b"\n")
     for key, raw in replace.items():
         parts.append(pikepdf.Name(key).unparse() + b" " + raw + b"\n")
     parts.append(b">>")
     return b"".join(parts)
 
 
+_REGULAR = frozenset(range(0x21, 0x7F)) - frozenset(b"#%()/<>[]{}")
+
+
+def _name(key: str) -> bytes:
+    """A dictionary key as a PDF name, every non-regular byte written ``#xx`` (§7.3.5).
+
+    pikepdf gives names with bytes that are not UTF-8 (a producer wrote them raw) as
+    surrogate escapes; they are written back as the same bytes, escaped, which every
+    reader decodes to the original name.
+    """
+    raw = key.encode("utf-8", "surrogateescape")
+    return b"/" + b"".join(bytes([c]) if c in _REGULAR else b"#%02X" % c for c in raw[1:])
+
+
+def _unparse(value: object) -> bytes:
+    """PDF syntax for a value read through pikepdf (§7.3).
+
+    pikepdf hands direct scalars out as Python ``int``, ``bool``, ``Decimal`` or
+    ``None`` (null) rather than as objects; those are written through a one-item array.
+    """
+    if isinstance(value, pikepdf.Object):
+        return value.unparse()
+    return pikepdf.Array([value]).unparse()[1:-1].strip()
+
+
 def _array_plus(obj: pikepdf.Object | None, extra: list[bytes]) -> bytes:
-    items = [item.unparse() for item in obj] if obj is not None else []
+    items = [_unparse(item) for item in obj] if obj is not None else []
     return b"[" + b" ".join(items + extra) + b"]"
 
 
@@ -115,7 +140,10 @@ def _last_page(root: pikepdf.Object) -> tuple[pikepdf.Object, dict[str, pikepdf.
 def _box(value: pikepdf.Object | None) -> tuple[float, float, float, float]:
     if not isinstance(value, pikepdf.Array) or len(value) != 4:
         raise Unsupported("page without a usable box")
-    a, b, c, d = (float(v) for v in value)
+    try:
+        a, b, c, d = (float(v) for v in value)
+    except (TypeError, ValueError) as exc:
+        raise Unsupported("page box is not four numbers") from exc
     return (min(a, c), min(b, d), max(a, c), max(b, d))
 
 
@@ -261,7 +289,7 @@ def _no_ref(_ref: Ref) -> bytes:  # pragma: no cover - never called
 def _trailer_extras(trailer: pikepdf.Object) -> bytes:
     out = b"/Root " + trailer["/Root"].unparse()
     if "/Info" in trailer:
-        out += b"/Info " + trailer["/Info"].unparse()
+        out += b"/Info " + _unparse(trailer["/Info"])
     ident = trailer.get("/ID")
     if isinstance(ident, pikepdf.Array) and len(ident) == 2:
         # §14.4: the first identifier stays, the second changes with each update.

@@ -168,7 +168,6 @@ def _refuse_encrypted(data: bytes) -> None:
 async def _validate(
     data: bytes, roots: list[Any], evidence: dict[str, dict[str, Any]]
 ) -> ValidationReport:
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.fields import enumerate_sig_fields
     from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
@@ -176,7 +175,7 @@ async def _validate(
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         fields = list(enumerate_sig_fields(reader, filled_status=True))
-    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+    except Exception as exc:  # pyHanko on a hostile file: PdfError, zlib.error, ...
         raise InvalidDocument("The PDF cannot be read.") from exc
     found: list[tuple[int, Any]] = []
     broken: list[SignatureReport] = []

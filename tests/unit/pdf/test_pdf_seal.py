@@ -343,3 +343,33 @@ def test_seal_reference_inside_running_loop(pdf_factory: PdfFactory, seal_key: S
         return seal_pdf_reference(pdf_factory(), seal_key, request(0))
 
     assert validate_pdf(asyncio.run(inside())).valid
+
+
+def test_fast_path_keeps_scalar_entries_and_raw_names(
+    seal_key: SealKey, dev_ca: DevCA, pdfsig: PdfsigRunner
+) -> None:
+    """The page dictionary the fast path rewrites keeps numbers, booleans and odd names.
+
+    pikepdf hands direct scalars out as Python values (``/Rotate 0``, ``/StructParents
+    3``) and non-UTF-8 names as surrogate escapes; both once crashed the fast path.
+    """
+    import pikepdf
+
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(595, 842))
+    page.obj.Rotate = 0
+    page.obj.StructParents = 3
+    page.obj.UserUnit = 1.0
+    page.obj.Hidden = False
+    out = io.BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    # a key written with a raw byte (ISO 32000-1 wants #xx), as some producers do
+    data = out.getvalue().replace(b"/Hidden", b"/Hi\xe9den")  # same length: offsets hold
+    sealed = seal_incremental(data, seal_key, request(0))
+    with pikepdf.open(io.BytesIO(sealed)) as doc:
+        page_dict = doc.pages[0].obj
+        assert int(page_dict.Rotate) == 0 and int(page_dict.StructParents) == 3
+        assert len(page_dict.Annots) == 1
+    assert b"/Hi#E9den false" in sealed[len(data) :]
+    assert validate_pdf(sealed, [dev_ca.certificate], fast=False).valid
+    assert "Signature Validation: Signature is Valid." in pdfsig(sealed)

@@ -10,6 +10,8 @@ step "system packages"
 bash scripts/install-system.sh
 step "python environment"
 bash scripts/install-python.sh
+step "third-party PDF corpus for the intake tests"
+.venv/bin/python scripts/fetch-test-corpus.py
 
 BIN=.venv/bin
 status=0

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -164,10 +165,17 @@ def normalize(
         else:
             if signed:
                 raise _signed_error(parts, names)
-            if len(parts) == 1:
-                data = rewrite_pdf(parts[0].pdf)
-            else:
-                data = merge_pdfs([(n, p.pdf) for n, p in zip(names, parts, strict=True)])
+            try:
+                if len(parts) == 1:
+                    data = rewrite_pdf(parts[0].pdf)
+                else:
+                    data = merge_pdfs([(n, p.pdf) for n, p in zip(names, parts, strict=True)])
+            except (pikepdf.PdfError, pikepdf.DataDecodingError) as exc:
+                # qpdf met a broken object only while writing (read lazily before)
+                raise DamagedDocument(
+                    f"The upload ({', '.join(repr(n) for n in names)}) holds a damaged file "
+                    "that cannot be written as a new PDF; upload complete, readable copies."
+                ) from exc
             kept = False
     return NormalizedPdf(
         data=data,
@@ -311,7 +319,6 @@ def _open(data: bytes, name: str, password: str | None) -> pikepdf.Pdf:
 
 
 def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
-    repaired = bool(pdf.get_warnings()) or b"%%EOF" not in data[-1024:]
     try:
         count = len(pdf.pages)
     except Exception as exc:
@@ -320,8 +327,15 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
         raise NoPages(f"The PDF {name!r} has no pages.")
     if count > max_pages:
         raise _pages_error(count, max_pages)
+    repaired = (
+        bool(pdf.get_warnings())  # after the page walk: qpdf warns lazily too
+        or b"%%EOF" not in data[-1024:]
+        or not _xref_intact(pdf, data)
+        or not _plain_names(pdf)
+    )
     if repaired:
         _check_repair(pdf, name, count)
+    _check_page_sizes(pdf, name)
     reason = _active_content(pdf, data)
     if reason:
         raise ActiveContent(
@@ -337,6 +351,124 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
     else:
         why = None
     return _Part(pdf, count, signed=signed, needs_rewrite=why)
+
+
+def _plain_names(pdf: pikepdf.Pdf) -> bool:
+    """False when a key of the trailer, catalog, form or a page is not plain ASCII.
+
+    ISO 32000-2 §7.3.5 requires bytes outside ``!``..``~`` in names to be written
+    ``#xx``; qpdf reads raw ones, but pyHanko refuses the object, and a signer's reader
+    must be able to walk these dictionaries. qpdf's rewrite escapes them.
+    """
+    form = pdf.Root.get("/AcroForm")
+    dicts = [pdf.trailer, pdf.Root, *(p.obj for p in pdf.pages)]
+    if isinstance(form, pikepdf.Dictionary):
+        dicts.append(form)
+    return all(key.isascii() for d in dicts for key in d.keys())  # noqa: SIM118
+
+
+def _check_page_sizes(pdf: pikepdf.Pdf, name: str) -> None:
+    """Every page has a usable /MediaBox and /CropBox (ISO 32000-1 §7.7.3.3, §14.11.2).
+
+    The signature block is drawn inside the page's crop box; a page whose size is
+    missing or not four numbers cannot be shown the same way by every reader, so the
+    file is refused as damaged.
+    """
+    for number, page in enumerate(pdf.pages, start=1):
+        for box in (page.mediabox, page.cropbox):
+            try:
+                a, b, c, d = (float(v) for v in box)
+            except Exception as exc:  # missing, null or non-numeric entries
+                raise _no_size(name, number) from exc
+            if abs(c - a) < 1 or abs(d - b) < 1:
+                raise _no_size(name, number)
+
+
+def _no_size(name: str, number: int) -> DamagedDocument:
+    return DamagedDocument(
+        f"The PDF {name!r} is damaged: page {number} has no usable size. "
+        "Upload a complete, readable copy."
+    )
+
+
+_STARTXREF = re.compile(rb"startxref\s+(\d+)")
+_OBJ_HEAD = re.compile(rb"\s*(\d+)\s+(\d+)\s+obj\b")
+_TABLE_HEAD = re.compile(rb"\s*xref\s*")
+_SUBSECTION = re.compile(rb"(\d+)[ \t]+(\d+)[ \t]*(?:\r\n|\r|\n)")
+_ENTRY = re.compile(rb"\d{10} \d{5} [fn][ \r\n]{1,2}")
+_TRAILER = re.compile(rb"\s*trailer\s*<<")
+_PREV = re.compile(rb"/Prev\s+(\d+)")
+
+
+def _xref_intact(pdf: pikepdf.Pdf, data: bytes) -> bool:
+    """False when a cross-reference section is malformed in a way qpdf tolerates silently.
+
+    qpdf reads a table entry with garbled digits (ISO 32000-1 §7.5.4: ten digits, a
+    space, five digits, a space, ``n`` or ``f``, two end-of-line bytes) and a stream
+    (§7.5.8) whose zlib data fails its Adler-32 check (RFC 1950 §2.2) without a
+    warning; stricter readers (pyHanko) refuse such a file, so a signature over it
+    could not be checked everywhere. Such a file is rewritten like any repaired one.
+    Follows /Prev from the last ``startxref``, and a hybrid file's /XRefStm (§7.5.8.4).
+    """
+    found = list(_STARTXREF.finditer(data, max(0, len(data) - 1024)))
+    if not found:
+        return False
+    offsets = [int(found[-1][1])]
+    stm = pdf.trailer.get("/XRefStm")
+    if isinstance(stm, int):
+        offsets.append(stm)
+    seen: set[int] = set()
+    while offsets:
+        offset = offsets.pop()
+        if offset in seen:
+            continue
+        if len(seen) >= 256 or not 0 <= offset < len(data):
+            return False
+        seen.add(offset)
+        table = _TABLE_HEAD.match(data, offset)
+        prev = _table_intact(data, table.end()) if table else _stream_intact(pdf, data, offset)
+        if prev is False:
+            return False
+        if isinstance(prev, int) and prev is not True:
+            offsets.append(prev)
+    return True
+
+
+def _table_intact(data: bytes, at: int) -> int | bool:
+    """Check a classic table's subsections from ``at``; its trailer's /Prev, or True."""
+    while (sub := _SUBSECTION.match(data, at)) is not None:
+        at = sub.end()
+        for _ in range(int(sub[2])):
+            entry = _ENTRY.match(data, at)
+            if entry is None:
+                return False
+            at = entry.end()
+    trailer = _TRAILER.match(data, at)
+    if trailer is None:
+        return False
+    end = data.find(b"startxref", trailer.end(), trailer.end() + 65536)
+    prev = _PREV.search(data, trailer.end(), end if end > 0 else trailer.end() + 4096)
+    return int(prev[1]) if prev else True
+
+
+def _stream_intact(pdf: pikepdf.Pdf, data: bytes, offset: int) -> int | bool:
+    """Check a cross-reference stream at ``offset``; its /Prev, or True."""
+    head = _OBJ_HEAD.match(data, offset)
+    if head is None:
+        return False
+    try:
+        stream = pdf.get_object(int(head[1]), int(head[2]))
+    except (ValueError, pikepdf.PdfError):
+        return False
+    if not isinstance(stream, pikepdf.Stream) or stream.get("/Type") != pikepdf.Name.XRef:
+        return False
+    if stream.get("/Filter") == pikepdf.Name.FlateDecode:
+        try:
+            zlib.decompress(stream.read_raw_bytes())
+        except zlib.error:
+            return False
+    prev = stream.get("/Prev")
+    return prev if isinstance(prev, int) and not isinstance(prev, bool) else True
 
 
 def _check_repair(pdf: pikepdf.Pdf, name: str, count: int) -> None:

@@ -12,7 +12,8 @@
    DocMDP certification;
 3. a single sound PDF is kept byte for byte (signatures, forms, PDF/A stay intact);
    anything else is written anew by qpdf (:mod:`medsign.pdf.merge`), with one
-   bookmark per source when several files are glued.
+   bookmark per source when several files are glued (each source's own bookmarks
+   nested under it).
 
 :func:`inspect_pdf` checks one PDF without changing it (used for PDFs medsign signs).
 Every failure is a :class:`~medsign.errors.DomainError`; nothing else escapes.

@@ -12,7 +12,8 @@
    DocMDP certification;
 3. a single sound PDF is kept byte for byte (signatures, forms, PDF/A stay intact);
    anything else is written anew by qpdf (:mod:`medsign.pdf.merge`), with one
-   bookmark per source when several files are glued.
+   bookmark per source when several files are glued (each source's own bookmarks
+   nested under it).
 
 :func:`inspect_pdf` checks one PDF without changing it (used for PDFs medsign signs).
 Every failure is a :class:`~medsign.errors.DomainError`; nothing else escapes.
@@ -327,8 +328,13 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
         raise NoPages(f"The PDF {name!r} has no pages.")
     if count > max_pages:
         raise _pages_error(count, max_pages)
+    # qpdf reads objects lazily: an object at a wrong xref offset (ISO 32000-1 §7.5.4),
+    # or in an object stream it has to guess at, shows only when it is read (qpdf then
+    # warns and rebuilds the table). Read every object now, so that a file is only
+    # called sound, and kept byte for byte, when all of it was read without a repair.
+    len(pdf.objects)
     repaired = (
-        bool(pdf.get_warnings())  # after the page walk: qpdf warns lazily too
+        bool(pdf.get_warnings())  # after the page walk and the object read
         or b"%%EOF" not in data[-1024:]
         or not _xref_intact(pdf, data)
         or not _plain_names(pdf)
@@ -336,7 +342,7 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
     if repaired:
         _check_repair(pdf, name, count)
     _check_page_sizes(pdf, name)
-    reason = _active_content(pdf, data)
+    reason = _active_content(pdf, data, scan_all=repaired)
     if reason:
         raise ActiveContent(
             f"The PDF {name!r} contains {reason}, which could change what is shown after "
@@ -519,16 +525,20 @@ _SCRIPT_MARKERS = (b"/JavaScript", b"/JS", b"/Launch", b"/XFA")
 _ESCAPED_NAME = re.compile(rb"/[A-Za-z]*#[0-9A-Fa-f]{2}")
 
 
-def _active_content(pdf: pikepdf.Pdf, data: bytes) -> str | None:
+def _active_content(pdf: pikepdf.Pdf, data: bytes, *, scan_all: bool = False) -> str | None:
     """JavaScript, launch actions or dynamic XFA anywhere in the file, else None.
 
     Actions are dictionaries with /S (ISO 32000-1 §12.6.2): /JavaScript (§12.6.4.16)
     and /Launch (§12.6.4.5); document-level scripts sit in the /JavaScript name tree
     (§7.7.4). A byte scan decides first: only files whose objects may hide these names
     (object streams, #-escaped names) or that mention them are walked object by object.
+    ``scan_all`` (the file needed a repair) always walks: qpdf also reads compressed
+    object streams (§7.5.7) that lack ``/Type /ObjStm``, with a warning, so a repaired
+    file's bytes may hide objects without any of these names.
     """
     if (
-        b"/ObjStm" not in data
+        not scan_all
+        and b"/ObjStm" not in data
         and not any(m in data for m in _SCRIPT_MARKERS)
         and not _ESCAPED_NAME.search(data)
     ):

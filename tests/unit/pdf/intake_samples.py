@@ -222,3 +222,122 @@ def pubsec_pdf() -> bytes:
     enc = b"99 0 obj\n<< /Filter /Adobe.PubSec /SubFilter /adbe.pkcs7.s5 /V 4 >>\nendobj\n"
     head, _, _ = data.rpartition(b"trailer")
     return head + enc + b"trailer\n<< /Size 100 /Root 1 0 R /Encrypt 99 0 R >>\n%%EOF\n"
+
+
+def word_hybrid_pdf(
+    pages: int = 2, *, javascript: bool = False, xrefstm_shift: int = 0, objstm_type: bool = True
+) -> bytes:
+    """A hybrid-reference file as MS Word 2007+ "Save as PDF" writes them (ISO 32000-1 §7.5.8.4).
+
+    The page dictionaries (and, with ``javascript``, an /OpenAction JavaScript action,
+    §12.6.4.16) sit in a Flate-compressed object stream (§7.5.7). The main classic xref
+    table lists the other objects and marks the compressed ones free, so a PDF 1.4 reader
+    skips them; an empty update section's trailer has /Prev to that table and /XRefStm,
+    the offset of a cross-reference stream (§7.5.8) whose type-2 entries locate the
+    compressed objects. ``xrefstm_shift`` moves /XRefStm off its stream;
+    ``objstm_type=False`` leaves ``/Type /ObjStm`` out of the object stream.
+    """
+    catalog, tree = 1, 2
+    page_nums = list(range(3, 3 + pages))
+    font = page_nums[-1] + 1
+    contents = list(range(font + 1, font + 1 + pages))
+    objstm = contents[-1] + 1
+    action = objstm + 1 if javascript else None
+    xrefstm = objstm + (2 if javascript else 1)
+    size = xrefstm + 1
+
+    compressed: dict[int, bytes] = {
+        num: b"<</Type/Page/Parent %d 0 R/MediaBox[0 0 595 842]"
+        b"/Resources<</Font<</F1 %d 0 R>>>>/Contents %d 0 R>>" % (tree, font, content)
+        for num, content in zip(page_nums, contents, strict=True)
+    }
+    if action is not None:
+        compressed[action] = b"<</S/JavaScript/JS(app.alert\\('hi'\\))>>"
+
+    out = bytearray(b"%PDF-1.5\n%\xb5\xb5\xb5\xb5\n")
+    offsets: dict[int, int] = {}
+
+    def put(num: int, body: bytes) -> None:
+        offsets[num] = len(out)
+        out.extend(b"%d 0 obj\n%s\nendobj\n" % (num, body))
+
+    def stream(head: bytes, data: bytes) -> bytes:
+        return b"<<%s/Length %d>>\nstream\n%s\nendstream" % (head, len(data), data)
+
+    open_action = b"/OpenAction %d 0 R" % action if action is not None else b""
+    put(catalog, b"<</Type/Catalog/Pages %d 0 R%s>>" % (tree, open_action))
+    kids = b" ".join(b"%d 0 R" % num for num in page_nums)
+    put(tree, b"<</Type/Pages/Count %d/Kids[%s]>>" % (pages, kids))
+    put(font, b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")
+    for n, num in enumerate(contents, start=1):
+        put(num, stream(b"", b"BT /F1 18 Tf 72 720 Td (Word page %d) Tj ET" % n))
+    # Object stream: "number offset" pairs, then the objects (§7.5.7).
+    pairs, bodies = [], b""
+    for num, body in compressed.items():
+        pairs.append(b"%d %d" % (num, len(bodies)))
+        bodies += body + b"\n"
+    index_head = b" ".join(pairs) + b"\n"
+    kind = b"/Type/ObjStm" if objstm_type else b""
+    put(
+        objstm,
+        stream(
+            b"%s/N %d/First %d/Filter/FlateDecode" % (kind, len(compressed), len(index_head)),
+            zlib.compress(index_head + bodies),
+        ),
+    )
+    # Cross-reference stream, W [1 4 2]: type 2, object stream number, index in it.
+    rows = b"".join(
+        b"\x02" + objstm.to_bytes(4, "big") + i.to_bytes(2, "big") for i in range(len(compressed))
+    )
+    index = b" ".join(b"%d 1" % num for num in compressed)
+    put(
+        xrefstm,
+        stream(
+            b"/Type/XRef/Size %d/W[1 4 2]/Index[%s]/Filter/FlateDecode" % (size, index),
+            zlib.compress(rows),
+        ),
+    )
+    # Main section: free entries (linked list, generation 65535) for the compressed ones.
+    main = len(out)
+    free = [0, *compressed]
+    table = b"".join(
+        b"%010d 00000 n \n" % offsets[num]
+        if num in offsets
+        else b"%010d 65535 f \n" % free[(free.index(num) + 1) % len(free)]
+        for num in range(size)
+    )
+    out.extend(b"xref\n0 %d\n%strailer\n<</Size %d/Root %d 0 R>>\n" % (size, table, size, catalog))
+    out.extend(b"startxref\n%d\n%%%%EOF\n" % main)
+    # Update section: no entries; its trailer points at the main table and the stream.
+    update = len(out)
+    out.extend(
+        b"xref\n0 0\ntrailer\n<</Size %d/Root %d 0 R/Prev %d/XRefStm %d>>\n"
+        % (size, catalog, main, offsets[xrefstm] + xrefstm_shift)
+    )
+    out.extend(b"startxref\n%d\n%%%%EOF\n" % update)
+    return bytes(out)
+
+
+def xfa_pdf(*, needs_rendering: bool | None, object_streams: bool = False) -> bytes:
+    """A PDF whose AcroForm carries an XFA form (ISO 32000-1 §12.7.8).
+
+    ``needs_rendering`` True is a dynamic XFA form: the catalog's /NeedsRendering
+    (table 28) says the viewer has to lay the pages out from the XFA itself. Without it
+    (static XFA) the PDF pages and AcroForm fields are the rendering.
+    """
+    pdf = pikepdf.open(io.BytesIO(make_pdf()))
+    xdp = pdf.make_stream(
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template '
+        b'xmlns="http://www.xfa.org/schema/xfa-template/3.3/"><subform name="form1"/>'
+        b"</template></xdp:xdp>"
+    )
+    pdf.Root.AcroForm = pdf.make_indirect(
+        pikepdf.Dictionary(Fields=pikepdf.Array(), XFA=pikepdf.Array([pikepdf.String("xdp"), xdp]))
+    )
+    if needs_rendering is not None:
+        pdf.Root.NeedsRendering = needs_rendering
+    out = io.BytesIO()
+    mode = pikepdf.ObjectStreamMode.generate if object_streams else pikepdf.ObjectStreamMode.disable
+    pdf.save(out, object_stream_mode=mode)
+    return out.getvalue()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -288,10 +289,27 @@ def open_pdf(data: bytes, name: str, *, password: str | None, max_pages: int) ->
         raise DamagedDocument(f"The PDF {name!r} is damaged and cannot be read.") from exc
 
 
+def _read(data: bytes, password: str) -> pikepdf.Pdf:
+    """qpdf's reader over ``data``, from an unlinked temporary file when possible.
+
+    qpdf reads a real file two to three times faster than a Python stream (each of its
+    many small reads of a ``BytesIO`` is a call back into Python), and a file in the
+    page cache does not count against the process's memory. The name is removed as
+    soon as qpdf has the file open, so nothing is left behind, even after a crash.
+    """
+    try:
+        with tempfile.NamedTemporaryFile(prefix="medsign-intake-", suffix=".pdf") as spool:
+            spool.write(data)
+            spool.flush()
+            return pikepdf.open(spool.name, password=password)
+    except OSError:  # no usable temporary directory: read from memory
+        return pikepdf.open(io.BytesIO(data), password=password)
+
+
 def _open(data: bytes, name: str, password: str | None) -> pikepdf.Pdf:
     try:
         try:
-            return pikepdf.open(io.BytesIO(data), password=password or "")
+            return _read(data, password or "")
         except pikepdf.PasswordError:
             if not password:
                 raise EncryptedDocument(
@@ -299,7 +317,7 @@ def _open(data: bytes, name: str, password: str | None) -> pikepdf.Pdf:
                     "`password` form field, or upload an unprotected copy."
                 ) from None
             try:  # an owner-password-only file opens with the empty user password
-                return pikepdf.open(io.BytesIO(data), password="")
+                return _read(data, "")
             except pikepdf.PasswordError:
                 raise WrongPassword(
                     f"The password does not open the PDF {name!r}; check it and try again."
@@ -333,15 +351,15 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
     # warns and rebuilds the table). Read every object now, so that a file is only
     # called sound, and kept byte for byte, when all of it was read without a repair.
     len(pdf.objects)
+    plain_names = _check_pages(pdf, name)
     repaired = (
         bool(pdf.get_warnings())  # after the page walk and the object read
         or b"%%EOF" not in data[-1024:]
+        or not plain_names
         or not _xref_intact(pdf, data)
-        or not _plain_names(pdf)
     )
     if repaired:
         _check_repair(pdf, name, count)
-    _check_page_sizes(pdf, name)
     reason = _active_content(pdf, data, scan_all=repaired)
     if reason:
         raise ActiveContent(
@@ -359,35 +377,62 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
     return _Part(pdf, count, signed=signed, needs_rewrite=why)
 
 
-def _plain_names(pdf: pikepdf.Pdf) -> bool:
-    """False when a key of the trailer, catalog, form or a page is not plain ASCII.
+def _check_pages(pdf: pikepdf.Pdf, name: str) -> bool:
+    """Refuse pages without a usable size; say whether every key is plain ASCII.
 
-    ISO 32000-2 §7.3.5 requires bytes outside ``!``..``~`` in names to be written
-    ``#xx``; qpdf reads raw ones, but pyHanko refuses the object, and a signer's reader
-    must be able to walk these dictionaries. qpdf's rewrite escapes them.
+    Every page needs a /MediaBox, and a /CropBox if it has one, of four numbers
+    enclosing an area (ISO 32000-1 §7.7.3.3, §14.11.2): the signature block is drawn
+    inside the crop box, and a page without a size is not shown alike by all readers,
+    so such a file is refused as damaged.
+
+    The return value is False when a key of the trailer, catalog, form or a page is not
+    printable ASCII: ISO 32000-2 §7.3.5 wants bytes outside ``!``..``~`` in names written
+    ``#xx``; qpdf reads raw ones, but pyHanko refuses the object, so such a file is
+    rewritten (qpdf escapes them). One pass over the pages, boxes read as PDF syntax
+    and resolved through pikepdf only when they are not plain numbers.
     """
     form = pdf.Root.get("/AcroForm")
-    dicts = [pdf.trailer, pdf.Root, *(p.obj for p in pdf.pages)]
+    plain = all(_plain(key) for key in pdf.trailer.keys())  # noqa: SIM118
+    plain = plain and all(_plain(key) for key in pdf.Root.keys())  # noqa: SIM118
     if isinstance(form, pikepdf.Dictionary):
-        dicts.append(form)
-    return all(key.isascii() for d in dicts for key in d.keys())  # noqa: SIM118
-
-
-def _check_page_sizes(pdf: pikepdf.Pdf, name: str) -> None:
-    """Every page has a usable /MediaBox and /CropBox (ISO 32000-1 §7.7.3.3, §14.11.2).
-
-    The signature block is drawn inside the page's crop box; a page whose size is
-    missing or not four numbers cannot be shown the same way by every reader, so the
-    file is refused as damaged.
-    """
+        plain = plain and all(_plain(key) for key in form.keys())  # noqa: SIM118
     for number, page in enumerate(pdf.pages, start=1):
-        for box in (page.mediabox, page.cropbox):
-            try:
-                a, b, c, d = (float(v) for v in box)
-            except Exception as exc:  # missing, null or non-numeric entries
-                raise _no_size(name, number) from exc
-            if abs(c - a) < 1 or abs(d - b) < 1:
-                raise _no_size(name, number)
+        obj = page.obj
+        plain = plain and all(_plain(key) for key in obj.keys())  # noqa: SIM118
+        if _box_area(obj.get("/MediaBox")) and (
+            "/CropBox" not in obj or _box_area(obj.get("/CropBox"))
+        ):
+            continue
+        try:  # inherited (§7.7.3.4), indirect or odd: let pikepdf resolve it
+            boxes = [[float(v) for v in box] for box in (page.mediabox, page.cropbox)]
+        except Exception as exc:  # missing, null or non-numeric entries
+            raise _no_size(name, number) from exc
+        if not all(len(box) == 4 and _has_area(*box) for box in boxes):
+            raise _no_size(name, number)
+    return plain
+
+
+def _plain(key: str) -> bool:
+    """A name qpdf decoded that every reader reads as written: printable ASCII."""
+    return key.isascii() and key.isprintable()
+
+
+def _box_area(box: object) -> bool:
+    """True for a direct array of four plain numbers enclosing an area."""
+    if not isinstance(box, pikepdf.Array) or box.is_indirect:
+        return False
+    items = box.unparse()[1:-1].split()
+    if len(items) != 4:
+        return False
+    try:
+        a, b, c, d = (float(v) for v in items)
+    except ValueError:
+        return False
+    return _has_area(a, b, c, d)
+
+
+def _has_area(a: float, b: float, c: float, d: float) -> bool:
+    return abs(c - a) >= 1 and abs(d - b) >= 1
 
 
 def _no_size(name: str, number: int) -> DamagedDocument:

@@ -93,3 +93,56 @@ def test_never_raises_anything_else(pdf_factory: PdfFactory) -> None:
     for _ in range(50):
         with contextlib.suppress(InvalidDocument):
             inspect_pdf(b"%PDF-1.7\n" + rng.randbytes(rng.randint(0, 4000)))
+
+
+def _with_boxes(pdf_factory: PdfFactory, edit: Callable[[pikepdf.Pdf], None]) -> bytes:
+    pdf = pikepdf.open(io.BytesIO(pdf_factory(pages=2)))
+    edit(pdf)
+    out = io.BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    return out.getvalue()
+
+
+def _drop_media_boxes(pdf: pikepdf.Pdf) -> None:
+    for page in pdf.pages:
+        del page.obj["/MediaBox"]
+
+
+def _null_in_crop_box(pdf: pikepdf.Pdf) -> None:
+    pdf.pages[1].obj.CropBox = pikepdf.Array([0, 0, None, 842])
+
+
+def _flat_box(pdf: pikepdf.Pdf) -> None:
+    pdf.pages[0].obj.MediaBox = pikepdf.Array([0, 0, 595, 0])
+
+
+@pytest.mark.parametrize("edit", [_null_in_crop_box, _flat_box])
+def test_pages_without_a_usable_size_are_refused(
+    pdf_factory: PdfFactory, edit: Callable[[pikepdf.Pdf], None]
+) -> None:
+    """ISO 32000-1 §7.7.3.3: the signature block needs the page's box."""
+    with pytest.raises(InvalidDocument, match="no usable size"):
+        inspect_pdf(_with_boxes(pdf_factory, edit))
+
+
+def test_inherited_and_indirect_boxes_are_fine(pdf_factory: PdfFactory) -> None:
+    def edit(pdf: pikepdf.Pdf) -> None:
+        _drop_media_boxes(pdf)
+        pdf.Root.Pages.MediaBox = pikepdf.Array([0, 0, 595, 842])  # inherited, §7.7.3.4
+        pdf.pages[1].obj.CropBox = pdf.make_indirect(pikepdf.Array([10, 10, 500, 800]))
+
+    assert inspect_pdf(_with_boxes(pdf_factory, edit)).pages == 2
+
+
+def test_missing_media_box_is_a_repair(pdf_factory: PdfFactory) -> None:
+    """qpdf gives a page without any /MediaBox US Letter, as readers do, and warns:
+    such a file is not sound (inspect refuses it) and intake stores the repaired copy."""
+    from medsign.pdf.intake import IntakeLimits, SourceFile, normalize
+
+    data = _with_boxes(pdf_factory, _drop_media_boxes)
+    with pytest.raises(InvalidDocument, match="damaged"):
+        inspect_pdf(data)
+    result = normalize([SourceFile("letter.pdf", None, data)], IntakeLimits())
+    assert not result.kept_as_is
+    with pikepdf.open(io.BytesIO(result.data)) as pdf:
+        assert [list(map(float, p.mediabox)) for p in pdf.pages] == [[0, 0, 612, 792]] * 2

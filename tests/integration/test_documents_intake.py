@@ -270,3 +270,52 @@ def _headers(rt: Runtime) -> dict[str, str]:
         _HEADERS.clear()
         _HEADERS[id(rt)] = new_org(rt)[1]
     return _HEADERS[id(rt)]
+
+
+# --- fuzzing mixed uploads: several files of every kind, some of them damaged ---------
+
+MIXED = [
+    ("a.pdf", make_pdf(pages=1), "application/pdf"),
+    ("b.jpg", samples.image("JPEG"), "image/jpeg"),
+    ("c.png", samples.image("PNG"), "image/png"),
+    ("d.tiff", samples.tiff_pages(2), "image/tiff"),
+    ("e.pdf", samples.word_hybrid_pdf(), "application/pdf"),
+    ("f.pdf", samples.launch_pdf(), "application/pdf"),
+    ("g.txt", b"just text", "text/plain"),
+]
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(
+    picks=st.lists(
+        st.tuples(st.integers(0, len(MIXED) - 1), st.lists(edit, max_size=2)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_fuzzed_mixed_uploads_never_500(
+    client: TestClient, rt: Runtime, picks: list[tuple[int, list[tuple[int, int, bytes]]]]
+) -> None:
+    """Any mix of files, some mutated, in one request: 201 with one source per file
+    and the pages of all of them, or a 4xx problem and nothing stored."""
+    headers = _headers(rt)
+    before = stored(rt)
+    files = [
+        (f"{i}-{MIXED[k][0]}", _mutate(MIXED[k][1], edits) if edits else MIXED[k][1], MIXED[k][2])
+        for i, (k, edits) in enumerate(picks)
+    ]
+    res = post(client, headers, files)
+    if res.status_code == 201:
+        doc = client.get(f"/api/v1/documents/{res.json()['id']}", headers=headers).json()
+        assert [s["filename"] for s in doc["sources"]] == [f[0] for f in files]
+        assert res.json()["pages"] == sum(s["pages"] for s in doc["sources"])
+        assert stored(rt)[0] == before[0] + 1
+    else:
+        assert 400 <= res.status_code < 500, res.text
+        assert res.headers["content-type"].startswith("application/problem+json")
+        assert stored(rt)[:2] == before[:2]

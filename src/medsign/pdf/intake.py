@@ -11,8 +11,9 @@
    (:mod:`medsign.pdf.convert`); every PDF is checked for pages, active content and
    DocMDP certification;
 3. a single sound PDF is kept byte for byte (signatures, forms, PDF/A stay intact);
-   anything else is written anew by qpdf (:mod:`medsign.pdf.merge`), with one
-   bookmark per source when several files are glued.
+   images alone are written by :mod:`medsign.pdf.writer` (the image data copied once,
+   into the result); anything else is written anew by qpdf (:mod:`medsign.pdf.merge`).
+   When several files are glued, each gets one bookmark.
 
 :func:`inspect_pdf` checks one PDF without changing it (used for PDFs medsign signs).
 Every failure is a :class:`~medsign.errors.DomainError`; nothing else escapes.
@@ -20,6 +21,7 @@ Every failure is a :class:`~medsign.errors.DomainError`; nothing else escapes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -45,8 +47,9 @@ from medsign.errors import (
 )
 from medsign.pdf import sniff
 from medsign.pdf.convert import office_to_pdf
-from medsign.pdf.images import image_to_pdf
+from medsign.pdf.images import image_pages, open_pages
 from medsign.pdf.merge import merge_pdfs, rewrite_pdf
+from medsign.pdf.writer import PageGroup, write_pdf
 
 
 @dataclass(frozen=True)
@@ -95,19 +98,24 @@ class NormalizedPdf:
     """The one PDF made of the uploaded files."""
 
     data: bytes
-    sha256: str
     pages: int
     sources: tuple[SourceInfo, ...]
     kept_as_is: bool
     has_signatures: bool
 
+    @functools.cached_property
+    def sha256(self) -> str:
+        """SHA-256 of ``data`` (hex), computed on first use: the file store hashes anyway."""
+        return hashlib.sha256(self.data).hexdigest()
+
 
 @dataclass
 class _Part:
-    pdf: pikepdf.Pdf
+    pdf: pikepdf.Pdf | None  # None for an image until it has to be merged with PDFs
     pages: int
     signed: bool
     needs_rewrite: str | None  # why the bytes cannot be kept: "repaired", "decrypted", ...
+    images: PageGroup | None = None  # an image's pages, for the writer
 
 
 def normalize(
@@ -142,7 +150,8 @@ def normalize(
         pages = 0
         for f, name, kind in zip(files, names, kinds, strict=True):
             part = _to_pdf(f.data, kind, name, limits, password, limits.max_pages - pages)
-            stack.callback(part.pdf.close)
+            if part.pdf is not None:
+                stack.callback(part.pdf.close)
             parts.append(part)
             pages += part.pages
             if pages > limits.max_pages:
@@ -158,25 +167,41 @@ def normalize(
             for f, name, kind, part in zip(files, names, kinds, parts, strict=True)
         )
         signed = any(p.signed for p in parts)
-        if len(parts) == 1 and parts[0].needs_rewrite is None:
+        kept = len(parts) == 1 and parts[0].needs_rewrite is None
+        if kept:
             data = files[0].data
-            kept = True
+        elif signed:
+            raise _signed_error(parts, names)
+        elif all(p.images is not None for p in parts):
+            # images only: written by hand, each image's data copied once
+            groups = [
+                (n, p.images) for n, p in zip(names, parts, strict=True) if p.images is not None
+            ]
+            data = write_pdf(groups, bookmarks=len(parts) > 1)
         else:
-            if signed:
-                raise _signed_error(parts, names)
-            if len(parts) == 1:
-                data = rewrite_pdf(parts[0].pdf)
-            else:
-                data = merge_pdfs([(n, p.pdf) for n, p in zip(names, parts, strict=True)])
-            kept = False
+            data = _write_with_qpdf(parts, names, stack)
     return NormalizedPdf(
         data=data,
-        sha256=hashlib.sha256(data).hexdigest(),
         pages=pages,
         sources=sources,
         kept_as_is=kept,
         has_signatures=signed,
     )
+
+
+def _write_with_qpdf(parts: list[_Part], names: list[str], stack: ExitStack) -> bytes:
+    """The parts written by qpdf: one PDF repaired/decrypted/converted, or several glued
+    with one bookmark each; images are opened from the writer's pieces."""
+    pdfs = []
+    for part in parts:
+        if part.pdf is None:
+            assert part.images is not None
+            part.pdf = open_pages(part.images)
+            stack.callback(part.pdf.close)
+        pdfs.append(part.pdf)
+    if len(pdfs) == 1:
+        return rewrite_pdf(pdfs[0])
+    return merge_pdfs(list(zip(names, pdfs, strict=True)))
 
 
 def _signed_error(parts: list[_Part], names: list[str]) -> SignedDocumentMustBeAlone:
@@ -206,14 +231,14 @@ def _to_pdf(
     if kind == sniff.PDF:
         return open_pdf(data, name, password=password, max_pages=pages_left)
     if kind in sniff.IMAGE_TYPES:
-        pdf = image_to_pdf(
+        group = image_pages(
             data,
             kind,
             name,
             max_pixels=limits.max_image_pixels,
             max_pages=pages_left,
         )
-        return _Part(pdf, len(pdf.pages), signed=False, needs_rewrite="converted")
+        return _Part(None, len(group.pages), signed=False, needs_rewrite="converted", images=group)
     converted = office_to_pdf(
         data, kind, name, timeout=limits.conversion_seconds, soffice=limits.soffice
     )
@@ -253,7 +278,8 @@ def inspect_pdf(data: bytes, *, max_pages: int = 2000) -> PdfInfo:
             pages=part.pages, sha256=hashlib.sha256(data).hexdigest(), has_signatures=part.signed
         )
     finally:
-        part.pdf.close()
+        if part.pdf is not None:  # always set for a PDF
+            part.pdf.close()
 
 
 def open_pdf(data: bytes, name: str, *, password: str | None, max_pages: int) -> _Part:

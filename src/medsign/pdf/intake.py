@@ -25,9 +25,11 @@ import functools
 import hashlib
 import io
 import re
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import pikepdf
 
@@ -145,41 +147,50 @@ def normalize(
         sniff.check_declared_type(found, f.content_type, name)
         kinds.append(found.media_type)
 
-    with ExitStack() as stack:
-        parts: list[_Part] = []
-        pages = 0
-        for f, name, kind in zip(files, names, kinds, strict=True):
-            part = _to_pdf(f.data, kind, name, limits, password, limits.max_pages - pages)
-            if part.pdf is not None:
-                stack.callback(part.pdf.close)
-            parts.append(part)
-            pages += part.pages
-            if pages > limits.max_pages:
-                raise _pages_error(pages, limits.max_pages)
-        sources = tuple(
-            SourceInfo(
-                filename=name,
-                media_type=kind,
-                size=len(f.data),
-                sha256=hashlib.sha256(f.data).hexdigest(),
-                pages=part.pages,
+    with ExitStack() as keep:  # outlives the parsed files: qpdf's output, if any
+        spool: BinaryIO | None = None
+        with ExitStack() as stack:
+            parts: list[_Part] = []
+            pages = 0
+            for f, name, kind in zip(files, names, kinds, strict=True):
+                part = _to_pdf(f.data, kind, name, limits, password, limits.max_pages - pages)
+                if part.pdf is not None:
+                    stack.callback(part.pdf.close)
+                parts.append(part)
+                pages += part.pages
+                if pages > limits.max_pages:
+                    raise _pages_error(pages, limits.max_pages)
+            sources = tuple(
+                SourceInfo(
+                    filename=name,
+                    media_type=kind,
+                    size=len(f.data),
+                    sha256=hashlib.sha256(f.data).hexdigest(),
+                    pages=part.pages,
+                )
+                for f, name, kind, part in zip(files, names, kinds, parts, strict=True)
             )
-            for f, name, kind, part in zip(files, names, kinds, parts, strict=True)
-        )
-        signed = any(p.signed for p in parts)
-        kept = len(parts) == 1 and parts[0].needs_rewrite is None
-        if kept:
-            data = files[0].data
-        elif signed:
-            raise _signed_error(parts, names)
-        elif all(p.images is not None for p in parts):
-            # images only: written by hand, each image's data copied once
-            groups = [
-                (n, p.images) for n, p in zip(names, parts, strict=True) if p.images is not None
-            ]
-            data = write_pdf(groups, bookmarks=len(parts) > 1)
-        else:
-            data = _write_with_qpdf(parts, names, stack)
+            signed = any(p.signed for p in parts)
+            kept = len(parts) == 1 and parts[0].needs_rewrite is None
+            if kept:
+                data = files[0].data
+            elif signed:
+                raise _signed_error(parts, names)
+            elif all(p.images is not None for p in parts):
+                # images only: written by hand, each image's data copied once
+                groups = [
+                    (n, p.images) for n, p in zip(names, parts, strict=True) if p.images is not None
+                ]
+                data = write_pdf(groups, bookmarks=len(parts) > 1)
+            else:
+                spool = keep.enter_context(tempfile.TemporaryFile(prefix="medsign-intake-"))
+                _write_with_qpdf(parts, names, spool, stack)
+        if spool is not None:
+            # Read back only now that the parsed files are closed and dropped: the copies
+            # qpdf made of their streams are freed, so they and the result never coexist.
+            del part, parts
+            spool.seek(0)
+            data = spool.read()
     return NormalizedPdf(
         data=data,
         pages=pages,
@@ -189,9 +200,9 @@ def normalize(
     )
 
 
-def _write_with_qpdf(parts: list[_Part], names: list[str], stack: ExitStack) -> bytes:
-    """The parts written by qpdf: one PDF repaired/decrypted/converted, or several glued
-    with one bookmark each; images are opened from the writer's pieces."""
+def _write_with_qpdf(parts: list[_Part], names: list[str], out: BinaryIO, stack: ExitStack) -> None:
+    """Write the parts with qpdf into ``out``: one PDF repaired/decrypted/converted, or
+    several glued with one bookmark each; images are opened from the writer's pieces."""
     pdfs = []
     for part in parts:
         if part.pdf is None:
@@ -200,8 +211,9 @@ def _write_with_qpdf(parts: list[_Part], names: list[str], stack: ExitStack) -> 
             stack.callback(part.pdf.close)
         pdfs.append(part.pdf)
     if len(pdfs) == 1:
-        return rewrite_pdf(pdfs[0])
-    return merge_pdfs(list(zip(names, pdfs, strict=True)))
+        rewrite_pdf(pdfs[0], out)
+    else:
+        merge_pdfs(list(zip(names, pdfs, strict=True)), out)
 
 
 def _signed_error(parts: list[_Part], names: list[str]) -> SignedDocumentMustBeAlone:

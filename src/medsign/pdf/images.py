@@ -1,10 +1,17 @@
 """Images (JPEG, PNG, TIFF, WebP, HEIC) to PDF pages: one A4 page per image or frame.
 
+The result is a :class:`~medsign.pdf.writer.PageGroup` — pages and the image objects
+they show — that :mod:`medsign.pdf.writer` writes into the normalized PDF, or that
+:func:`open_pages` opens with pikepdf when images are glued with PDFs.
+
 * Pixel limits are checked from the image header, before any pixel is decoded
   (decompression bombs).
-* JPEG, PNG and TIFF go through img2pdf, which embeds the encoded data unchanged where
-  PDF can carry it (JPEG as /DCTDecode, ISO 32000-1 §7.4.8; PNG and TIFF as /FlateDecode
-  with predictors, CCITT G4 as /CCITTFaxDecode) — lossless.
+* A plain JPEG is embedded as it is, as /DCTDecode (ISO 32000-1 §7.4.8): the uploaded
+  bytes are the image's stream data. Other JPEGs, PNG and TIFF go through img2pdf,
+  which embeds the encoded data unchanged where PDF can carry it (PNG and TIFF as
+  /FlateDecode with predictors, CCITT G4 as /CCITTFaxDecode) — lossless; its image
+  objects (with /SMask, /DecodeParms, /Decode, ICC profiles) are taken over as they
+  are, with their encoded data.
 * Images img2pdf cannot embed as they are (alpha channel, 16-bit, odd modes) are decoded
   and re-encoded losslessly as PNG (alpha flattened on white). WebP and HEIC cannot be
   embedded in PDF at all: lossless WebP becomes PNG; lossy WebP and HEIC (already lossy)
@@ -22,6 +29,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import BinaryIO, cast
 
 import img2pdf
@@ -30,6 +38,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from medsign.errors import InvalidDocument, LimitExceeded, UnsupportedFileType
 from medsign.pdf import sniff
+from medsign.pdf.objects import Name, ObjectSet, PdfValue, Raw, Ref, Stream
+from medsign.pdf.writer import Page, PageGroup, pdf_chunks
 
 A4 = (595.2756, 841.8898)  # 210 x 297 mm in points (1 pt = 1/72 in)
 MARGIN = 28.3465  # 10 mm
@@ -55,16 +65,16 @@ class _Frame:
     dpi: float | None
 
 
-def image_to_pdf(
+def image_pages(
     data: bytes, media_type: str, filename: str, *, max_pixels: int, max_pages: int
-) -> pikepdf.Pdf:
-    """Pages (one per image frame) for the image in ``data``; the caller closes the Pdf.
+) -> PageGroup:
+    """Pages (one per image frame) for the image in ``data``, for :mod:`medsign.pdf.writer`.
 
     Raises :class:`LimitExceeded` (pixels, frames), :class:`InvalidDocument` (cannot
     be decoded); nothing else.
     """
     try:
-        return _image_to_pdf(data, media_type, filename, max_pixels, max_pages)
+        return _image_pages(data, media_type, filename, max_pixels, max_pages)
     except (InvalidDocument, LimitExceeded):
         raise
     except Image.DecompressionBombError as exc:
@@ -75,9 +85,9 @@ def image_to_pdf(
         ) from exc
 
 
-def _image_to_pdf(
+def _image_pages(
     data: bytes, media_type: str, filename: str, max_pixels: int, max_pages: int
-) -> pikepdf.Pdf:
+) -> PageGroup:
     if media_type == sniff.HEIC:
         _register_heif()
     with warnings.catch_warnings():
@@ -90,9 +100,7 @@ def _image_to_pdf(
         with image:
             frames = _frames(image, filename, max_pixels, max_pages)
             if media_type == sniff.JPEG and len(frames) == 1 and _embeddable_jpeg(image):
-                pdf = _jpeg_pdf(data, image)
-                _lay_out(pdf, pdf.pages[0], frames[0])
-                return pdf
+                return _jpeg_pages(data, image, frames[0])
             if media_type in (sniff.JPEG, sniff.PNG, sniff.TIFF):
                 encoded = _img2pdf(data)
                 if encoded is None:
@@ -102,13 +110,7 @@ def _image_to_pdf(
                 lossy = media_type == sniff.HEIC or not _webp_lossless(data)
                 encoded = _reencode(image, len(frames), lossy=lossy)
                 frames = [_Frame(1, f.dpi) for f in frames]  # exif_transpose applied
-    pdf = pikepdf.open(io.BytesIO(encoded))
-    if len(pdf.pages) != len(frames):
-        pdf.close()
-        raise InvalidDocument(f"The image {filename!r} could not be converted page by page.")
-    for page, frame in zip(pdf.pages, frames, strict=True):
-        _lay_out(pdf, page, frame)
-    return pdf
+    return _converted_pages(encoded, frames, filename)
 
 
 def _frames(image: Image.Image, filename: str, max_pixels: int, max_pages: int) -> list[_Frame]:
@@ -157,7 +159,7 @@ def _img2pdf(data: bytes) -> bytes | None:
     return out if isinstance(out, bytes) else None
 
 
-_JPEG_SPACES = {"L": "/DeviceGray", "RGB": "/DeviceRGB", "CMYK": "/DeviceCMYK"}
+_JPEG_SPACES = {"L": "DeviceGray", "RGB": "DeviceRGB", "CMYK": "DeviceCMYK"}
 
 
 def _embeddable_jpeg(image: Image.Image) -> bool:
@@ -165,39 +167,103 @@ def _embeddable_jpeg(image: Image.Image) -> bool:
     return image.format == "JPEG" and image.mode in _JPEG_SPACES
 
 
-def _jpeg_pdf(data: bytes, image: Image.Image) -> pikepdf.Pdf:
-    """A one-page PDF whose image XObject is ``data`` itself (/DCTDecode, §7.4.8).
+def _jpeg_pages(data: bytes, image: Image.Image, frame: _Frame) -> PageGroup:
+    """One page whose image XObject is ``data`` itself (/DCTDecode, §7.4.8).
 
-    The file is read lazily by qpdf from the uploaded bytes (:class:`_Joined`), so
-    the JPEG is never copied before the normalized PDF is written. Adobe CMYK JPEGs
-    (APP14) store inverted values, hence /Decode [1 0 ...], as img2pdf does.
+    The uploaded bytes are the stream data (not copied): the writer puts them into the
+    file as they are. Adobe CMYK JPEGs (APP14) store inverted values, hence
+    /Decode [1 0 ...], as img2pdf does.
     """
     width, height = image.size
-    decode = " /Decode [1 0 1 0 1 0 1 0]" if image.mode == "CMYK" and "adobe" in image.info else ""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.4f %.4f] "
-        b"/Resources << /XObject << /Im0 4 0 R >> >> >>" % A4,
-    ]
-    head = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(head))
-        head += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    offsets.append(len(head))
-    head += (
-        f"4 0 obj\n<< /Type /XObject /Subtype /Image /Width {width} /Height {height} "
-        f"/ColorSpace {_JPEG_SPACES[image.mode]} /BitsPerComponent 8{decode} "
-        f"/Filter /DCTDecode /Length {len(data)} >>\nstream\n"
-    ).encode()
-    tail = bytearray(b"\nendstream\nendobj\n")
-    xref = len(head) + len(data) + len(tail)
-    tail += b"xref\n0 5\n0000000000 65535 f \n"
-    for offset in offsets:
-        tail += b"%010d 00000 n \n" % offset
-    tail += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
-    return pikepdf.open(cast(BinaryIO, _Joined(bytes(head), data, bytes(tail))))
+    ximage: dict[str, PdfValue] = {
+        "Type": Name("XObject"),
+        "Subtype": Name("Image"),
+        "Width": width,
+        "Height": height,
+        "ColorSpace": Name(_JPEG_SPACES[image.mode]),
+        "BitsPerComponent": 8,
+    }
+    if image.mode == "CMYK" and "adobe" in image.info:
+        ximage["Decode"] = [1, 0, 1, 0, 1, 0, 1, 0]
+    ximage["Filter"] = Name("DCTDecode")
+    objects = ObjectSet()
+    ref = objects.add(Stream(ximage, data))
+    return PageGroup([_lay_out(width, height, frame, "Im0", ref)], objects)
+
+
+def _converted_pages(encoded: bytes, frames: list[_Frame], filename: str) -> PageGroup:
+    """The image XObjects of img2pdf's one-image-per-page PDF, laid out by :func:`_lay_out`.
+
+    Each page's image (with its /SMask, ICC profile, /DecodeParms, /Decode) is copied
+    object by object with its still encoded data; img2pdf's page geometry, content and
+    document info are not kept.
+    """
+    objects = ObjectSet()
+    pages = []
+    with pikepdf.open(io.BytesIO(encoded)) as pdf:
+        if len(pdf.pages) != len(frames):
+            raise InvalidDocument(f"The image {filename!r} could not be converted page by page.")
+        copied: dict[tuple[int, int], Ref] = {}
+        for page, frame in zip(pdf.pages, frames, strict=True):
+            xobjects = page.obj.Resources.XObject
+            names = list(xobjects.keys())
+            if len(names) != 1:
+                raise InvalidDocument("Unexpected image conversion result.")
+            ximage = xobjects[names[0]]
+            ref = _copy(ximage, objects, copied)
+            assert isinstance(ref, Ref)
+            width, height = int(ximage.Width), int(ximage.Height)
+            pages.append(_lay_out(width, height, frame, names[0][1:], ref))
+        major, _, minor = str(pdf.pdf_version).partition(".")
+        version = (int(major), int(minor or 0))
+    return PageGroup(pages, objects, version)
+
+
+def _copy(obj: object, objects: ObjectSet, copied: dict[tuple[int, int], Ref]) -> PdfValue:
+    """A pikepdf object as a :mod:`medsign.pdf.objects` value; indirect ones become
+    objects of ``objects`` (once each), streams with their raw (encoded) data."""
+    if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+        known = copied.get(obj.objgen)
+        if known is not None:
+            return known
+        ref = objects.reserve()
+        copied[obj.objgen] = ref
+        if isinstance(obj, pikepdf.Stream):
+            dictionary = {
+                key[1:]: _copy(value, objects, copied)
+                for key, value in obj.stream_dict.items()
+                if key != "/Length"
+            }
+            objects.set(ref, Stream(dictionary, obj.read_raw_bytes()))
+        else:
+            objects.set(ref, _copy_direct(obj, objects, copied))
+        return ref
+    return _copy_direct(obj, objects, copied)
+
+
+def _copy_direct(obj: object, objects: ObjectSet, copied: dict[tuple[int, int], Ref]) -> PdfValue:
+    if obj is None or isinstance(obj, bool | int):
+        return obj
+    if isinstance(obj, Decimal):  # a real number, written as it was read
+        return Raw(format(obj, "f").encode("ascii"))
+    if isinstance(obj, pikepdf.Name):
+        return Name(str(obj)[1:])
+    if isinstance(obj, pikepdf.String):
+        return bytes(obj)
+    if isinstance(obj, pikepdf.Array):
+        return [_copy(item, objects, copied) for item in obj]
+    if isinstance(obj, pikepdf.Dictionary):
+        return {key[1:]: _copy(value, objects, copied) for key, value in obj.items()}
+    raise InvalidDocument(f"Unexpected image conversion result ({type(obj).__name__}).")
+
+
+def open_pages(group: PageGroup) -> pikepdf.Pdf:
+    """``group`` as a one-source PDF opened by pikepdf, to be merged with other PDFs.
+
+    The file is read lazily by qpdf from the writer's pieces (:class:`_Joined`), so the
+    image data is not copied before the merged PDF is written. The caller closes it.
+    """
+    return pikepdf.open(cast(BinaryIO, _Joined(*pdf_chunks([("", group)], bookmarks=False))))
 
 
 class _Joined(io.RawIOBase):
@@ -270,33 +336,25 @@ def _webp_lossless(data: bytes) -> bool:
     return data[12:16] == b"VP8L" or (data[12:16] == b"VP8X" and b"VP8L" in data[:4096])
 
 
-def _lay_out(pdf: pikepdf.Pdf, page: pikepdf.Page, frame: _Frame) -> None:
-    """Put the page's one image on an A4 page with margins, oriented per EXIF."""
-    xobjects = page.obj.Resources.XObject
-    names = list(xobjects.keys())
-    if len(names) != 1:
-        raise InvalidDocument("Unexpected image conversion result.")
-    ximage = xobjects[names[0]]
-    width, height = float(ximage.Width), float(ximage.Height)
+def _lay_out(width: int, height: int, frame: _Frame, name: str, image: Ref) -> Page:
+    """An A4 page with margins showing ``image`` (``width`` x ``height`` pixels), oriented
+    per EXIF: the transformation matrix (§8.3.4) turns the stored pixels upright."""
+    shown_w, shown_h = float(width), float(height)
     if frame.orientation >= 5:
-        width, height = height, width  # displayed size after a quarter turn
-    page_w, page_h = A4 if height >= width else (A4[1], A4[0])
+        shown_w, shown_h = shown_h, shown_w  # displayed size after a quarter turn
+    page_w, page_h = A4 if shown_h >= shown_w else (A4[1], A4[0])
     box_w, box_h = page_w - 2 * MARGIN, page_h - 2 * MARGIN
-    scale = min(box_w / width, box_h / height)
+    scale = min(box_w / shown_w, box_h / shown_h)
     if frame.dpi and frame.dpi >= 72:
         scale = min(scale, 72.0 / frame.dpi)
-    draw_w, draw_h = width * scale, height * scale
+    draw_w, draw_h = shown_w * scale, shown_h * scale
     x, y = (page_w - draw_w) / 2, (page_h - draw_h) / 2
     a, b, c, d, e, f = _ORIENT[frame.orientation]
     content = (
         f"q {draw_w:.4f} 0 0 {draw_h:.4f} {x:.4f} {y:.4f} cm "
-        f"{a} {b} {c} {d} {e} {f} cm {names[0]} Do Q"
+        f"{a} {b} {c} {d} {e} {f} cm /{name} Do Q"
     ).encode()
-    page.obj.MediaBox = pikepdf.Array([0, 0, round(page_w, 4), round(page_h, 4)])
-    for key in ("/CropBox", "/Rotate", "/UserUnit", "/TrimBox", "/ArtBox", "/BleedBox"):
-        if key in page.obj:
-            del page.obj[key]
-    page.obj.Contents = pdf.make_stream(content)
+    return Page(round(page_w, 4), round(page_h, 4), content, {"XObject": {name: image}})
 
 
 def _register_heif() -> None:

@@ -11,9 +11,10 @@
    (:mod:`medsign.pdf.convert`); every PDF is checked for pages, active content and
    DocMDP certification;
 3. a single sound PDF is kept byte for byte (signatures, forms, PDF/A stay intact);
-   anything else is written anew by qpdf (:mod:`medsign.pdf.merge`), with one
-   bookmark per source when several files are glued (each source's own bookmarks
-   nested under it).
+   images alone are written by :mod:`medsign.pdf.writer` (the image data copied once,
+   into the result); anything else is written anew by qpdf (:mod:`medsign.pdf.merge`),
+   with one bookmark per source when several files are glued (each source's own
+   bookmarks nested under it).
 
 :func:`inspect_pdf` checks one PDF without changing it (used for PDFs medsign signs).
 Every failure is a :class:`~medsign.errors.DomainError`; nothing else escapes.
@@ -21,6 +22,7 @@ Every failure is a :class:`~medsign.errors.DomainError`; nothing else escapes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -29,6 +31,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import pikepdf
 
@@ -48,8 +51,9 @@ from medsign.errors import (
 )
 from medsign.pdf import sniff
 from medsign.pdf.convert import office_to_pdf
-from medsign.pdf.images import image_to_pdf
+from medsign.pdf.images import image_pages, open_pages
 from medsign.pdf.merge import merge_pdfs, rewrite_pdf
+from medsign.pdf.writer import PageGroup, write_pdf
 
 
 @dataclass(frozen=True)
@@ -98,19 +102,24 @@ class NormalizedPdf:
     """The one PDF made of the uploaded files."""
 
     data: bytes
-    sha256: str
     pages: int
     sources: tuple[SourceInfo, ...]
     kept_as_is: bool
     has_signatures: bool
 
+    @functools.cached_property
+    def sha256(self) -> str:
+        """SHA-256 of ``data`` (hex), computed on first use: the file store hashes anyway."""
+        return hashlib.sha256(self.data).hexdigest()
+
 
 @dataclass
 class _Part:
-    pdf: pikepdf.Pdf
+    pdf: pikepdf.Pdf | None  # None for an image until it has to be merged with PDFs
     pages: int
     signed: bool
     needs_rewrite: str | None  # why the bytes cannot be kept: "repaired", "decrypted", ...
+    images: PageGroup | None = None  # an image's pages, for the writer
 
 
 def normalize(
@@ -140,53 +149,81 @@ def normalize(
         sniff.check_declared_type(found, f.content_type, name)
         kinds.append(found.media_type)
 
-    with ExitStack() as stack:
-        parts: list[_Part] = []
-        pages = 0
-        for f, name, kind in zip(files, names, kinds, strict=True):
-            part = _to_pdf(f.data, kind, name, limits, password, limits.max_pages - pages)
-            stack.callback(part.pdf.close)
-            parts.append(part)
-            pages += part.pages
-            if pages > limits.max_pages:
-                raise _pages_error(pages, limits.max_pages)
-        sources = tuple(
-            SourceInfo(
-                filename=name,
-                media_type=kind,
-                size=len(f.data),
-                sha256=hashlib.sha256(f.data).hexdigest(),
-                pages=part.pages,
+    with ExitStack() as keep:  # outlives the parsed files: qpdf's output, if any
+        spool: BinaryIO | None = None
+        with ExitStack() as stack:
+            parts: list[_Part] = []
+            pages = 0
+            for f, name, kind in zip(files, names, kinds, strict=True):
+                part = _to_pdf(f.data, kind, name, limits, password, limits.max_pages - pages)
+                if part.pdf is not None:
+                    stack.callback(part.pdf.close)
+                parts.append(part)
+                pages += part.pages
+                if pages > limits.max_pages:
+                    raise _pages_error(pages, limits.max_pages)
+            sources = tuple(
+                SourceInfo(
+                    filename=name,
+                    media_type=kind,
+                    size=len(f.data),
+                    sha256=hashlib.sha256(f.data).hexdigest(),
+                    pages=part.pages,
+                )
+                for f, name, kind, part in zip(files, names, kinds, parts, strict=True)
             )
-            for f, name, kind, part in zip(files, names, kinds, parts, strict=True)
-        )
-        signed = any(p.signed for p in parts)
-        if len(parts) == 1 and parts[0].needs_rewrite is None:
-            data = files[0].data
-            kept = True
-        else:
-            if signed:
+            signed = any(p.signed for p in parts)
+            kept = len(parts) == 1 and parts[0].needs_rewrite is None
+            if kept:
+                data = files[0].data
+            elif signed:
                 raise _signed_error(parts, names)
-            try:
-                if len(parts) == 1:
-                    data = rewrite_pdf(parts[0].pdf)
-                else:
-                    data = merge_pdfs([(n, p.pdf) for n, p in zip(names, parts, strict=True)])
-            except (pikepdf.PdfError, pikepdf.DataDecodingError) as exc:
-                # qpdf met a broken object only while writing (read lazily before)
-                raise DamagedDocument(
-                    f"The upload ({', '.join(repr(n) for n in names)}) holds a damaged file "
-                    "that cannot be written as a new PDF; upload complete, readable copies."
-                ) from exc
-            kept = False
+            elif all(p.images is not None for p in parts):
+                # images only: written by hand, each image's data copied once
+                groups = [
+                    (n, p.images) for n, p in zip(names, parts, strict=True) if p.images is not None
+                ]
+                data = write_pdf(groups, bookmarks=len(parts) > 1)
+            else:
+                spool = keep.enter_context(tempfile.TemporaryFile(prefix="medsign-intake-"))
+                try:
+                    _write_with_qpdf(parts, names, spool, stack)
+                except (pikepdf.PdfError, pikepdf.DataDecodingError) as exc:
+                    # qpdf met a broken object only while writing (read lazily before)
+                    raise DamagedDocument(
+                        f"The upload ({', '.join(repr(n) for n in names)}) holds a damaged "
+                        "file that cannot be written as a new PDF; upload complete, "
+                        "readable copies."
+                    ) from exc
+        if spool is not None:
+            # Read back only now that the parsed files are closed and dropped: the copies
+            # qpdf made of their streams are freed, so they and the result never coexist.
+            del part, parts
+            spool.seek(0)
+            data = spool.read()
     return NormalizedPdf(
         data=data,
-        sha256=hashlib.sha256(data).hexdigest(),
         pages=pages,
         sources=sources,
         kept_as_is=kept,
         has_signatures=signed,
     )
+
+
+def _write_with_qpdf(parts: list[_Part], names: list[str], out: BinaryIO, stack: ExitStack) -> None:
+    """Write the parts with qpdf into ``out``: one PDF repaired/decrypted/converted, or
+    several glued with one bookmark each; images are opened from the writer's pieces."""
+    pdfs = []
+    for part in parts:
+        if part.pdf is None:
+            assert part.images is not None
+            part.pdf = open_pages(part.images)
+            stack.callback(part.pdf.close)
+        pdfs.append(part.pdf)
+    if len(pdfs) == 1:
+        rewrite_pdf(pdfs[0], out)
+    else:
+        merge_pdfs(list(zip(names, pdfs, strict=True)), out)
 
 
 def _signed_error(parts: list[_Part], names: list[str]) -> SignedDocumentMustBeAlone:
@@ -216,14 +253,14 @@ def _to_pdf(
     if kind == sniff.PDF:
         return open_pdf(data, name, password=password, max_pages=pages_left)
     if kind in sniff.IMAGE_TYPES:
-        pdf = image_to_pdf(
+        group = image_pages(
             data,
             kind,
             name,
             max_pixels=limits.max_image_pixels,
             max_pages=pages_left,
         )
-        return _Part(pdf, len(pdf.pages), signed=False, needs_rewrite="converted")
+        return _Part(None, len(group.pages), signed=False, needs_rewrite="converted", images=group)
     converted = office_to_pdf(
         data, kind, name, timeout=limits.conversion_seconds, soffice=limits.soffice
     )
@@ -263,7 +300,8 @@ def inspect_pdf(data: bytes, *, max_pages: int = 2000) -> PdfInfo:
             pages=part.pages, sha256=hashlib.sha256(data).hexdigest(), has_signatures=part.signed
         )
     finally:
-        part.pdf.close()
+        if part.pdf is not None:  # always set for a PDF
+            part.pdf.close()
 
 
 def open_pdf(data: bytes, name: str, *, password: str | None, max_pages: int) -> _Part:

@@ -12,14 +12,19 @@ destination does not lead to a page of its source keeps its title without one. T
 is bounded for hostile files: cycles are cut, at most :data:`MAX_OUTLINE_ITEMS` items
 (all sources together) and :data:`MAX_OUTLINE_DEPTH` levels below the file's item are
 copied, titles are cut at :data:`MAX_TITLE_CHARS`.
+
+Both functions write to a binary file (the caller's temporary file): qpdf's output then
+never grows in memory, and the caller reads it back once the sources are closed —
+pikepdf copies a source's stream data into memory when its pages are copied, and
+those copies are freed only with the sources.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import BinaryIO
 
 import pikepdf
 
@@ -45,8 +50,10 @@ _FIT_ARGS = {
 }
 
 
-def merge_pdfs(parts: Sequence[tuple[str, pikepdf.Pdf]], *, bookmarks: bool = True) -> bytes:
-    """One PDF holding the pages of every ``(title, pdf)`` part in order.
+def merge_pdfs(
+    parts: Sequence[tuple[str, pikepdf.Pdf]], out_file: BinaryIO, *, bookmarks: bool = True
+) -> None:
+    """Write one PDF holding the pages of every ``(title, pdf)`` part in order.
 
     With ``bookmarks``, one top-level outline item per part (``title``, first page),
     the part's own outline nested under it (see the module docstring).
@@ -80,33 +87,29 @@ def merge_pdfs(parts: Sequence[tuple[str, pikepdf.Pdf]], *, bookmarks: bool = Tr
                     item = pikepdf.OutlineItem(title or "Document", start)
                     item.children = _copy_outline(src, out, start, budget)
                     outline.root.append(item)
-        buf = io.BytesIO()
         # Classic xref table, no object streams: the structure medsign's fast sealing
         # path knows (ISO 32000-1 §7.5.4); a fixed /ID so equal input gives equal output.
         out.save(
-            buf,
+            out_file,
             object_stream_mode=pikepdf.ObjectStreamMode.disable,
             deterministic_id=True,
         )
-        return buf.getvalue()
     finally:
         out.close()
 
 
-def rewrite_pdf(pdf: pikepdf.Pdf) -> bytes:
-    """``pdf`` saved anew by qpdf: repaired structure, decrypted, same content."""
+def rewrite_pdf(pdf: pikepdf.Pdf, out_file: BinaryIO) -> None:
+    """Write ``pdf`` anew with qpdf: repaired structure, decrypted, same content."""
     if "/Size" not in pdf.trailer:
         # A trailer rebuilt from a damaged file may lack /Size (ISO 32000-1 §7.5.5,
         # required); qpdf fills in the right value only where the key exists.
         pdf.trailer.Size = 0
-    buf = io.BytesIO()
     pdf.save(
-        buf,
+        out_file,
         object_stream_mode=pikepdf.ObjectStreamMode.disable,
         deterministic_id=True,
         encryption=False,
     )
-    return buf.getvalue()
 
 
 # --- source outlines -------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 from medsign import errors
 from medsign.pdf import seal_pdf, validate_pdf
@@ -195,6 +195,65 @@ def test_jpeg_is_embedded_losslessly() -> None:
         (ximage,) = pdf.pages[0].Resources.XObject.values()
         assert ximage.Filter == pikepdf.Name.DCTDecode
         assert ximage.read_raw_bytes() == jpeg  # the JPEG itself, not re-encoded
+
+
+def test_images_alone_are_written_without_qpdf(
+    qpdf_check: Callable[[bytes], None], seal_key: SealKey, dev_ca: DevCA
+) -> None:
+    """Images only: medsign's writer, with img2pdf's objects (soft mask, ICC, /Decode)."""
+    jpeg = samples.image("JPEG", (640, 480))
+    cmyk = io.BytesIO()
+    Image.new("CMYK", (300, 400), (0, 200, 200, 0)).save(cmyk, "JPEG")  # Adobe APP14
+    icc = io.BytesIO()
+    Image.new("RGB", (50, 40), (1, 2, 3)).save(
+        icc, "PNG", icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    )
+    files = [
+        ("photo.jpg", jpeg),
+        ("cmyk.jpg", cmyk.getvalue()),
+        ("alpha.png", samples.image("PNG", alpha=True)),
+        ("icc.png", icc.getvalue()),
+        ("pages.tiff", samples.tiff_pages(2)),
+        ("phone.heic", samples.image("HEIF")),
+    ]
+    result = run(*files)
+    assert result.pages == 7 and not result.kept_as_is
+    assert result.data == run(*files).data  # deterministic, /ID included
+    qpdf_check(result.data)
+    assert outline_titles(result.data) == [
+        ("photo.jpg", 0),
+        ("cmyk.jpg", 1),
+        ("alpha.png", 2),
+        ("icc.png", 3),
+        ("pages.tiff", 4),
+        ("phone.heic", 6),
+    ]
+    with pikepdf.open(io.BytesIO(result.data)) as pdf:
+        assert not pdf.get_warnings()
+        images = [next(iter(p.Resources.XObject.values())) for p in pdf.pages]
+        assert images[0].read_raw_bytes() == jpeg
+        assert images[1].read_raw_bytes() == cmyk.getvalue()
+        assert list(images[1].Decode) == [1, 0, 1, 0, 1, 0, 1, 0]
+        assert images[2].SMask.Width == 400 and "/DecodeParms" in images[2].SMask
+        assert images[3].ColorSpace[0] == pikepdf.Name.ICCBased
+        assert int(images[3].ColorSpace[1].N) == 3
+        assert images[6].Filter == pikepdf.Name.DCTDecode  # HEIC became JPEG
+        for page in pdf.pages:
+            assert sorted(round(float(v)) for v in page.mediabox[2:]) == [595, 842]
+            assert "/Rotate" not in page.obj
+    sealed = seal_pdf(result.data, seal_key, seal_request(0))
+    assert validate_pdf(sealed, [dev_ca.certificate]).valid
+
+
+def test_one_image_has_no_outline_and_matrix_follows_exif() -> None:
+    result = run(("photo.jpg", samples.quadrant_jpeg(6)))  # stored 200 x 100, shown 100 x 200
+    with pikepdf.open(io.BytesIO(result.data)) as pdf:
+        assert "/Outlines" not in pdf.Root
+        (page,) = pdf.pages
+        assert [round(float(v), 4) for v in page.mediabox] == [0, 0, 595.2756, 841.8898]
+        ops = page.Contents.read_bytes().split()
+        assert ops[:7] == [b"q", b"100.0000", b"0", b"0", b"200.0000", b"247.6378", b"320.9449"]
+        assert ops[7:15] == [b"cm", b"0", b"-1", b"1", b"0", b"0", b"1", b"cm"]
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing")

@@ -388,7 +388,7 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
     # or in an object stream it has to guess at, shows only when it is read (qpdf then
     # warns and rebuilds the table). Read every object now, so that a file is only
     # called sound, and kept byte for byte, when all of it was read without a repair.
-    len(pdf.objects)
+    objects = len(pdf.objects)
     plain_names = _check_pages(pdf, name)
     repaired = (
         bool(pdf.get_warnings())  # after the page walk and the object read
@@ -398,7 +398,10 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
     )
     if repaired:
         _check_repair(pdf, name, count)
-    reason = _active_content(pdf, data, scan_all=repaired)
+    # Walking the objects costs ~10 µs each, the byte scan ~1.5 ms per MB: a file of
+    # few, large objects (scans, images) is walked straight away.
+    walk = repaired or objects < len(data) // 8000
+    reason = _active_content(pdf, data, scan_all=walk)
     if reason:
         raise ActiveContent(
             f"The PDF {name!r} contains {reason}, which could change what is shown after "
@@ -615,9 +618,10 @@ def _active_content(pdf: pikepdf.Pdf, data: bytes, *, scan_all: bool = False) ->
     and /Launch (§12.6.4.5); document-level scripts sit in the /JavaScript name tree
     (§7.7.4). A byte scan decides first: only files whose objects may hide these names
     (object streams, #-escaped names) or that mention them are walked object by object.
-    ``scan_all`` (the file needed a repair) always walks: qpdf also reads compressed
-    object streams (§7.5.7) that lack ``/Type /ObjStm``, with a warning, so a repaired
-    file's bytes may hide objects without any of these names.
+    ``scan_all`` always walks: for a file that needed a repair (qpdf also reads
+    compressed object streams, §7.5.7, that lack ``/Type /ObjStm``, with a warning, so a
+    repaired file's bytes may hide objects without any of these names), and when the
+    walk is cheaper than the scan.
     """
     if (
         not scan_all
@@ -631,8 +635,11 @@ def _active_content(pdf: pikepdf.Pdf, data: bytes, *, scan_all: bool = False) ->
         return "document JavaScript"
     form = pdf.Root.get("/AcroForm")
     dynamic = bool(pdf.Root.get("/NeedsRendering", False))
-    if isinstance(form, pikepdf.Dictionary) and "/XFA" in form and dynamic:
-        return "a dynamic XFA form"
+    if isinstance(form, pikepdf.Dictionary) and "/XFA" in form:
+        if dynamic:
+            return "a dynamic XFA form"
+        if _xfa_scripts(form["/XFA"]):
+            return "scripts in its XFA form"
     for obj in _objects(pdf):
         action = obj.get("/S")
         if action == pikepdf.Name.JavaScript or "/JS" in obj:
@@ -643,6 +650,31 @@ def _active_content(pdf: pikepdf.Pdf, data: bytes, *, scan_all: bool = False) ->
 
 
 _MAX_NODES = 2_000_000
+_MAX_XFA_BYTES = 20_000_000
+_XFA_SCRIPT = re.compile(rb"<(?:[A-Za-z0-9_.-]+:)?script\b", re.I)
+
+
+def _xfa_scripts(xfa: pikepdf.Object) -> bool:
+    """True when the XFA packets hold a <script> element (XFA 3.3 §"Scripting").
+
+    Even a static XFA form (no /NeedsRendering) carries its template, and Adobe readers
+    run the template's scripts on open and on events, which could change what the form
+    shows after signing. /XFA is one stream or an array of (name, stream) pairs
+    (ISO 32000-1 §12.7.8, table 218); an unreadable packet counts as a script.
+    """
+    streams = [xfa] if isinstance(xfa, pikepdf.Stream) else []
+    if isinstance(xfa, pikepdf.Array):
+        streams = [item for item in xfa if isinstance(item, pikepdf.Stream)]
+    budget = _MAX_XFA_BYTES
+    for stream in streams:
+        try:
+            packet = stream.read_bytes()
+        except Exception:  # a packet that does not decode cannot be cleared
+            return True
+        budget -= len(packet)
+        if budget < 0 or _XFA_SCRIPT.search(packet):
+            return True
+    return False
 
 
 def _objects(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Object]:

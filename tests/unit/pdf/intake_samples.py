@@ -318,7 +318,9 @@ def word_hybrid_pdf(
     return bytes(out)
 
 
-def xfa_pdf(*, needs_rendering: bool | None, object_streams: bool = False) -> bytes:
+def xfa_pdf(
+    *, needs_rendering: bool | None, object_streams: bool = False, script: bool = False
+) -> bytes:
     """A PDF whose AcroForm carries an XFA form (ISO 32000-1 §12.7.8).
 
     ``needs_rendering`` True is a dynamic XFA form: the catalog's /NeedsRendering
@@ -329,8 +331,14 @@ def xfa_pdf(*, needs_rendering: bool | None, object_streams: bool = False) -> by
     xdp = pdf.make_stream(
         b'<?xml version="1.0" encoding="UTF-8"?>'
         b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template '
-        b'xmlns="http://www.xfa.org/schema/xfa-template/3.3/"><subform name="form1"/>'
-        b"</template></xdp:xdp>"
+        b'xmlns="http://www.xfa.org/schema/xfa-template/3.3/"><subform name="form1">'
+        + (
+            b'<event activity="initialize"><script contentType="application/x-javascript">'
+            b"this.rawValue = 'changed';</script></event>"
+            if script
+            else b""
+        )
+        + b"</subform></template></xdp:xdp>"
     )
     pdf.Root.AcroForm = pdf.make_indirect(
         pikepdf.Dictionary(Fields=pikepdf.Array(), XFA=pikepdf.Array([pikepdf.String("xdp"), xdp]))

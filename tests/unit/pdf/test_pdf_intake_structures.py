@@ -487,3 +487,12 @@ def test_dynamic_xfa_is_refused_as_active_content(object_streams: bool) -> None:
         run(("dynamic-xfa.pdf", data))
     assert exc.value.slug == "active-content" and exc.value.status == 422
     assert "XFA" in exc.value.detail
+
+
+@pytest.mark.parametrize("object_streams", [False, True], ids=["plain", "object-streams"])
+def test_static_xfa_with_template_scripts_is_refused(object_streams: bool) -> None:
+    """Adobe readers run a static form's template scripts too (on initialize, ...)."""
+    data = samples.xfa_pdf(needs_rendering=None, object_streams=object_streams, script=True)
+    with pytest.raises(errors.ActiveContent) as exc:
+        run(("scripted-xfa.pdf", data))
+    assert "scripts in its XFA form" in exc.value.detail

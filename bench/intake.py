@@ -16,6 +16,7 @@ import argparse
 import io
 import multiprocessing as mp
 import os
+import random
 import resource
 import shutil
 import statistics
@@ -49,6 +50,28 @@ def make_pdf(pages: int) -> bytes:
         page = pdf.add_blank_page(page_size=(595, 842))
         page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
         page.obj.Contents = pdf.make_stream(b"BT /F1 14 Tf 72 780 Td (Page %d) Tj ET" % (i + 1))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def make_big_pdf(pages: int, image_bytes: int) -> bytes:
+    """A PDF with ``pages`` pages, each showing an incompressible grey image."""
+    pdf = pikepdf.new()
+    side = int(image_bytes**0.5)
+    for i in range(pages):
+        page = pdf.add_blank_page(page_size=(595, 842))
+        image = pdf.make_stream(
+            random.Random(i).randbytes(side * side),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=side,
+            Height=side,
+            ColorSpace=pikepdf.Name.DeviceGray,
+            BitsPerComponent=8,
+        )
+        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+        page.obj.Contents = pdf.make_stream(b"q 500 0 0 500 47 171 cm /Im0 Do Q")
     out = io.BytesIO()
     pdf.save(out)
     return out.getvalue()
@@ -133,6 +156,8 @@ def main() -> None:
     one = make_pdf(1)
     hundred = make_pdf(100)
     broken = hundred[: hundred.rfind(b"startxref")] + b"startxref\n1\n%%EOF\n"
+    big = make_big_pdf(50, 200_000)
+    big_broken = big[: big.rfind(b"startxref")] + b"startxref\n1\n%%EOF\n"
     big_scan = scan(10_000_000)
     photos = [(f"photo{i}.jpg", photo(i)) for i in range(10)]
     word = docx("Informed consent " * 200)
@@ -144,6 +169,12 @@ def main() -> None:
 
     def pikepdf_repair() -> bytes:
         with pikepdf.open(io.BytesIO(broken)) as pdf:
+            out = io.BytesIO()
+            pdf.save(out)
+            return out.getvalue()
+
+    def pikepdf_big_repair() -> bytes:
+        with pikepdf.open(io.BytesIO(big_broken)) as pdf:
             out = io.BytesIO()
             pdf.save(out)
             return out.getvalue()
@@ -216,6 +247,21 @@ def main() -> None:
                 measure(run_fn, "qpdf command (same repair)", qpdf_repair, n),
             )
         )
+    for label, data in (("sound", big), ("repair", big_broken)):
+        rows.append(
+            (
+                str(len(data)),
+                len(data),
+                measure(run_case, f"medsign 10 MB PDF {label}", [("b.pdf", data)], max(n // 2, 3)),
+            )
+        )
+    rows.append(
+        (
+            str(len(big_broken)),
+            len(big_broken),
+            measure(run_fn, "pikepdf open+save (10 MB repair)", pikepdf_big_repair, max(n // 2, 3)),
+        )
+    )
     rows.append(
         (
             str(len(big_scan)),

@@ -100,7 +100,7 @@ def _image_pages(
         with image:
             frames = _frames(image, filename, max_pixels, max_pages)
             if media_type == sniff.JPEG and len(frames) == 1 and _embeddable_jpeg(image):
-                return _jpeg_pages(data, image, frames[0])
+                return _jpeg_pages(_mpo_primary(image, data), image, frames[0])
             if media_type in (sniff.JPEG, sniff.PNG, sniff.TIFF):
                 encoded = _img2pdf(data)
                 if encoded is None:
@@ -114,8 +114,12 @@ def _image_pages(
 
 
 def _frames(image: Image.Image, filename: str, max_pixels: int, max_pages: int) -> list[_Frame]:
-    """Header facts of every frame; limits checked without decoding pixels."""
-    count = getattr(image, "n_frames", 1)
+    """Header facts of every frame; limits checked without decoding pixels.
+
+    A Multi-Picture (MPO) photo is one page: phones store a depth map, a preview or
+    the other half of a stereo pair after the primary image (CIPA DC-007 §5.2).
+    """
+    count = 1 if image.format == "MPO" else getattr(image, "n_frames", 1)
     if count > max_pages:
         raise LimitExceeded(
             f"The image {filename!r} has {count} pages; at most {max_pages} are accepted.",
@@ -164,7 +168,19 @@ _JPEG_SPACES = {"L": "DeviceGray", "RGB": "DeviceRGB", "CMYK": "DeviceCMYK"}
 
 def _embeddable_jpeg(image: Image.Image) -> bool:
     """A plain 8-bit baseline or progressive JPEG PDF's /DCTDecode carries as it is."""
-    return image.format == "JPEG" and image.mode in _JPEG_SPACES
+    return image.format in ("JPEG", "MPO") and image.mode in _JPEG_SPACES
+
+
+def _mpo_primary(image: Image.Image, data: bytes) -> bytes:
+    """The primary image's own JPEG bytes of an MPO file (CIPA DC-007 §5.2.3.3: the
+    first MP entry, at offset 0, of the stated size); any other JPEG as it is."""
+    if image.format != "MPO":
+        return data
+    try:
+        size = int(getattr(image, "mpinfo", {})[0xB002][0]["Size"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return data
+    return data[:size] if 0 < size < len(data) and data[size - 2 : size] == b"\xff\xd9" else data
 
 
 def _jpeg_pages(data: bytes, image: Image.Image, frame: _Frame) -> PageGroup:

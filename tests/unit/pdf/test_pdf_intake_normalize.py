@@ -456,3 +456,24 @@ def test_normalized_merge_can_be_sealed_and_validates(seal_key: SealKey, dev_ca:
     sealed = seal_pdf(result.data, seal_key, seal_request(0))
     report = validate_pdf(sealed, [dev_ca.certificate])
     assert report.valid, report
+
+
+def test_mpo_phone_photo_is_one_page_of_its_primary_jpeg() -> None:
+    """A Multi-Picture file (primary photo + depth map or preview, CIPA DC-007) is one
+    page showing the primary image, embedded as its own JPEG bytes."""
+    primary, extra = Image.new("RGB", (400, 300), "red"), Image.new("RGB", (200, 150), "blue")
+    buf = io.BytesIO()
+    primary.save(buf, "MPO", save_all=True, append_images=[extra])
+    data = buf.getvalue()
+    with Image.open(io.BytesIO(data)) as check:
+        assert check.format == "MPO" and getattr(check, "n_frames", 1) == 2
+    result = run(("portrait.jpg", data))
+    assert result.pages == 1
+    with pikepdf.open(io.BytesIO(result.data)) as pdf:
+        (ximage,) = pdf.pages[0].get_images().values()
+        raw = ximage.read_raw_bytes()
+    assert int(ximage.Width) == 400 and ximage.Filter == pikepdf.Name.DCTDecode
+    assert data.startswith(raw) and len(raw) < len(data) and raw.endswith(b"\xff\xd9")
+    with Image.open(io.BytesIO(raw)) as shown:
+        pixel = shown.convert("RGB").getpixel((10, 10))
+        assert shown.size == (400, 300) and isinstance(pixel, tuple) and pixel[0] > 200  # red

@@ -454,8 +454,9 @@ def _check_pages(pdf: pikepdf.Pdf, name: str) -> bool:
 
 
 def _plain(key: str) -> bool:
-    """A name qpdf decoded that every reader reads as written: printable ASCII."""
-    return key.isascii() and key.isprintable()
+    """A name qpdf decoded that every reader reads as written: printable ASCII, and no
+    ``#`` (qpdf keeps a ``#`` not followed by two hex digits as it is; pyHanko refuses)."""
+    return key.isascii() and key.isprintable() and "#" not in key
 
 
 def _box_area(box: object) -> bool:
@@ -539,8 +540,23 @@ def _table_intact(data: bytes, at: int) -> int | bool:
     if trailer is None:
         return False
     end = data.find(b"startxref", trailer.end(), trailer.end() + 65536)
-    prev = _PREV.search(data, trailer.end(), end if end > 0 else trailer.end() + 4096)
+    end = end if end > 0 else trailer.end() + 4096
+    if not _hex_strings_clean(data[trailer.end() : end]):
+        return False
+    prev = _PREV.search(data, trailer.end(), end)
     return int(prev[1]) if prev else True
+
+
+_HEX_STRING = re.compile(rb"(?<!<)<(?!<)([^<>]*)>")
+_HEX_BODY = re.compile(rb"[0-9A-Fa-f\x00\t\n\x0c\r ]*")
+
+
+def _hex_strings_clean(trailer: bytes) -> bool:
+    """Hex strings (the /ID) of a trailer hold only hex digits and white-space (§7.3.4.3).
+
+    qpdf skips other bytes silently; pyHanko refuses the whole file.
+    """
+    return all(_HEX_BODY.fullmatch(m[1]) for m in _HEX_STRING.finditer(trailer))
 
 
 def _stream_intact(pdf: pikepdf.Pdf, data: bytes, offset: int) -> int | bool:
@@ -553,6 +569,9 @@ def _stream_intact(pdf: pikepdf.Pdf, data: bytes, offset: int) -> int | bool:
     except (ValueError, pikepdf.PdfError):
         return False
     if not isinstance(stream, pikepdf.Stream) or stream.get("/Type") != pikepdf.Name.XRef:
+        return False
+    body_end = data.find(b"stream", head.end(), head.end() + 65536)
+    if not _hex_strings_clean(data[head.end() : body_end if body_end > 0 else head.end()]):
         return False
     if stream.get("/Filter") == pikepdf.Name.FlateDecode:
         try:

@@ -10,8 +10,9 @@ under that item, every destination (§12.3.2: an explicit array, a named destina
 a /GoTo action) re-pointed at the same page of the merged document; an item whose
 destination does not lead to a page of its source keeps its title without one. The copy
 is bounded for hostile files: cycles are cut, at most :data:`MAX_OUTLINE_ITEMS` items
-(all sources together) and :data:`MAX_OUTLINE_DEPTH` levels below the file's item are
-copied, titles are cut at :data:`MAX_TITLE_CHARS`.
+(all sources together, each an equal share of what is left) and
+:data:`MAX_OUTLINE_DEPTH` levels below the file's item are copied, titles are cut at
+:data:`MAX_TITLE_CHARS`.
 
 Both functions write to a binary file (the caller's temporary file): qpdf's output then
 never grows in memory, and the caller reads it back once the sources are closed —
@@ -29,7 +30,8 @@ from typing import BinaryIO
 import pikepdf
 
 MAX_OUTLINE_ITEMS = 10_000
-"""Source outline items copied into one merged document, all sources together."""
+"""Source outline items copied into one merged document, all sources together; each
+file may use an equal share of what the files before it left."""
 MAX_OUTLINE_DEPTH = 16
 """Levels of a source's outline kept below the file's own top-level item."""
 MAX_TITLE_CHARS = 512
@@ -80,12 +82,16 @@ def merge_pdfs(
                         acroform[key] = out.copy_foreign(form_defaults[key])
             out.Root.AcroForm = out.make_indirect(acroform)
         if bookmarks:
-            budget = _Budget(MAX_OUTLINE_ITEMS)
+            left = MAX_OUTLINE_ITEMS
             # max_depth: pikepdf writes no deeper than this; the file items are level 0.
             with out.open_outline(max_depth=MAX_OUTLINE_DEPTH + 1) as outline:
-                for (title, src), start in zip(parts, starts, strict=True):
+                for index, ((title, src), start) in enumerate(zip(parts, starts, strict=True)):
+                    # an equal share of what is left: one huge outline cannot starve the
+                    # files after it, and what a small one leaves passes on
+                    share = _Budget(left // (len(parts) - index))
                     item = pikepdf.OutlineItem(title or "Document", start)
-                    item.children = _copy_outline(src, out, start, budget)
+                    item.children = _copy_outline(src, out, start, share)
+                    left -= left // (len(parts) - index) - share.left
                     outline.root.append(item)
         # Classic xref table, no object streams: the structure medsign's fast sealing
         # path knows (ISO 32000-1 §7.5.4); a fixed /ID so equal input gives equal output.

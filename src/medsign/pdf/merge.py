@@ -22,12 +22,15 @@ those copies are freed only with the sources.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import BinaryIO
 
 import pikepdf
+
+_PAGE_COPY_WARNING: type[Warning] = getattr(pikepdf, "PageCopyWarning", UserWarning)
 
 MAX_OUTLINE_ITEMS = 10_000
 """Source outline items copied into one merged document, all sources together; each
@@ -67,7 +70,12 @@ def merge_pdfs(
         starts = []
         for _title, src in parts:
             starts.append(len(out.pages))
-            out.pages.extend(src.pages)
+            with warnings.catch_warnings():
+                # pikepdf 10 warns that extend() leaves named destinations and form
+                # fields behind: both are carried here (links re-pointed, fields below).
+                warnings.simplefilter("ignore", _PAGE_COPY_WARNING)
+                out.pages.extend(src.pages)
+            _repoint_named_links(src, out, starts[-1])
             form = src.Root.get("/AcroForm")
             if isinstance(form, pikepdf.Dictionary):
                 for field in form.get("/Fields", pikepdf.Array()):
@@ -178,6 +186,51 @@ def _title(node: pikepdf.Dictionary) -> str:
     return str(title)[:MAX_TITLE_CHARS]
 
 
+MAX_LINKS = 100_000
+"""Link annotations looked at per source when re-pointing named destinations."""
+
+
+def _repoint_named_links(src: pikepdf.Pdf, out: pikepdf.Pdf, start: int) -> None:
+    """Links on ``src``'s copied pages that go to a *named* destination get the page.
+
+    A link annotation (ISO 32000-1 §12.5.6.5) has /Dest or a /GoTo action's /D; a name
+    or string there is looked up in the file's own /Dests or /Names /Dests (§12.3.2.3),
+    which the merged document does not carry (the names of several files could clash).
+    Each is replaced by the explicit destination it names, re-pointed at the merged
+    page; explicit destinations are mapped by qpdf's page copy already. A name that
+    leads nowhere is left as it was (the link did nothing in its own file either).
+    """
+    names = src.Root.get("/Names")
+    if "/Dests" not in src.Root and not (
+        isinstance(names, pikepdf.Dictionary) and "/Dests" in names
+    ):
+        return
+    targets = _Targets(src, out, start)
+    left = MAX_LINKS
+    for index in range(len(src.pages)):
+        annots = out.pages[start + index].obj.get("/Annots")
+        if not isinstance(annots, pikepdf.Array):
+            continue
+        for annot in annots:
+            left -= 1
+            if left < 0:
+                return
+            if not isinstance(annot, pikepdf.Dictionary) or annot.get("/Subtype") != "/Link":
+                continue
+            holder: pikepdf.Object = annot
+            if "/Dest" not in annot:
+                action = annot.get("/A")
+                if not isinstance(action, pikepdf.Dictionary) or action.get("/S") != "/GoTo":
+                    continue
+                holder = action
+            key = "/Dest" if holder is annot else "/D"
+            named = holder.get(key)
+            if isinstance(named, pikepdf.Name | pikepdf.String):
+                explicit = targets.of_link(named)
+                if explicit is not None:
+                    holder[key] = explicit
+
+
 class _Targets:
     """Destinations of one source, re-pointed at the merged document's pages.
 
@@ -202,11 +255,20 @@ class _Targets:
                 action = node.get("/A")
                 if isinstance(action, pikepdf.Dictionary) and action.get("/S") == pikepdf.Name.GoTo:
                     dest = action.get("/D")
-            return self._explicit(dest)
+            return self.resolve(dest)
         except Exception:  # a broken destination: the item keeps its title only
             return None
 
-    def _explicit(self, dest: object) -> pikepdf.Array | None:
+    def of_link(self, named: pikepdf.Object) -> pikepdf.Array | None:
+        """The merged document's destination for a link's named destination, or None."""
+        try:
+            return self.resolve(named)
+        except Exception:  # a broken name tree: the link stays as it was
+            return None
+
+    def resolve(self, dest: object) -> pikepdf.Array | None:
+        """``dest`` (explicit, or a name to look up) as an explicit destination in the
+        merged document, or None when it leads to no page of this source."""
         if isinstance(dest, pikepdf.Name):
             dests = self._src.Root.get("/Dests")
             dest = dests.get(str(dest)) if isinstance(dests, pikepdf.Dictionary) else None

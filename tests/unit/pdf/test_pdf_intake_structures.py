@@ -500,3 +500,41 @@ def test_static_xfa_with_template_scripts_is_refused(object_streams: bool) -> No
     with pytest.raises(errors.ActiveContent) as exc:
         run(("scripted-xfa.pdf", data))
     assert "scripts in its XFA form" in exc.value.detail
+
+
+def test_links_to_named_destinations_still_lead_to_their_page() -> None:
+    """A link annotation with a named destination (§12.5.6.5, §12.3.2.3) points at the
+    same page of the merged document, whose catalog has no names of its own."""
+    pdf = pikepdf.open(io.BytesIO(referral()))
+    for number, target in enumerate([pikepdf.String("findings"), Name("/imaging")]):
+        link_annot = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=Name.Annot,
+                Subtype=Name.Link,
+                Rect=pikepdf.Array([72, 72 + 30 * number, 200, 90 + 30 * number]),
+                Dest=target,
+            )
+        )
+        pdf.pages[0].obj.Annots = pikepdf.Array([*pdf.pages[0].obj.get("/Annots", []), link_annot])
+    goto = pikepdf.Dictionary(
+        Type=Name.Annot,
+        Subtype=Name.Link,
+        Rect=pikepdf.Array([72, 200, 200, 220]),
+        A=pikepdf.Dictionary(S=Name.GoTo, D=pikepdf.String("labs")),
+    )
+    pdf.pages[1].obj.Annots = pikepdf.Array([pdf.make_indirect(goto)])
+    nowhere = pikepdf.Dictionary(
+        Type=Name.Annot, Subtype=Name.Link, Rect=[0, 0, 9, 9], Dest=pikepdf.String("gone")
+    )
+    pdf.pages[2].obj.Annots = pikepdf.Array([pdf.make_indirect(nowhere)])
+    referral_pdf = save(pdf)
+
+    result = run(("consent.pdf", make_pdf(2, "Consent")), ("referral.pdf", referral_pdf))
+    with pikepdf.open(io.BytesIO(result.data)) as merged:
+        index = {page.obj.objgen: i for i, page in enumerate(merged.pages)}
+        first, second, third = (merged.pages[i].obj.Annots for i in (2, 3, 4))
+        assert [index[a.Dest[0].objgen] for a in first] == [3, 5]  # findings, imaging
+        assert first[0].Dest[1] == Name.FitH and first[1].Dest[1] == Name.FitR
+        assert index[second[0].A.D[0].objgen] == 5  # labs, through the /GoTo action
+        assert third[0].Dest == pikepdf.String("gone")  # led nowhere before, too
+        assert "/Names" not in merged.Root and "/Dests" not in merged.Root

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from medsign.db.engine import make_engine, make_session_factory
 from medsign.domain.otp import OtpRules
 from medsign.domain.tokens import Keyring
+from medsign.pdf.intake import set_pdf_nesting_limit
 from medsign.pdf.timestamp import Timestamper, make_timestamper
 from medsign.pki import SealKey, load_or_create_dev_ca, load_seal_key_files
 from medsign.settings import Settings
@@ -154,6 +155,7 @@ class Runtime:
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Runtime:
         """Create the data dir, engine, keyring and file store for ``settings``."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        set_pdf_nesting_limit(settings.max_pdf_nesting)  # qpdf's parser, process-wide
         secret = (
             settings.secret_key.get_secret_value().encode()
             if settings.secret_key is not None

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     max_upload_files: int = 20
     max_image_pixels: int = 100_000_000
     max_conversion_seconds: float = 60.0
+    # Arrays/dictionaries nested deeper than this in a PDF are refused (qpdf's parser).
+    max_pdf_nesting: int = Field(default=100, ge=10, le=10_000)
     # Path of LibreOffice's ``soffice``; unset -> looked up on PATH.
     soffice_path: str | None = None
     envelope_ttl_days: int = 14

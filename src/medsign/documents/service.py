@@ -37,6 +37,7 @@ def intake_limits(settings: Settings) -> IntakeLimits:
         max_image_pixels=settings.max_image_pixels,
         conversion_seconds=settings.max_conversion_seconds,
         soffice=settings.soffice_path,
+        max_pdf_nesting=settings.max_pdf_nesting,
     )
 
 

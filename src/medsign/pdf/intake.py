@@ -75,6 +75,7 @@ class IntakeLimits:
     max_image_pixels: int = 100_000_000
     conversion_seconds: float = 60.0
     soffice: str | None = None
+    max_pdf_nesting: int = 100
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def normalize(
     """
     if not files:
         raise InvalidInput("Attach the document as the multipart field `files`.", field="files")
+    set_pdf_nesting_limit(limits.max_pdf_nesting)
     if len(files) > limits.max_files:
         raise LimitExceeded(
             f"{len(files)} files were sent; at most {limits.max_files} are accepted at once.",
@@ -327,6 +329,24 @@ def open_pdf(data: bytes, name: str, *, password: str | None, max_pages: int) ->
         raise DamagedDocument(f"The PDF {name!r} is damaged and cannot be read.") from exc
 
 
+_nesting_limit: int | None = None
+
+
+def set_pdf_nesting_limit(depth: int) -> None:
+    """Have qpdf's parser refuse arrays and dictionaries nested deeper than ``depth``.
+
+    qpdf's limit is process-wide (its default is 499); medsign's default of 100 is
+    far above what producers write and keeps pyHanko's recursive parser well inside
+    Python's recursion limit. A file that goes deeper is refused with the limit named.
+    """
+    global _nesting_limit
+    if depth != _nesting_limit:
+        setter = getattr(getattr(pikepdf, "settings", None), "set_qpdf_limits", None)
+        if setter is not None:  # pikepdf >= 10
+            setter(parser_max_nesting=depth)
+        _nesting_limit = depth
+
+
 def _read(data: bytes, password: str) -> pikepdf.Pdf:
     """qpdf's reader over ``data``, from an unlinked temporary file when possible.
 
@@ -390,8 +410,15 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
     # called sound, and kept byte for byte, when all of it was read without a repair.
     objects = len(pdf.objects)
     plain_names = _check_pages(pdf, name)
+    warned = pdf.get_warnings()  # after the page walk and the object read
+    if any("parser-max-nesting" in w for w in warned):
+        raise LimitExceeded(
+            f"The PDF {name!r} nests arrays or dictionaries more than {_nesting_limit} "
+            "levels deep; print it to a new PDF and upload that.",
+            limit="max_pdf_nesting",
+        )
     repaired = (
-        bool(pdf.get_warnings())  # after the page walk and the object read
+        bool(warned)
         or b"%%EOF" not in data[-1024:]
         or not plain_names
         or not _xref_intact(pdf, data)

@@ -15,7 +15,13 @@ from PIL import Image, ImageCms, ImageOps
 from medsign import errors
 from medsign.pdf import seal_pdf, validate_pdf
 from medsign.pdf.convert import find_soffice
-from medsign.pdf.intake import IntakeLimits, NormalizedPdf, SourceFile, normalize
+from medsign.pdf.intake import (
+    IntakeLimits,
+    NormalizedPdf,
+    SourceFile,
+    normalize,
+    set_pdf_nesting_limit,
+)
 from medsign.pki import DevCA, SealKey
 from tests.support.pdfs import encrypted_pdf, make_pdf
 from tests.unit.pdf import intake_samples as samples
@@ -477,3 +483,48 @@ def test_mpo_phone_photo_is_one_page_of_its_primary_jpeg() -> None:
     with Image.open(io.BytesIO(raw)) as shown:
         pixel = shown.convert("RGB").getpixel((10, 10))
         assert shown.size == (400, 300) and isinstance(pixel, tuple) and pixel[0] > 200  # red
+
+
+def _nested_pdf(depth: int) -> bytes:
+    """A sound one-page PDF whose catalog holds arrays nested ``depth`` deep (by hand)."""
+    bodies = [
+        b"<< /Type /Catalog /Pages 2 0 R /Deep 5 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
+        b"<< /Length 8 >>\nstream\n0 0 m S\n\nendstream",
+        b"[" * depth + b"]" * depth,
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(bodies, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(bodies) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+@pytest.mark.parametrize(("depth", "limit"), [(150, 100), (600, 499), (60, 50)])
+def test_pdf_nesting_limit_is_named(depth: int, limit: int) -> None:
+    """Limits (issue 3): nesting deeper than MEDSIGN_MAX_PDF_NESTING -> 413 naming it."""
+    request_cleanup = IntakeLimits().max_pdf_nesting  # qpdf's limit is process-wide
+    try:
+        _check_nesting(depth, limit)
+    finally:
+        set_pdf_nesting_limit(request_cleanup)
+
+
+def _check_nesting(depth: int, limit: int) -> None:
+    data = _nested_pdf(depth)
+    with pytest.raises(errors.LimitExceeded) as exc:
+        normalize([SourceFile("deep.pdf", None, data)], IntakeLimits(max_pdf_nesting=limit))
+    assert exc.value.status == 413 and exc.value.extra["limit"] == "max_pdf_nesting"
+    assert str(limit) in exc.value.detail
+    shallow = _nested_pdf(limit - 5)
+    result = normalize([SourceFile("ok.pdf", None, shallow)], IntakeLimits(max_pdf_nesting=limit))
+    assert result.kept_as_is and result.data == shallow

@@ -341,9 +341,7 @@ def set_pdf_nesting_limit(depth: int) -> None:
     """
     global _nesting_limit
     if depth != _nesting_limit:
-        setter = getattr(getattr(pikepdf, "settings", None), "set_qpdf_limits", None)
-        if setter is not None:  # pikepdf >= 10
-            setter(parser_max_nesting=depth)
+        pikepdf.settings.set_qpdf_limits(parser_max_nesting=depth)
         _nesting_limit = depth
 
 

@@ -30,8 +30,6 @@ from typing import BinaryIO
 
 import pikepdf
 
-_PAGE_COPY_WARNING: type[Warning] = getattr(pikepdf, "PageCopyWarning", UserWarning)
-
 MAX_OUTLINE_ITEMS = 10_000
 """Source outline items copied into one merged document, all sources together; each
 file may use an equal share of what the files before it left."""
@@ -73,7 +71,7 @@ def merge_pdfs(
             with warnings.catch_warnings():
                 # pikepdf 10 warns that extend() leaves named destinations and form
                 # fields behind: both are carried here (links re-pointed, fields below).
-                warnings.simplefilter("ignore", _PAGE_COPY_WARNING)
+                warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
                 out.pages.extend(src.pages)
             _repoint_named_links(src, out, starts[-1])
             form = src.Root.get("/AcroForm")

@@ -26,7 +26,9 @@ they show — that :mod:`medsign.pdf.writer` writes into the normalized PDF, or 
 
 from __future__ import annotations
 
+import bisect
 import io
+import itertools
 import warnings
 from dataclasses import dataclass
 from decimal import Decimal
@@ -283,12 +285,13 @@ def open_pages(group: PageGroup) -> pikepdf.Pdf:
 
 
 class _Joined(io.RawIOBase):
-    """A read-only, seekable file made of byte strings laid end to end, never joined."""
+    """A read-only, seekable file made of buffers laid end to end, never joined."""
 
-    def __init__(self, *parts: bytes) -> None:
+    def __init__(self, *parts: bytes | memoryview) -> None:
         super().__init__()
-        self._parts = [memoryview(p) for p in parts]
-        self._size = sum(len(p) for p in parts)
+        self._parts = [memoryview(p).cast("B") for p in parts]
+        self._starts = [0, *itertools.accumulate(p.nbytes for p in self._parts)]
+        self._size = self._starts[-1]
         self._pos = 0
 
     def readable(self) -> bool:
@@ -308,15 +311,14 @@ class _Joined(io.RawIOBase):
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
         out = memoryview(buffer).cast("B")
         done = 0
-        start = 0
-        for part in self._parts:
-            end = start + len(part)
-            if self._pos < end and done < len(out):
-                chunk = part[self._pos - start : self._pos - start + len(out) - done]
-                out[done : done + len(chunk)] = chunk
-                done += len(chunk)
-                self._pos += len(chunk)
-            start = end
+        index = bisect.bisect_right(self._starts, self._pos) - 1  # the part holding _pos
+        while done < len(out) and 0 <= index < len(self._parts):
+            start = self._pos - self._starts[index]
+            chunk = self._parts[index][start : start + len(out) - done]
+            out[done : done + len(chunk)] = chunk
+            done += len(chunk)
+            self._pos += len(chunk)
+            index += 1
         return done
 
 

@@ -7,11 +7,14 @@ they show — that :mod:`medsign.pdf.writer` writes into the normalized PDF, or 
 * Pixel limits are checked from the image header, before any pixel is decoded
   (decompression bombs).
 * A plain JPEG is embedded as it is, as /DCTDecode (ISO 32000-1 §7.4.8): the uploaded
-  bytes are the image's stream data. Other JPEGs, PNG and TIFF go through img2pdf,
-  which embeds the encoded data unchanged where PDF can carry it (PNG and TIFF as
-  /FlateDecode with predictors, CCITT G4 as /CCITTFaxDecode) — lossless; its image
-  objects (with /SMask, /DecodeParms, /Decode, ICC profiles) are taken over as they
-  are, with their encoded data.
+  bytes are the image's stream data. A non-interlaced PNG without transparency is
+  embedded as it is too, as /FlateDecode with PNG predictors (:mod:`medsign.pdf.png`):
+  its IDAT chunks in the upload are the stream data. Other JPEGs, PNGs and TIFF go
+  through img2pdf, which embeds the encoded data unchanged where PDF can carry it
+  (TIFF as /FlateDecode with predictors, CCITT G4 as /CCITTFaxDecode) or re-encodes
+  it losslessly (interlaced PNG; transparency as a soft mask); its image objects
+  (with /SMask, /DecodeParms, /Decode, ICC profiles) are taken over as they are,
+  with their encoded data.
 * Images img2pdf cannot embed as they are (alpha channel, 16-bit, odd modes) are decoded
   and re-encoded losslessly as PNG (alpha flattened on white). WebP and HEIC cannot be
   embedded in PDF at all: lossless WebP becomes PNG; lossy WebP and HEIC (already lossy)
@@ -39,7 +42,7 @@ import pikepdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from medsign.errors import InvalidDocument, LimitExceeded, UnsupportedFileType
-from medsign.pdf import sniff
+from medsign.pdf import png, sniff
 from medsign.pdf.objects import Name, ObjectSet, PdfValue, Raw, Ref, Stream
 from medsign.pdf.writer import Page, PageGroup, pdf_chunks
 
@@ -92,6 +95,7 @@ def _image_pages(
 ) -> PageGroup:
     if media_type == sniff.HEIC:
         _register_heif()
+    direct = png.parse(data, filename) if media_type == sniff.PNG else None
     with warnings.catch_warnings():
         # our own limit below replaces Pillow's DecompressionBombWarning
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -100,6 +104,10 @@ def _image_pages(
         except UnidentifiedImageError as exc:
             raise InvalidDocument(f"The image {filename!r} cannot be read.") from exc
         with image:
+            if direct is not None and image.format == "PNG":
+                with Image.open(io.BytesIO(direct.metadata)) as metadata:
+                    frames = _frames(image, filename, max_pixels, max_pages, metadata)
+                return _png_pages(direct, image, frames[0], filename)
             frames = _frames(image, filename, max_pixels, max_pages)
             if media_type == sniff.JPEG and len(frames) == 1 and _embeddable_jpeg(image):
                 return _jpeg_pages(_mpo_primary(image, data), image, frames[0])
@@ -115,11 +123,20 @@ def _image_pages(
     return _converted_pages(encoded, frames, filename)
 
 
-def _frames(image: Image.Image, filename: str, max_pixels: int, max_pages: int) -> list[_Frame]:
+def _frames(
+    image: Image.Image,
+    filename: str,
+    max_pixels: int,
+    max_pages: int,
+    metadata: Image.Image | None = None,
+) -> list[_Frame]:
     """Header facts of every frame; limits checked without decoding pixels.
 
     A Multi-Picture (MPO) photo is one page: phones store a depth map, a preview or
     the other half of a stereo pair after the primary image (CIPA DC-007 §5.2).
+    ``metadata`` (one frame), if given, is read for EXIF orientation and dpi instead
+    of ``image``: a PNG's 1 x 1 stand-in, as Pillow decodes a PNG in ``getexif`` when
+    no eXIf chunk precedes the image data.
     """
     count = 1 if image.format == "MPO" else getattr(image, "n_frames", 1)
     if count > max_pages:
@@ -134,13 +151,28 @@ def _frames(image: Image.Image, filename: str, max_pixels: int, max_pages: int) 
         width, height = image.size
         if width * height > max_pixels:
             raise _pixels_error(filename, max_pixels, width, height)
-        orientation = int(image.getexif().get(0x0112, 1) or 1)
-        dpi = image.info.get("dpi")
+        facts = image if metadata is None else metadata
+        orientation = int(facts.getexif().get(0x0112, 1) or 1)
+        dpi = facts.info.get("dpi")
         x_dpi = float(dpi[0]) if isinstance(dpi, tuple) and dpi and dpi[0] else None
         frames.append(_Frame(orientation if orientation in _ORIENT else 1, x_dpi))
     if count > 1:
         image.seek(0)
     return frames
+
+
+def _png_pages(
+    direct: png.DirectPng, image: Image.Image, frame: _Frame, filename: str
+) -> PageGroup:
+    """One page whose image XObject's data is the PNG's IDAT data (:mod:`medsign.pdf.png`),
+    with the iCCP profile Pillow decompressed, if any (an undecodable one is ignored, as
+    before); the image data is checked only now, after the pixel limits."""
+    png.check_image_data(direct, filename)
+    icc = image.info.get("icc_profile")
+    objects, ref, minor = png.image_objects(direct, icc if isinstance(icc, bytes) else None)
+    return PageGroup(
+        [_lay_out(direct.width, direct.height, frame, "Im0", ref)], objects, (1, minor)
+    )
 
 
 def _pixels_error(

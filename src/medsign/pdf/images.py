@@ -7,11 +7,14 @@ they show — that :mod:`medsign.pdf.writer` writes into the normalized PDF, or 
 * Pixel limits are checked from the image header, before any pixel is decoded
   (decompression bombs).
 * A plain JPEG is embedded as it is, as /DCTDecode (ISO 32000-1 §7.4.8): the uploaded
-  bytes are the image's stream data. Other JPEGs, PNG and TIFF go through img2pdf,
-  which embeds the encoded data unchanged where PDF can carry it (PNG and TIFF as
-  /FlateDecode with predictors, CCITT G4 as /CCITTFaxDecode) — lossless; its image
-  objects (with /SMask, /DecodeParms, /Decode, ICC profiles) are taken over as they
-  are, with their encoded data.
+  bytes are the image's stream data. A non-interlaced PNG without transparency is
+  embedded as it is too, as /FlateDecode with PNG predictors (:mod:`medsign.pdf.png`):
+  its IDAT chunks in the upload are the stream data. Other JPEGs, PNGs and TIFF go
+  through img2pdf, which embeds the encoded data unchanged where PDF can carry it
+  (TIFF as /FlateDecode with predictors, CCITT G4 as /CCITTFaxDecode) or re-encodes
+  it losslessly (interlaced PNG; transparency as a soft mask); its image objects
+  (with /SMask, /DecodeParms, /Decode, ICC profiles) are taken over as they are,
+  with their encoded data.
 * Images img2pdf cannot embed as they are (alpha channel, 16-bit, odd modes) are decoded
   and re-encoded losslessly as PNG (alpha flattened on white). WebP and HEIC cannot be
   embedded in PDF at all: lossless WebP becomes PNG; lossy WebP and HEIC (already lossy)
@@ -26,7 +29,9 @@ they show — that :mod:`medsign.pdf.writer` writes into the normalized PDF, or 
 
 from __future__ import annotations
 
+import bisect
 import io
+import itertools
 import warnings
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,7 +42,7 @@ import pikepdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from medsign.errors import InvalidDocument, LimitExceeded, UnsupportedFileType
-from medsign.pdf import sniff
+from medsign.pdf import png, sniff
 from medsign.pdf.objects import Name, ObjectSet, PdfValue, Raw, Ref, Stream
 from medsign.pdf.writer import Page, PageGroup, pdf_chunks
 
@@ -90,6 +95,7 @@ def _image_pages(
 ) -> PageGroup:
     if media_type == sniff.HEIC:
         _register_heif()
+    direct = png.parse(data, filename) if media_type == sniff.PNG else None
     with warnings.catch_warnings():
         # our own limit below replaces Pillow's DecompressionBombWarning
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -98,6 +104,10 @@ def _image_pages(
         except UnidentifiedImageError as exc:
             raise InvalidDocument(f"The image {filename!r} cannot be read.") from exc
         with image:
+            if direct is not None and image.format == "PNG":
+                with Image.open(io.BytesIO(direct.metadata)) as metadata:
+                    frames = _frames(image, filename, max_pixels, max_pages, metadata)
+                return _png_pages(direct, image, frames[0], filename)
             frames = _frames(image, filename, max_pixels, max_pages)
             if media_type == sniff.JPEG and len(frames) == 1 and _embeddable_jpeg(image):
                 return _jpeg_pages(_mpo_primary(image, data), image, frames[0])
@@ -113,11 +123,20 @@ def _image_pages(
     return _converted_pages(encoded, frames, filename)
 
 
-def _frames(image: Image.Image, filename: str, max_pixels: int, max_pages: int) -> list[_Frame]:
+def _frames(
+    image: Image.Image,
+    filename: str,
+    max_pixels: int,
+    max_pages: int,
+    metadata: Image.Image | None = None,
+) -> list[_Frame]:
     """Header facts of every frame; limits checked without decoding pixels.
 
     A Multi-Picture (MPO) photo is one page: phones store a depth map, a preview or
     the other half of a stereo pair after the primary image (CIPA DC-007 §5.2).
+    ``metadata`` (one frame), if given, is read for EXIF orientation and dpi instead
+    of ``image``: a PNG's 1 x 1 stand-in, as Pillow decodes a PNG in ``getexif`` when
+    no eXIf chunk precedes the image data.
     """
     count = 1 if image.format == "MPO" else getattr(image, "n_frames", 1)
     if count > max_pages:
@@ -132,13 +151,28 @@ def _frames(image: Image.Image, filename: str, max_pixels: int, max_pages: int) 
         width, height = image.size
         if width * height > max_pixels:
             raise _pixels_error(filename, max_pixels, width, height)
-        orientation = int(image.getexif().get(0x0112, 1) or 1)
-        dpi = image.info.get("dpi")
+        facts = image if metadata is None else metadata
+        orientation = int(facts.getexif().get(0x0112, 1) or 1)
+        dpi = facts.info.get("dpi")
         x_dpi = float(dpi[0]) if isinstance(dpi, tuple) and dpi and dpi[0] else None
         frames.append(_Frame(orientation if orientation in _ORIENT else 1, x_dpi))
     if count > 1:
         image.seek(0)
     return frames
+
+
+def _png_pages(
+    direct: png.DirectPng, image: Image.Image, frame: _Frame, filename: str
+) -> PageGroup:
+    """One page whose image XObject's data is the PNG's IDAT data (:mod:`medsign.pdf.png`),
+    with the iCCP profile Pillow decompressed, if any (an undecodable one is ignored, as
+    before); the image data is checked only now, after the pixel limits."""
+    png.check_image_data(direct, filename)
+    icc = image.info.get("icc_profile")
+    objects, ref, minor = png.image_objects(direct, icc if isinstance(icc, bytes) else None)
+    return PageGroup(
+        [_lay_out(direct.width, direct.height, frame, "Im0", ref)], objects, (1, minor)
+    )
 
 
 def _pixels_error(
@@ -283,12 +317,13 @@ def open_pages(group: PageGroup) -> pikepdf.Pdf:
 
 
 class _Joined(io.RawIOBase):
-    """A read-only, seekable file made of byte strings laid end to end, never joined."""
+    """A read-only, seekable file made of buffers laid end to end, never joined."""
 
-    def __init__(self, *parts: bytes) -> None:
+    def __init__(self, *parts: bytes | memoryview) -> None:
         super().__init__()
-        self._parts = [memoryview(p) for p in parts]
-        self._size = sum(len(p) for p in parts)
+        self._parts = [memoryview(p).cast("B") for p in parts]
+        self._starts = [0, *itertools.accumulate(p.nbytes for p in self._parts)]
+        self._size = self._starts[-1]
         self._pos = 0
 
     def readable(self) -> bool:
@@ -308,15 +343,14 @@ class _Joined(io.RawIOBase):
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
         out = memoryview(buffer).cast("B")
         done = 0
-        start = 0
-        for part in self._parts:
-            end = start + len(part)
-            if self._pos < end and done < len(out):
-                chunk = part[self._pos - start : self._pos - start + len(out) - done]
-                out[done : done + len(chunk)] = chunk
-                done += len(chunk)
-                self._pos += len(chunk)
-            start = end
+        index = bisect.bisect_right(self._starts, self._pos) - 1  # the part holding _pos
+        while done < len(out) and 0 <= index < len(self._parts):
+            start = self._pos - self._starts[index]
+            chunk = self._parts[index][start : start + len(out) - done]
+            out[done : done + len(chunk)] = chunk
+            done += len(chunk)
+            self._pos += len(chunk)
+            index += 1
         return done
 
 

@@ -50,10 +50,31 @@ class Existing:
 
 @dataclass
 class Stream:
-    """A stream: its dictionary (without /Length) and its encoded data."""
+    """A stream: its dictionary (without /Length) and its encoded data.
+
+    ``data`` is one byte string or, for data that lies in several places of an upload
+    (a PNG's IDAT chunks), the buffers to lay end to end: :mod:`medsign.pdf.writer`
+    copies them straight into the file, never joining them on their own.
+    """
 
     dictionary: dict[str, PdfValue]
-    data: bytes
+    data: bytes | tuple[memoryview, ...]
+
+    @property
+    def length(self) -> int:
+        """The /Length of the stream: bytes of data (§7.3.8.2)."""
+        if isinstance(self.data, bytes):
+            return len(self.data)
+        return sum(piece.nbytes for piece in self.data)
+
+    @property
+    def pieces(self) -> tuple[bytes | memoryview, ...]:
+        """The data as buffers to write one after the other."""
+        return (self.data,) if isinstance(self.data, bytes) else self.data
+
+    def joined(self) -> bytes:
+        """The data as one byte string (a copy if it is in pieces)."""
+        return self.data if isinstance(self.data, bytes) else b"".join(self.data)
 
 
 PdfValue = Union[
@@ -165,10 +186,10 @@ def _write(value: PdfValue, ref: Callable[[Ref], bytes], out: list[bytes]) -> No
         out.append(b">>")
     elif isinstance(value, Stream):
         d = dict(value.dictionary)
-        d["Length"] = len(value.data)
+        d["Length"] = value.length
         _write(d, ref, out)
         out.append(b"\nstream\n")
-        out.append(value.data)
+        out.append(value.joined())
         out.append(b"\nendstream")
     else:  # pragma: no cover - exhaustive over PdfValue
         raise TypeError(f"cannot serialize {type(value)!r}")

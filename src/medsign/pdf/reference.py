@@ -120,7 +120,7 @@ def _to_pyhanko(value: PdfValue, refs: list[generic.IndirectObject]) -> generic.
         d = generic.DictionaryObject(  # type: ignore[no-untyped-call]
             {generic.NameObject("/" + k): _to_pyhanko(v, refs) for k, v in value.dictionary.items()}
         )
-        return generic.StreamObject(d, encoded_data=value.data)
+        return generic.StreamObject(d, encoded_data=value.joined())
     raise TypeError(f"cannot convert {type(value)!r}")  # pragma: no cover
 
 

@@ -2,10 +2,10 @@
 
 qpdf rewriting a file buffers every stream it writes and grows its output as it goes;
 for a document made only of images that costs several times the upload in memory.
-Here the file is a list of byte strings laid end to end (:func:`pdf_chunks`): small
+Here the file is a list of buffers laid end to end (:func:`pdf_chunks`): small
 pieces of PDF syntax and, between them, the encoded image data as it was handed over —
-the uploaded JPEG itself, for instance. :func:`write_pdf` joins them once, so the image
-data is copied exactly once, into the result.
+the uploaded JPEG itself, or views of a PNG's IDAT chunks in the upload. :func:`write_pdf`
+joins them once, so the image data is copied exactly once, into the result.
 
 The file has the structure medsign's fast sealing path (:mod:`medsign.pdf.incremental`)
 knows and qpdf would write (ISO 32000-1 §7.5): a header with a binary comment
@@ -60,10 +60,10 @@ class PageGroup:
 
 
 class _Out:
-    """Byte strings laid end to end; small pieces are gathered, stream data kept as is."""
+    """Buffers laid end to end; small pieces are gathered, stream data kept as is."""
 
     def __init__(self) -> None:
-        self.chunks: list[bytes] = []
+        self.chunks: list[bytes | memoryview] = []
         self._small = bytearray()
         self.size = 0
 
@@ -71,13 +71,13 @@ class _Out:
         self._small += piece
         self.size += len(piece)
 
-    def write_data(self, data: bytes) -> None:
+    def write_data(self, data: bytes | memoryview) -> None:
         """Append ``data`` by reference: it is copied only when the file is joined."""
         self._flush()
         self.chunks.append(data)
-        self.size += len(data)
+        self.size += data.nbytes if isinstance(data, memoryview) else len(data)
 
-    def finish(self) -> list[bytes]:
+    def finish(self) -> list[bytes | memoryview]:
         self._flush()
         return self.chunks
 
@@ -99,12 +99,15 @@ def _no_streams_inside(value: PdfValue) -> None:
             _no_streams_inside(item)
 
 
-def pdf_chunks(groups: Sequence[tuple[str, PageGroup]], *, bookmarks: bool) -> list[bytes]:
+def pdf_chunks(
+    groups: Sequence[tuple[str, PageGroup]], *, bookmarks: bool
+) -> list[bytes | memoryview]:
     """The PDF file holding the pages of every ``(title, group)`` in order, in pieces.
 
     ``b"".join`` of the result is the file. Stream data of the groups is in the list
-    as the very objects given (not copied). With ``bookmarks`` the document outline
-    has one item per group titled ``title`` (or "Document").
+    as the very objects given (not copied; a stream in pieces gives each piece). With
+    ``bookmarks`` the document outline has one item per group titled ``title`` (or
+    "Document").
     """
     if not groups or not all(group.pages for _title, group in groups):
         raise ValueError("every group needs at least one page (ISO 32000-1 §7.7.3.2)")
@@ -174,9 +177,10 @@ def pdf_chunks(groups: Sequence[tuple[str, PageGroup]], *, bookmarks: bool) -> l
             begin(base + index)
             if isinstance(obj, Stream):
                 _no_streams_inside(obj.dictionary)
-                out.write(serialize({**obj.dictionary, "Length": len(obj.data)}, ref))
+                out.write(serialize({**obj.dictionary, "Length": obj.length}, ref))
                 out.write(b"\nstream\n")  # §7.3.8.1: EOL after the keyword, not counted
-                out.write_data(obj.data)
+                for piece in obj.pieces:
+                    out.write_data(piece)
                 out.write(b"\nendstream\nendobj\n")
             else:
                 _no_streams_inside(obj)

@@ -11,6 +11,7 @@ import pikepdf
 import pytest
 
 from medsign.pdf import validate_pdf
+from medsign.pdf.images import _Joined, open_pages
 from medsign.pdf.incremental import seal_incremental
 from medsign.pdf.objects import Name, ObjectSet, PdfValue, Ref, Stream
 from medsign.pdf.writer import Page, PageGroup, pdf_chunks, write_pdf
@@ -89,6 +90,46 @@ def test_stream_data_is_passed_through_not_copied() -> None:
     assert any(chunk is data for chunk in chunks)
     with open_clean(b"".join(chunks)) as pdf:
         assert pdf.pages[0].Resources.XObject.Im0.read_raw_bytes() == data
+
+
+def test_stream_in_pieces_is_laid_out_piece_by_piece() -> None:
+    """A stream whose data is several views (a PNG's IDAT chunks in the upload) gets
+    their total /Length; the views themselves are the file's pieces, and qpdf reads the
+    file from them (open_pages) without their being joined."""
+    upload = bytes(range(256)) * 40
+    data = zlib.compress(upload)
+    holder = b"head" + data + b"tail"
+    views = tuple(
+        memoryview(holder)[4 + i : 4 + min(i + 333, len(data))] for i in range(0, len(data), 333)
+    )
+    objects = ObjectSet()
+    ref = objects.add(
+        Stream(
+            {
+                "Type": Name("XObject"),
+                "Subtype": Name("Image"),
+                "Width": 256,
+                "Height": 40,
+                "ColorSpace": Name("DeviceGray"),
+                "BitsPerComponent": 8,
+                "Filter": Name("FlateDecode"),
+            },
+            views,
+        )
+    )
+    group = PageGroup([Page(100, 100, b"", {"XObject": {"Im0": ref}})], objects)
+    chunks = pdf_chunks([("a", group)], bookmarks=False)
+    laid = [c for c in chunks if isinstance(c, memoryview)]
+    assert len(laid) == len(views) and all(a is b for a, b in zip(laid, views, strict=True))
+    joined = _Joined(*chunks)
+    for start, size in ((0, 7), (len(holder) // 2, 1000), (joined.seek(0, io.SEEK_END) - 5, 99)):
+        joined.seek(start)
+        assert joined.read(size) == b"".join(chunks)[start : start + size]
+    with open_clean(b"".join(chunks)) as pdf:
+        image = pdf.pages[0].Resources.XObject.Im0
+        assert int(image.Length) == len(data) and image.read_bytes() == upload
+    with open_pages(group) as pdf:
+        assert pdf.pages[0].Resources.XObject.Im0.read_bytes() == upload
 
 
 def test_xref_table_offsets_and_trailer() -> None:

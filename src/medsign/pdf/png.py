@@ -4,7 +4,7 @@ PNG (W3C Recommendation 2003, ISO/IEC 15948) stores the image as a zlib stream (
 split over consecutive IDAT chunks (§11.2.4); every scanline starts with its filter
 type byte (§9.2). That is exactly what a PDF /FlateDecode stream with
 ``/DecodeParms << /Predictor 15 /Colors n /BitsPerComponent b /Columns width >>`` reads
-(ISO 32000-1 §7.4.4.4, table 10: predictor 15 = PNG predictors, chosen per row), so a
+(ISO 32000-1 §7.4.4.4, the predictor values table: 15 = PNG predictors, chosen per row), so a
 non-interlaced PNG without transparency is embedded without decoding a pixel: the image
 XObject's data is the IDAT chunk data of the upload itself, copied only into the
 output file (:class:`~medsign.pdf.objects.Stream` with pieces).

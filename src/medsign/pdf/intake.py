@@ -29,6 +29,7 @@ import re
 import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -156,6 +157,9 @@ def normalize(
         with ExitStack() as stack:
             parts: list[_Part] = []
             pages = 0
+            # SHA-256 of each source runs beside the parsing (hashlib releases the GIL):
+            # for a 10 MB PDF it is as long as everything else together.
+            digests = [_Digest(f.data) for f in files]
             for f, name, kind in zip(files, names, kinds, strict=True):
                 part = _to_pdf(f.data, kind, name, limits, password, limits.max_pages - pages)
                 if part.pdf is not None:
@@ -169,10 +173,12 @@ def normalize(
                     filename=name,
                     media_type=kind,
                     size=len(f.data),
-                    sha256=hashlib.sha256(f.data).hexdigest(),
+                    sha256=digest.result(),
                     pages=part.pages,
                 )
-                for f, name, kind, part in zip(files, names, kinds, parts, strict=True)
+                for f, name, kind, part, digest in zip(
+                    files, names, kinds, parts, digests, strict=True
+                )
             )
             signed = any(p.signed for p in parts)
             kept = len(parts) == 1 and parts[0].needs_rewrite is None
@@ -226,6 +232,29 @@ def _write_with_qpdf(parts: list[_Part], names: list[str], out: BinaryIO, stack:
         rewrite_pdf(pdfs[0], out)
     else:
         merge_pdfs(list(zip(names, pdfs, strict=True)), out)
+
+
+class _Digest:
+    """A SHA-256 (hex) computed now, or in a thread for large data (see normalize)."""
+
+    _pool: ThreadPoolExecutor | None = None
+
+    def __init__(self, data: bytes) -> None:
+        self._value: str | None = None
+        self._future: Future[str] | None = None
+        if len(data) < 1_000_000:
+            self._value = hashlib.sha256(data).hexdigest()
+        else:
+            if _Digest._pool is None:
+                _Digest._pool = ThreadPoolExecutor(2, thread_name_prefix="medsign-sha256")
+            self._future = _Digest._pool.submit(lambda: hashlib.sha256(data).hexdigest())
+
+    def result(self) -> str:
+        """The hex digest (waits for the thread if there is one)."""
+        if self._value is None:
+            assert self._future is not None
+            self._value = self._future.result()
+        return self._value
 
 
 def _signed_error(parts: list[_Part], names: list[str]) -> SignedDocumentMustBeAlone:
@@ -311,13 +340,6 @@ def open_pdf(data: bytes, name: str, *, password: str | None, max_pages: int) ->
 
     The caller closes ``_Part.pdf``.
     """
-    if b"/Adobe.PubSec" in data and b"/Encrypt" in data:
-        # Public-key security handler (ISO 32000-1 §7.6.4): only the recipients'
-        # private keys open it; medsign never holds them.
-        raise CertificateEncrypted(
-            f"The PDF {name!r} is encrypted for specific certificate holders; "
-            "ask its author for an unencrypted copy."
-        )
     pdf = _open(data, name, password)
     try:
         return _examine(pdf, data, name, max_pages)
@@ -381,6 +403,14 @@ def _open(data: bytes, name: str, password: str | None) -> pikepdf.Pdf:
     except DomainError:
         raise
     except (pikepdf.PdfError, pikepdf.DataDecodingError) as exc:
+        if b"/Adobe.PubSec" in data and b"/Encrypt" in data:
+            # Public-key security handler (ISO 32000-1 §7.6.4): only the recipients'
+            # private keys open it; medsign never holds them. qpdf refuses its filter,
+            # so the bytes are searched only then, not for every upload.
+            raise CertificateEncrypted(
+                f"The PDF {name!r} is encrypted for specific certificate holders; "
+                "ask its author for an unencrypted copy."
+            ) from exc
         if b"/Encrypt" in data:
             raise EncryptedDocument(
                 f"The PDF {name!r} uses an encryption medsign cannot open; "

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from medsign.db.engine import make_engine, make_session_factory
 from medsign.domain.otp import OtpRules
 from medsign.domain.tokens import Keyring
-from medsign.pdf.intake import set_pdf_nesting_limit
+from medsign.pdf.intake import set_pdf_parser_limits
 from medsign.pdf.timestamp import Timestamper, make_timestamper
 from medsign.pki import SealKey, load_or_create_dev_ca, load_seal_key_files
 from medsign.settings import Settings
@@ -155,7 +155,8 @@ class Runtime:
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Runtime:
         """Create the data dir, engine, keyring and file store for ``settings``."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        set_pdf_nesting_limit(settings.max_pdf_nesting)  # qpdf's parser, process-wide
+        # qpdf's parser limits are process-wide: set once for every PDF read here
+        set_pdf_parser_limits(settings.max_pdf_nesting, settings.max_pdf_stream_bytes)
         secret = (
             settings.secret_key.get_secret_value().encode()
             if settings.secret_key is not None

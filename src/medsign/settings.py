@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     max_conversion_seconds: float = 60.0
     # Arrays/dictionaries nested deeper than this in a PDF are refused (qpdf's parser).
     max_pdf_nesting: int = Field(default=100, ge=10, le=10_000)
+    # The most one PDF stream may decode to (compression bombs), bytes.
+    max_pdf_stream_bytes: int = Field(default=128 * 1024 * 1024, ge=1024 * 1024)
     # Path of LibreOffice's ``soffice``; unset -> looked up on PATH.
     soffice_path: str | None = None
     envelope_ttl_days: int = 14

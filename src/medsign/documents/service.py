@@ -38,6 +38,7 @@ def intake_limits(settings: Settings) -> IntakeLimits:
         conversion_seconds=settings.max_conversion_seconds,
         soffice=settings.soffice_path,
         max_pdf_nesting=settings.max_pdf_nesting,
+        max_pdf_stream_bytes=settings.max_pdf_stream_bytes,
     )
 
 

@@ -77,6 +77,7 @@ class IntakeLimits:
     conversion_seconds: float = 60.0
     soffice: str | None = None
     max_pdf_nesting: int = 100
+    max_pdf_stream_bytes: int = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def normalize(
     """
     if not files:
         raise InvalidInput("Attach the document as the multipart field `files`.", field="files")
-    set_pdf_nesting_limit(limits.max_pdf_nesting)
+    set_pdf_parser_limits(limits.max_pdf_nesting, limits.max_pdf_stream_bytes)
     if len(files) > limits.max_files:
         raise LimitExceeded(
             f"{len(files)} files were sent; at most {limits.max_files} are accepted at once.",
@@ -351,20 +352,30 @@ def open_pdf(data: bytes, name: str, *, password: str | None, max_pages: int) ->
         raise DamagedDocument(f"The PDF {name!r} is damaged and cannot be read.") from exc
 
 
-_nesting_limit: int | None = None
+_parser_limits: tuple[int, int] | None = None
 
 
-def set_pdf_nesting_limit(depth: int) -> None:
-    """Have qpdf's parser refuse arrays and dictionaries nested deeper than ``depth``.
+def set_pdf_parser_limits(nesting: int, stream_bytes: int) -> None:
+    """Set qpdf's process-wide parser limits (pikepdf.settings); idempotent and cheap.
 
-    qpdf's limit is process-wide (its default is 499); medsign's default of 100 is
-    far above what producers write and keeps pyHanko's recursive parser well inside
-    Python's recursion limit. A file that goes deeper is refused with the limit named.
+    ``nesting``: arrays and dictionaries nested deeper are refused (qpdf's default is
+    499; medsign's default of 100 is far above what producers write and keeps pyHanko's
+    recursive parser well inside Python's recursion limit). ``stream_bytes``: the most
+    one stream may decode to (Flate, PNG predictors, run-length, TIFF, DCT), so a
+    compression bomb in a content stream (a few kB that inflate to gigabytes) fails
+    fast instead of filling memory. A file over either is refused with the limit named.
     """
-    global _nesting_limit
-    if depth != _nesting_limit:
-        pikepdf.settings.set_qpdf_limits(parser_max_nesting=depth)
-        _nesting_limit = depth
+    global _parser_limits
+    if (nesting, stream_bytes) != _parser_limits:
+        pikepdf.settings.set_qpdf_limits(
+            parser_max_nesting=nesting,
+            flate_max_memory=stream_bytes,
+            png_max_memory=stream_bytes,
+            run_length_max_memory=stream_bytes,
+            tiff_max_memory=stream_bytes,
+            dct_max_memory=stream_bytes,
+        )
+        _parser_limits = (nesting, stream_bytes)
 
 
 def _read(data: bytes, password: str) -> pikepdf.Pdf:
@@ -441,7 +452,8 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
     warned = pdf.get_warnings()  # after the page walk and the object read
     if any("parser-max-nesting" in w for w in warned):
         raise LimitExceeded(
-            f"The PDF {name!r} nests arrays or dictionaries more than {_nesting_limit} "
+            f"The PDF {name!r} nests arrays or dictionaries more than "
+            f"{_parser_limits[0] if _parser_limits else 499} "
             "levels deep; print it to a new PDF and upload that.",
             limit="max_pdf_nesting",
         )
@@ -662,6 +674,8 @@ def _check_repair(pdf: pikepdf.Pdf, name: str, count: int) -> None:
             try:
                 stream.read_bytes()
             except Exception as exc:
+                if "memory limit exceeded" in str(exc):
+                    raise _stream_too_big(name, number) from exc
                 raise _lost(name, number) from exc
         resources = page.obj.get("/Resources")
         if not isinstance(resources, pikepdf.Dictionary):
@@ -672,6 +686,15 @@ def _check_repair(pdf: pikepdf.Pdf, name: str, count: int) -> None:
                 for _key, value in group.items():
                     if value is None:  # a reference to an object that is gone
                         raise _lost(name, number)
+
+
+def _stream_too_big(name: str, number: int) -> LimitExceeded:
+    limit = _parser_limits[1] if _parser_limits else 0
+    return LimitExceeded(
+        f"A content stream on page {number} of {name!r} decodes to more than {limit} "
+        "bytes (a compression bomb, or a damaged file); print it to a new PDF.",
+        limit="max_pdf_stream_bytes",
+    )
 
 
 def _lost(name: str, number: int) -> DamagedDocument:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from medsign.pdf.intake import (
     NormalizedPdf,
     SourceFile,
     normalize,
-    set_pdf_nesting_limit,
+    set_pdf_parser_limits,
 )
 from medsign.pki import DevCA, SealKey
 from tests.support.pdfs import encrypted_pdf, make_pdf
@@ -512,11 +513,10 @@ def _nested_pdf(depth: int) -> bytes:
 @pytest.mark.parametrize(("depth", "limit"), [(150, 100), (600, 499), (60, 50)])
 def test_pdf_nesting_limit_is_named(depth: int, limit: int) -> None:
     """Limits (issue 3): nesting deeper than MEDSIGN_MAX_PDF_NESTING -> 413 naming it."""
-    request_cleanup = IntakeLimits().max_pdf_nesting  # qpdf's limit is process-wide
     try:
         _check_nesting(depth, limit)
-    finally:
-        set_pdf_nesting_limit(request_cleanup)
+    finally:  # qpdf's limits are process-wide
+        set_pdf_parser_limits(IntakeLimits().max_pdf_nesting, IntakeLimits().max_pdf_stream_bytes)
 
 
 def _check_nesting(depth: int, limit: int) -> None:
@@ -528,3 +528,41 @@ def _check_nesting(depth: int, limit: int) -> None:
     shallow = _nested_pdf(limit - 5)
     result = normalize([SourceFile("ok.pdf", None, shallow)], IntakeLimits(max_pdf_nesting=limit))
     assert result.kept_as_is and result.data == shallow
+
+
+def _bomb_pdf(decoded_mb: int) -> bytes:
+    """A damaged (no %%EOF, so repaired and its content decoded) one-page PDF whose content
+    stream is a few kB of Flate that inflates to ``decoded_mb`` MB."""
+    packer = zlib.compressobj(9)
+    line = b"0 0 m\n" * (1 << 17)  # 768 kB
+    packed = b"".join(packer.compress(line) for _ in range(decoded_mb * 4 // 3)) + packer.flush()
+    bodies = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(packed), packed),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(bodies, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 5\n0000000000 65535 f \n"
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n" % xref
+    return bytes(out)
+
+
+def test_content_stream_bomb_is_a_named_limit() -> None:
+    """A content stream that inflates past MEDSIGN_MAX_PDF_STREAM_BYTES fails fast, 413."""
+    small = IntakeLimits(max_pdf_stream_bytes=8 * 1024 * 1024)
+    try:
+        with pytest.raises(errors.LimitExceeded) as exc:
+            normalize([SourceFile("bomb.pdf", None, _bomb_pdf(64))], small)
+        assert exc.value.status == 413 and exc.value.extra["limit"] == "max_pdf_stream_bytes"
+        assert "page 1" in exc.value.detail
+        # under the limit the same kind of file is a plain repair
+        assert not normalize([SourceFile("ok.pdf", None, _bomb_pdf(4))], small).kept_as_is
+    finally:
+        set_pdf_parser_limits(IntakeLimits().max_pdf_nesting, IntakeLimits().max_pdf_stream_bytes)

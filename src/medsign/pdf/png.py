@@ -92,6 +92,11 @@ class _Walk:
     decoded_only: bool = False  # tRNS, APNG or an unknown critical chunk
 
 
+MAX_CHUNKS = 100_000
+"""Encoders write image data in chunks of 8 kB and more (a 50 MB upload: ~6,400); a
+file cut into a million tiny chunks only costs seconds to walk, so it is refused."""
+
+
 def parse(data: bytes, filename: str) -> DirectPng | None:
     """The chunks of ``data`` (a PNG) checked; a :class:`DirectPng` if PDF can carry its
     image data as it is, None if it must be decoded (interlaced, transparency, APNG,
@@ -106,7 +111,14 @@ def parse(data: bytes, filename: str) -> DirectPng | None:
         raise InvalidDocument(f"The image {filename!r} is not a PNG file.")
     walk = _Walk()
     position = len(SIGNATURE)
+    chunks = 0
     while position < len(data) and walk.iend_end < 0:
+        chunks += 1
+        if chunks > MAX_CHUNKS:
+            raise InvalidDocument(
+                f"The image {filename!r} is split into more than {MAX_CHUNKS} pieces "
+                "(PNG chunks); open it and save it again, or export it as JPEG."
+            )
         if position + 12 > len(data):
             raise _damaged(filename, f"it ends inside a chunk header at byte {position}")
         length, kind = struct.unpack_from(">I4s", data, position)

@@ -583,3 +583,18 @@ def test_transparency_and_animation_keep_the_previous_path() -> None:
     assert png.parse(buf.getvalue(), "a.png") is None
     with pytest.raises(errors.InvalidDocument):  # as before: one page made of two frames
         run("anim.png", buf.getvalue())
+
+
+def test_a_png_cut_into_too_many_chunks_is_refused_quickly() -> None:
+    """A hostile file of a million tiny IDAT chunks would cost seconds to walk."""
+    data = samples.image("PNG", (64, 64))
+    parts = chunks(data)
+    stream = b"".join(body for kind, body in parts if kind == b"IDAT")
+    tiny = [(b"IDAT", stream[i : i + 1]) for i in range(len(stream))]
+    tiny += [(b"IDAT", b"")] * (png.MAX_CHUNKS + 1 - len(tiny))
+    head = [p for p in parts if p[0] not in (b"IDAT", b"IEND")]
+    hostile = assemble([*head, *tiny, (b"IEND", b"")])
+    with pytest.raises(errors.InvalidDocument, match="more than 100000 pieces"):
+        normalize([SourceFile("tiny.png", None, hostile)], IntakeLimits())
+    fine = assemble([*head, *tiny[: len(stream)], (b"IEND", b"")])
+    assert normalize([SourceFile("ok.png", None, fine)], IntakeLimits()).pages == 1

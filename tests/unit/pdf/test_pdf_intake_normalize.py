@@ -495,6 +495,12 @@ def _nested_pdf(depth: int) -> bytes:
         b"<< /Length 8 >>\nstream\n0 0 m S\n\nendstream",
         b"[" * depth + b"]" * depth,
     ]
+    return _hand_pdf(bodies)
+
+
+def _hand_pdf(bodies: list[bytes], *, eof: bool = True) -> bytes:
+    """Objects 1.. written by hand with a classic xref table (ISO 32000-1 §7.5.4);
+    without ``eof`` the file lacks %%EOF, so intake treats it as a repair."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(bodies, start=1):
@@ -503,11 +509,8 @@ def _nested_pdf(depth: int) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(bodies) + 1,
-        xref,
-    )
-    return bytes(out)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n" % (len(bodies) + 1, xref)
+    return bytes(out + (b"%%EOF\n" if eof else b""))
 
 
 @pytest.mark.parametrize(("depth", "limit"), [(150, 100), (600, 499), (60, 50)])
@@ -542,16 +545,7 @@ def _bomb_pdf(decoded_mb: int) -> bytes:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(packed), packed),
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(bodies, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 5\n0000000000 65535 f \n"
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n" % xref
-    return bytes(out)
+    return _hand_pdf(bodies, eof=False)
 
 
 def test_content_stream_bomb_is_a_named_limit() -> None:

@@ -235,10 +235,14 @@ def _write_with_qpdf(parts: list[_Part], names: list[str], out: BinaryIO, stack:
         merge_pdfs(list(zip(names, pdfs, strict=True)), out)
 
 
+@functools.cache
+def _hash_pool() -> ThreadPoolExecutor:
+    """Two threads for hashing large sources (created once, on first use)."""
+    return ThreadPoolExecutor(2, thread_name_prefix="medsign-sha256")
+
+
 class _Digest:
     """A SHA-256 (hex) computed now, or in a thread for large data (see normalize)."""
-
-    _pool: ThreadPoolExecutor | None = None
 
     def __init__(self, data: bytes) -> None:
         self._value: str | None = None
@@ -246,9 +250,7 @@ class _Digest:
         if len(data) < 1_000_000:
             self._value = hashlib.sha256(data).hexdigest()
         else:
-            if _Digest._pool is None:
-                _Digest._pool = ThreadPoolExecutor(2, thread_name_prefix="medsign-sha256")
-            self._future = _Digest._pool.submit(lambda: hashlib.sha256(data).hexdigest())
+            self._future = _hash_pool().submit(lambda: hashlib.sha256(data).hexdigest())
 
     def result(self) -> str:
         """The hex digest (waits for the thread if there is one)."""

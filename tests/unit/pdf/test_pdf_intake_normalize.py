@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -443,6 +444,22 @@ def test_conversion_time_limit() -> None:
     with pytest.raises(errors.ConversionTimeLimit) as exc:
         run(("a.docx", samples.docx()), limits=IntakeLimits(conversion_seconds=0.01))
     assert exc.value.extra["limit"] == "max_conversion_seconds" and exc.value.status == 422
+
+
+@needs_soffice
+def test_word_file_libreoffice_cannot_read_is_conversion_failed() -> None:
+    """A well-formed package whose document part is not XML: LibreOffice gives up."""
+    good = samples.docx()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename == "word/document.xml":
+                body = b"<<<not xml" * 100
+            dst.writestr(item, body)
+    with pytest.raises(errors.ConversionFailed) as exc:
+        run(("broken.docx", out.getvalue()))
+    assert exc.value.status == 422 and "broken.docx" in exc.value.detail
 
 
 def test_missing_libreoffice_is_a_clear_4xx() -> None:

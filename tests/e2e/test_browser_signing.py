@@ -7,6 +7,7 @@ the development CA the served process created under its data dir.
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pikepdf
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -22,6 +24,7 @@ from tests.support.pdfs import make_pdf
 from tests.support.served import ServedMedsign, ServedStack
 from tests.support.sms_gateway import SmsGateway
 from tests.support.smtp_server import SmtpTestServer
+from tests.unit.pdf import intake_samples as samples
 
 pytestmark = pytest.mark.e2e
 
@@ -342,3 +345,31 @@ def test_voided_envelope_link_says_it_can_no_longer_be_signed(
     expect(page.locator("main")).to_contain_text("Contact the clinic")
     for name in ("Send code", "Sign"):
         expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
+
+
+def test_glued_pdf_photo_and_scans_are_signed_as_one_document(
+    page: Page, served: ServedStack, tmp_path: Path
+) -> None:
+    """What a clinic really has (issue 3): a PDF printout, a phone photo turned on its
+    side, a PNG and a two-page TIFF scan become one PDF that is signed in the browser;
+    pdfsig, qpdf and pyHanko accept the signature and each file keeps its bookmark."""
+    app, smtp = served.app, served.smtp
+    email = new_email("glued")
+    files = [
+        ("consent.pdf", make_pdf(pages=2), "application/pdf"),
+        ("passport.jpg", samples.quadrant_jpeg(6), "image/jpeg"),
+        ("referral.png", samples.image("PNG"), "image/png"),
+        ("scan.tiff", samples.tiff_pages(2), "image/tiff"),
+    ]
+    doc = app.upload_files(files, title="Consent with attachments")
+    assert doc["pages"] == 6
+    env = app.create_envelope(doc["id"], signer("Glued Patient", "email_otp", email=email))
+    link = email_invitation(smtp, email)
+    open_document(page, link, "en", pages=6)
+    sign_with_code(page, link, lambda: email_code(smtp, email))
+    signed = download_signed(page, tmp_path / "signed.pdf")
+    app.wait_for_envelope(env["id"], "completed")
+    check_signed_pdf(app, signed, tmp_path, signatures=1)
+    with pikepdf.open(io.BytesIO(signed)) as pdf, pdf.open_outline() as outline:
+        assert [str(item.title) for item in outline.root] == [f[0] for f in files]
+        assert len(pdf.pages) == 6

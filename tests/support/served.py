@@ -140,6 +140,19 @@ class ServedMedsign:
         )
         return self._json(res, 201)
 
+    def upload_files(
+        self, files: list[tuple[str, bytes, str]], *, title: str = "User agreement"
+    ) -> dict[str, Any]:
+        """``POST /api/v1/documents`` with several ``(name, data, type)`` files, glued in
+        order; asserts 201."""
+        res = self._client.post(
+            "/api/v1/documents",
+            headers=self.headers,
+            files=[("files", f) for f in files],
+            data={"title": title, "kind": "user_agreement"},
+        )
+        return self._json(res, 201)
+
     def create_envelope(self, document_id: str, *signers: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /api/v1/envelopes``; asserts 201."""
         res = self._client.post(

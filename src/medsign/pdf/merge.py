@@ -105,6 +105,7 @@ def merge_pdfs(
             out_file,
             object_stream_mode=pikepdf.ObjectStreamMode.disable,
             deterministic_id=True,
+            fix_metadata_version=False,  # XMP stays as written (see rewrite_pdf)
         )
     finally:
         out.close()
@@ -121,6 +122,9 @@ def rewrite_pdf(pdf: pikepdf.Pdf, out_file: BinaryIO) -> None:
         object_stream_mode=pikepdf.ObjectStreamMode.disable,
         deterministic_id=True,
         encryption=False,
+        # pikepdf would parse the XMP to update its pdf:PDFVersion, and replace XMP it
+        # cannot parse with an empty packet: the document's metadata stays as written.
+        fix_metadata_version=False,
     )
 
 

@@ -577,3 +577,21 @@ def test_content_stream_bomb_is_a_named_limit() -> None:
         assert not normalize([SourceFile("ok.pdf", None, _bomb_pdf(4))], small).kept_as_is
     finally:
         set_pdf_parser_limits(IntakeLimits().max_pdf_nesting, IntakeLimits().max_pdf_stream_bytes)
+
+
+def test_a_repair_keeps_xmp_metadata_it_cannot_parse_as_written() -> None:
+    """Rewriting a damaged file must not replace its XMP packet (pikepdf would, on save,
+    when it cannot parse it) — the metadata is part of what the author wrote."""
+    pdf = pikepdf.open(io.BytesIO(make_pdf(1)))
+    packet = b'<?xpacket begin=""?><x:xmpmeta xmlns:x="adobe:ns:meta/">not rdf</x:xmpmeta>'
+    pdf.Root.Metadata = pdf.make_stream(
+        packet, Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML
+    )
+    out = io.BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.disable, fix_metadata_version=False)
+    assert packet in out.getvalue()
+    damaged = out.getvalue().replace(b"%%EOF", b"")  # a repair: written anew by qpdf
+    result = run(("meta.pdf", damaged))
+    assert not result.kept_as_is
+    with pikepdf.open(io.BytesIO(result.data)) as fixed:
+        assert fixed.Root.Metadata.read_bytes() == packet

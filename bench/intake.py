@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -95,6 +95,28 @@ def png_scan() -> bytes:
     img = Image.merge("RGB", [Image.effect_noise(size, 20) for _ in range(3)])
     buf = io.BytesIO()
     img.save(buf, "PNG", dpi=(200, 200))
+    return buf.getvalue()
+
+
+def tiff_scan(pages: int = 100) -> bytes:
+    """A scanner's multi-page TIFF: A4 bilevel pages at 300 dpi with lines of text, CCITT
+    G4 in strips of 64 kB raw (17 per page, Pillow's default), about 7 MB for 100 pages."""
+    size = 2480, 3508
+    font = ImageFont.load_default(28)
+    words = ["patient", "consent", "procedure", "risk", "signature", "date", "clinic", "and"]
+    rnd = random.Random(7)
+    frames = []
+    for page in range(pages):
+        img = Image.new("1", size, 1)
+        draw = ImageDraw.Draw(img)
+        for line in range(38):
+            text = " ".join(rnd.choice(words) for _ in range(22))
+            draw.text((150, 150 + line * 85), f"{page + 1}.{line} {text}", font=font, fill=0)
+        frames.append(img)
+    buf = io.BytesIO()
+    frames[0].save(
+        buf, "TIFF", compression="group4", dpi=(300, 300), save_all=True, append_images=frames[1:]
+    )
     return buf.getvalue()
 
 
@@ -169,6 +191,7 @@ def main() -> None:
     big_broken = big[: big.rfind(b"startxref")] + b"startxref\n1\n%%EOF\n"
     big_scan = scan(10_000_000)
     png = png_scan()
+    tiff = tiff_scan()
     photos = [(f"photo{i}.jpg", photo(i)) for i in range(10)]
     word = docx("Informed consent " * 200)
     (tmp / "broken.pdf").write_bytes(broken)
@@ -291,6 +314,13 @@ def main() -> None:
             str(len(png)),
             len(png),
             measure(run_case, "medsign 10 MB PNG scan", [("s.png", png)], max(n // 4, 3)),
+        )
+    )
+    rows.append(
+        (
+            str(len(tiff)),
+            len(tiff),
+            measure(run_case, "medsign 100-page G4 TIFF scan", [("s.tif", tiff)], 3),
         )
     )
     total = sum(len(d) for _, d in photos)

@@ -42,7 +42,7 @@ import pikepdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from medsign.errors import InvalidDocument, LimitExceeded, UnsupportedFileType
-from medsign.pdf import png, sniff
+from medsign.pdf import png, sniff, tiff
 from medsign.pdf.objects import Name, ObjectSet, PdfValue, Raw, Ref, Stream
 from medsign.pdf.writer import Page, PageGroup, pdf_chunks
 
@@ -68,6 +68,7 @@ _heif_registered = False
 class _Frame:
     orientation: int
     dpi: float | None
+    bilevel: bool = False  # a TIFF frame of Pillow mode "1" (:mod:`medsign.pdf.tiff`)
 
 
 def image_pages(
@@ -111,6 +112,8 @@ def _image_pages(
             frames = _frames(image, filename, max_pixels, max_pages)
             if media_type == sniff.JPEG and len(frames) == 1 and _embeddable_jpeg(image):
                 return _jpeg_pages(_mpo_primary(image, data), image, frames[0])
+            if media_type == sniff.TIFF and all(f.bilevel for f in frames):
+                return _bilevel_tiff_pages(image, frames)
             if media_type in (sniff.JPEG, sniff.PNG, sniff.TIFF):
                 encoded = _img2pdf(data)
                 if encoded is None:
@@ -155,7 +158,9 @@ def _frames(
         orientation = int(facts.getexif().get(0x0112, 1) or 1)
         dpi = facts.info.get("dpi")
         x_dpi = float(dpi[0]) if isinstance(dpi, tuple) and dpi and dpi[0] else None
-        frames.append(_Frame(orientation if orientation in _ORIENT else 1, x_dpi))
+        frames.append(
+            _Frame(orientation if orientation in _ORIENT else 1, x_dpi, tiff.bilevel(image))
+        )
     if count > 1:
         image.seek(0)
     return frames
@@ -173,6 +178,21 @@ def _png_pages(
     return PageGroup(
         [_lay_out(direct.width, direct.height, frame, "Im0", ref)], objects, (1, minor)
     )
+
+
+def _bilevel_tiff_pages(image: Image.Image, frames: list[_Frame]) -> PageGroup:
+    """One page per frame, each frame decoded and encoded again as one CCITT Group 4
+    strip on its own (:mod:`medsign.pdf.tiff`), after every frame's limits are checked."""
+    objects = ObjectSet()
+    pages = []
+    for index, frame in enumerate(frames):
+        image.seek(index)
+        g4 = tiff.encode_frame(image)
+        ref = objects.add(tiff.image_stream(g4))
+        shown = _Frame(1, frame.dpi) if g4.upright else frame
+        pages.append(_lay_out(g4.width, g4.height, shown, "Im0", ref))
+        del g4
+    return PageGroup(pages, objects)
 
 
 def _pixels_error(

@@ -30,6 +30,7 @@ they show — that :mod:`medsign.pdf.writer` writes into the normalized PDF, or 
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import itertools
 import warnings
@@ -156,6 +157,8 @@ def _frames(
             raise _pixels_error(filename, max_pixels, width, height)
         facts = image if metadata is None else metadata
         orientation = int(facts.getexif().get(0x0112, 1) or 1)
+        if image.format == "TIFF" and _pillow_turns_tiff():
+            orientation = 1  # the frame is already upright as Pillow decodes it
         dpi = facts.info.get("dpi")
         x_dpi = float(dpi[0]) if isinstance(dpi, tuple) and dpi and dpi[0] else None
         frames.append(
@@ -164,6 +167,20 @@ def _frames(
     if count > 1:
         image.seek(0)
     return frames
+
+
+@functools.cache
+def _pillow_turns_tiff() -> bool:
+    """Whether Pillow presents TIFF frames upright (Pillow 13 applies the Orientation
+    tag 274, TIFF 6.0 §8, as it opens and decodes a frame). Then the page must not turn
+    them again; older Pillow leaves that to the page's matrix. Probed once, with a
+    2 x 1 TIFF marked "rotate 90° clockwise to view" (6)."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.new("L", (2, 1)).save(buf, "TIFF", exif=exif)
+    with Image.open(buf) as probe:
+        return probe.size == (1, 2)
 
 
 def _png_pages(

@@ -265,11 +265,24 @@ def test_one_image_has_no_outline_and_matrix_follows_exif() -> None:
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing")
+@pytest.mark.parametrize("fmt", ["JPEG", "TIFF"])
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_exif_orientation_is_honoured(orientation: int, tmp_path: Path) -> None:
+def test_exif_orientation_is_honoured(orientation: int, fmt: str, tmp_path: Path) -> None:
+    """JPEG (EXIF) and TIFF (tag 274, TIFF 6.0 §8) orientation: the page shows the image
+    the way it is meant to be seen, turned once (Pillow 13 turns TIFF frames itself)."""
     jpeg = samples.quadrant_jpeg(orientation)
     expected = ImageOps.exif_transpose(Image.open(io.BytesIO(jpeg))).convert("RGB")
-    result = run(("photo.jpg", jpeg))
+    if fmt == "TIFF":
+        # light grey, not white: a lossless image must stand out from the white page
+        stored = Image.new("RGB", (200, 100), (230, 230, 230))
+        stored.paste((255, 0, 0), (0, 0, 100, 50))
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        buf = io.BytesIO()
+        stored.save(buf, "TIFF", exif=exif, compression="tiff_lzw")
+        result = run(("scan.tiff", buf.getvalue()))
+    else:
+        result = run(("photo.jpg", jpeg))
     (tmp_path / "p.pdf").write_bytes(result.data)
     subprocess.run(
         [

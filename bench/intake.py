@@ -13,6 +13,8 @@ Target (issue 3): a sound PDF adds <= 5 ms over reading its bytes; memory < 2x u
 from __future__ import annotations
 
 import argparse
+import ctypes
+import gc
 import io
 import multiprocessing as mp
 import os
@@ -165,7 +167,24 @@ def run_fn(
     queue.put((name, statistics.median(times), peak - base))
 
 
+def _release_free_memory() -> None:
+    """Hand the parent's free heap back to the system before forking a case.
+
+    A forked child starts with the parent's resident pages; heap the parent freed but
+    glibc kept (it raises its mmap threshold after large frees) would be reused by the
+    child without growing its RSS, and the case's peak would be under-counted.
+    """
+    gc.collect()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to trim
+        return
+    libc.malloc_trim(0)
+
+
 def measure(target: Callable[..., None], *args: object) -> tuple[str, float, int]:
+    """Run one case in a forked child; (name, median seconds, peak RSS growth)."""
+    _release_free_memory()
     ctx = mp.get_context("fork")
     queue: mp.Queue[tuple[str, float, int]] = ctx.Queue()
     proc = ctx.Process(target=target, args=(*args, queue))

@@ -22,14 +22,13 @@ import pytest
 from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
 from medsign import errors
-from medsign.pdf import png, seal_pdf, validate_pdf
+from medsign.pdf import png
 from medsign.pdf.images import image_pages
 from medsign.pdf.intake import IntakeLimits, NormalizedPdf, SourceFile, normalize
 from medsign.pdf.objects import Stream
 from medsign.pki import DevCA, SealKey
-from tests.support.pdfs import make_pdf
 from tests.unit.pdf import intake_samples as samples
-from tests.unit.pdf.test_pdf_seal import request as seal_request
+from tests.unit.pdf.intake_checks import sealed_alone_and_glued
 
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing"
@@ -473,21 +472,11 @@ def test_png_glued_with_a_pdf_and_sealed(
     """Glued with a PDF the PNG page is read by qpdf from the writer's pieces (many
     IDAT views); the result is sound and can be sealed."""
     scan = encode(SIZE, 2, 8, random_rows(SIZE, 24, 5), idat_size=64)
-    alone = run("scan.png", scan)
-    qpdf_check(alone.data)
-    sealed = seal_pdf(alone.data, seal_key, seal_request(0))
-    assert validate_pdf(sealed, [dev_ca.certificate]).valid
-    glued = normalize(
-        [SourceFile("consent.pdf", None, make_pdf(pages=2)), SourceFile("scan.png", None, scan)],
-        IntakeLimits(),
-    )
+    glued = sealed_alone_and_glued("scan.png", scan, qpdf_check, seal_key, dev_ca)
     assert glued.pages == 3
-    qpdf_check(glued.data)
     with pikepdf.open(io.BytesIO(glued.data)) as pdf:
         (ximage,) = pdf.pages[2].Resources.XObject.values()
         assert ximage.read_raw_bytes() == idat(scan)
-    sealed = seal_pdf(glued.data, seal_key, seal_request(1))
-    assert validate_pdf(sealed, [dev_ca.certificate]).valid
 
 
 # --- damage --------------------------------------------------------------------------------

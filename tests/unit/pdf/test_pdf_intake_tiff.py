@@ -23,12 +23,11 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps, TiffImagePlugin
 
 from medsign import errors
-from medsign.pdf import seal_pdf, tiff, validate_pdf
+from medsign.pdf import tiff
 from medsign.pdf.images import image_pages
 from medsign.pdf.intake import IntakeLimits, NormalizedPdf, SourceFile, normalize
 from medsign.pki import DevCA, SealKey
-from tests.support.pdfs import make_pdf
-from tests.unit.pdf.test_pdf_seal import request as seal_request
+from tests.unit.pdf.intake_checks import sealed_alone_and_glued
 
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing"
@@ -287,17 +286,7 @@ def test_bilevel_tiff_glued_with_a_pdf_and_sealed(
     qpdf_check: Callable[[bytes], None], seal_key: SealKey, dev_ca: DevCA
 ) -> None:
     scan = bilevel_tiff("group4", 0, orientation=8)
-    alone = run("scan.tif", scan)
-    qpdf_check(alone.data)
-    sealed = seal_pdf(alone.data, seal_key, seal_request(0))
-    assert validate_pdf(sealed, [dev_ca.certificate]).valid
-    glued = normalize(
-        [SourceFile("consent.pdf", None, make_pdf(pages=2)), SourceFile("scan.tif", None, scan)],
-        IntakeLimits(),
-    )
+    glued = sealed_alone_and_glued("scan.tif", scan, qpdf_check, seal_key, dev_ca)
     assert glued.pages == 2 + len(SIZES)
-    qpdf_check(glued.data)
     with pikepdf.open(io.BytesIO(glued.data)) as pdf:
         assert pdf.pages[2].Resources.XObject.Im0.Filter == pikepdf.Name.CCITTFaxDecode
-    sealed = seal_pdf(glued.data, seal_key, seal_request(1))
-    assert validate_pdf(sealed, [dev_ca.certificate]).valid

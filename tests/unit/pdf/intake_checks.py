@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 from medsign.pdf import seal_pdf, validate_pdf
@@ -31,3 +32,30 @@ def sealed_alone_and_glued(
         sealed = seal_pdf(result.data, seal_key, seal_request(slot))
         assert validate_pdf(sealed, [dev_ca.certificate]).valid
     return glued
+
+
+def mutate(
+    data: bytes,
+    rng: random.Random,
+    *,
+    edits: int = 6,
+    flips: float = 0.5,
+    cuts: float = 0.3,
+    cut: int = 4096,
+    insert: int = 64,
+) -> bytes:
+    """``data`` with 1 to ``edits`` random edits: a byte flipped (probability ``flips``),
+    up to ``cut`` bytes cut out (``cuts``), or up to ``insert`` random bytes inserted."""
+    out = bytearray(data)
+    for _ in range(rng.randint(1, edits)):
+        if not out:
+            break
+        at = rng.randrange(len(out))
+        choice = rng.random()
+        if choice < flips:
+            out[at] = rng.randrange(256)
+        elif choice < flips + cuts:
+            del out[at : at + rng.randint(1, cut)]
+        else:
+            out[at:at] = rng.randbytes(rng.randint(1, insert))
+    return bytes(out)

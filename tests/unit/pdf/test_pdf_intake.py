@@ -13,6 +13,7 @@ import pytest
 
 from medsign.errors import EncryptedDocument, InvalidDocument, LimitExceeded
 from medsign.pdf import inspect_pdf
+from tests.unit.pdf.intake_checks import mutate
 
 PdfFactory = Callable[..., bytes]
 
@@ -78,18 +79,9 @@ def test_never_raises_anything_else(pdf_factory: PdfFactory) -> None:
     rng = random.Random(1234)
     seeds = [pdf_factory(pages=2), pdf_factory(pages=2, xref_stream=True)]
     for i in range(300):
-        base = bytearray(seeds[i % 2])
-        for _ in range(rng.randint(1, 20)):
-            at = rng.randrange(len(base))
-            choice = rng.random()
-            if choice < 0.5:
-                base[at] = rng.randrange(256)
-            elif choice < 0.75:
-                del base[at : at + rng.randint(1, 64)]
-            else:
-                base[at:at] = rng.randbytes(rng.randint(1, 64))
+        mutant = mutate(seeds[i % 2], rng, edits=20, cuts=0.25, cut=64)
         with contextlib.suppress(InvalidDocument, LimitExceeded):
-            inspect_pdf(bytes(base))
+            inspect_pdf(mutant)
     for _ in range(50):
         with contextlib.suppress(InvalidDocument):
             inspect_pdf(b"%PDF-1.7\n" + rng.randbytes(rng.randint(0, 4000)))

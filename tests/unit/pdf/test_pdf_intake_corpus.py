@@ -22,6 +22,7 @@ from medsign.errors import DomainError
 from medsign.pdf import seal_pdf, validate_pdf
 from medsign.pdf.intake import IntakeLimits, NormalizedPdf, SourceFile, normalize
 from medsign.pki import DevCA, SealKey
+from tests.unit.pdf.intake_checks import mutate
 from tests.unit.pdf.test_pdf_seal import request as seal_request
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -150,19 +151,7 @@ def test_mutated_real_pdfs_bounded(seal_key: SealKey, dev_ca: DevCA) -> None:
     for i in range(int(os.environ.get("MEDSIGN_FUZZ_CASES", "400"))):
         if time.monotonic() > deadline:
             break
-        data = bytearray(seeds[i % len(seeds)])
-        for _ in range(rng.randint(1, 6)):
-            if not data:
-                break
-            at = rng.randrange(len(data))
-            choice = rng.random()
-            if choice < 0.5:
-                data[at] = rng.randrange(256)
-            elif choice < 0.8:
-                del data[at : at + rng.randint(1, 4096)]
-            else:
-                data[at:at] = rng.randbytes(rng.randint(1, 64))
-        outcome = intake(bytes(data), f"mutant{i}.pdf")
+        outcome = intake(mutate(seeds[i % len(seeds)], rng), f"mutant{i}.pdf")
         if isinstance(outcome, str):
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         else:

@@ -19,6 +19,7 @@ from medsign.pdf import seal_pdf, validate_pdf
 from medsign.pdf.intake import IntakeLimits, SourceFile, normalize
 from medsign.pki import DevCA, SealKey
 from tests.unit.pdf import intake_samples as samples
+from tests.unit.pdf.intake_checks import mutate
 from tests.unit.pdf.test_pdf_seal import request as seal_request
 
 
@@ -51,22 +52,6 @@ SEEDS: list[tuple[str, bytes]] = [
 ]
 
 
-def _mutate(data: bytes, rng: random.Random) -> bytes:
-    out = bytearray(data)
-    for _ in range(rng.randint(1, 4)):
-        if not out:
-            break
-        at = rng.randrange(len(out))
-        choice = rng.random()
-        if choice < 0.6:
-            out[at] = rng.randrange(256)
-        elif choice < 0.8:
-            del out[at : at + rng.randint(1, 64)]
-        else:
-            out[at:at] = rng.randbytes(rng.randint(1, 16))
-    return bytes(out)
-
-
 @pytest.mark.timeout(120)
 def test_mutated_images_are_taken_soundly_or_refused(seal_key: SealKey, dev_ca: DevCA) -> None:
     rng = random.Random(int(os.environ.get("MEDSIGN_FUZZ_SEED", "20261123")))
@@ -77,7 +62,7 @@ def test_mutated_images_are_taken_soundly_or_refused(seal_key: SealKey, dev_ca: 
         if time.monotonic() > deadline:
             break
         name, seed = SEEDS[i % len(SEEDS)]
-        mutant = _mutate(seed, rng)
+        mutant = mutate(seed, rng, edits=4, flips=0.6, cuts=0.2, cut=64, insert=16)
         try:
             result = normalize([SourceFile(name, None, mutant)], IntakeLimits())
         except DomainError as exc:

@@ -206,8 +206,7 @@ def _bilevel_tiff_pages(image: Image.Image, frames: list[_Frame]) -> PageGroup:
         image.seek(index)
         g4 = tiff.encode_frame(image)
         ref = objects.add(tiff.image_stream(g4))
-        shown = _Frame(1, frame.dpi) if g4.upright else frame
-        pages.append(_lay_out(g4.width, g4.height, shown, "Im0", ref))
+        pages.append(_lay_out(g4.width, g4.height, frame, "Im0", ref))
         del g4
     return PageGroup(pages, objects)
 

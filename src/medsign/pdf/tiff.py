@@ -25,8 +25,9 @@ so a BlackIsZero strip needs ``/BlackIs1 true`` and a WhiteIsZero one the defaul
 (false). The re-encoded file states which it is; the upload's own interpretation was
 already applied by Pillow when it decoded the frame (0 = black in mode "1").
 
-Orientation (TIFF 6.0 §8, tag 274, the EXIF values): Pillow turns a frame upright as it
-decodes it, so :attr:`Group4.upright` tells the page not to turn it again.
+Orientation (TIFF 6.0 §8, tag 274, the EXIF values) is the page's business
+(:mod:`medsign.pdf.images` knows whether the installed Pillow already turns a frame
+upright as it decodes it).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from medsign.pdf.objects import Name, PdfValue, Stream
 # TIFF 6.0 tags (§8, Baseline Fields; §11 for T6Options)
 _WIDTH, _LENGTH, _COMPRESSION, _PHOTOMETRIC, _FILL_ORDER = 256, 257, 259, 262, 266
 _STRIP_OFFSETS, _ROWS_PER_STRIP, _STRIP_BYTE_COUNTS, _T6_OPTIONS = 273, 278, 279, 293
-_ORIENTATION = 274
 _GROUP4 = 4  # Compression: CCITT T.6 bi-level encoding
 
 
@@ -53,7 +53,6 @@ class Group4:
     height: int
     black_is_zero: bool  # PhotometricInterpretation 1 (TIFF 6.0 §3)
     data: bytes
-    upright: bool  # Pillow applied the frame's Orientation (tag 274) while decoding
 
 
 def bilevel(image: Image.Image) -> bool:
@@ -70,11 +69,7 @@ def encode_frame(image: Image.Image) -> Group4:
     uploaded frame on to libtiff (img2pdf makes a fresh image for the same reason).
     """
     assert isinstance(image, TiffImagePlugin.TiffImageFile)
-    oriented = image.tag_v2.get(_ORIENTATION, 1) not in (None, 1)
     image.load()
-    # Pillow (13 here) turns a TIFF frame upright as it decodes it (ImageOps.exif_transpose)
-    # and then drops the tag; older versions leave both alone.
-    upright = oriented and _ORIENTATION not in image.tag_v2
     plain = image._new(image.im)  # same pixels, no TIFF tags
     plain.info = {}
     width, height = plain.size
@@ -84,10 +79,10 @@ def encode_frame(image: Image.Image) -> Group4:
     # holding every row (Pillow >= 8.4; rows_per_strip = strip_size // stride).
     plain.save(out, "TIFF", compression="group4", strip_size=stride * height)
     del plain
-    return _strip(out.getvalue(), width, height, upright)
+    return _strip(out.getvalue(), width, height)
 
 
-def _strip(encoded: bytes, width: int, height: int, upright: bool) -> Group4:
+def _strip(encoded: bytes, width: int, height: int) -> Group4:
     """The one strip of a TIFF written by :func:`encode_frame`, its facts checked."""
     with Image.open(io.BytesIO(encoded)) as written:
         assert isinstance(written, TiffImagePlugin.TiffImageFile)
@@ -110,7 +105,7 @@ def _strip(encoded: bytes, width: int, height: int, upright: bool) -> Group4:
     start, length = int(offsets[0]), int(counts[0])
     if start + length > len(encoded) or length <= 0:
         raise ValueError("Group 4 strip outside the re-encoded file")
-    return Group4(width, height, photometric == 1, encoded[start : start + length], upright)
+    return Group4(width, height, photometric == 1, encoded[start : start + length])
 
 
 def image_stream(frame: Group4) -> Stream:

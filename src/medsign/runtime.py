@@ -12,12 +12,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from medsign.audit.note import LogIdentity, NoteKey
 from medsign.db.engine import make_engine, make_session_factory
 from medsign.domain.otp import OtpRules
 from medsign.domain.tokens import Keyring
@@ -191,6 +194,13 @@ class Runtime:
         """A session in one transaction: committed on success, rolled back on any error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @cached_property
+    def audit_log(self) -> LogIdentity:
+        """Who signs the audit log's checkpoints: the key derived from the deployment
+        secret, and the origin line (the public host) that names the log."""
+        host = urlsplit(self.settings.public_url).netloc or "medsign"
+        return LogIdentity(NoteKey.from_keyring(self.keyring), f"{host}/audit")
 
     def signing_url(self, token: str) -> str:
         """The public link a signer opens."""

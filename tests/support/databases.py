@@ -59,7 +59,7 @@ def migrated_database(kind: str, tmp: Path) -> Iterator[str]:
 
 
 def empty_all_tables(url: str) -> None:
-    """Delete every row (keeps the migrated schema and alembic_version)."""
+    """Delete every row (keeps the migrated schema, alembic_version and seeded rows)."""
     engine = create_engine(url)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
@@ -68,4 +68,6 @@ def empty_all_tables(url: str) -> None:
         else:
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))  # noqa: S608 - our own table names
+        # Rows the migrations seed (as after `medsign db upgrade`).
+        conn.execute(text("INSERT INTO audit_log_head (id, tree_size) VALUES (1, 0)"))
     engine.dispose()

@@ -1,8 +1,12 @@
-"""Appending to the per-organization hash chain (shared/DESIGN.md "Audit log").
+"""Appending audit events (shared/DESIGN.md "Audit log").
 
-Each event's hash is SHA-256 over the previous event's hash and the canonical JSON
-(RFC 8785-style: sorted keys, no spaces) of the event, so any edit, insertion or
-deletion breaks every later link.
+``record`` only inserts a row in the caller's transaction: no shared row is read or
+locked, so any number of transactions of one organization append at once. The
+sequencer (:mod:`medsign.audit.sequencer`) later gives each event its place in the
+RFC 9162 Merkle tree; :func:`leaf_data` is what the tree commits to.
+
+Events written before migration 0008 are also links of the first release's
+per-organization hash chain; :func:`verify_chain` still checks those links.
 """
 
 from __future__ import annotations
@@ -17,35 +21,33 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medsign.audit.models import AuditEvent
-from medsign.organizations.models import Organization
 
 GENESIS = "0" * 64
 
 
-def event_hash(
-    prev_hash: str,
-    seq: int,
-    at: datetime,
-    action: str,
-    actor: str,
-    envelope_id: str | None,
-    data: dict[str, Any],
-) -> str:
-    """The chained hash of one event."""
-    body = json.dumps(
+def _canonical(value: dict[str, Any]) -> bytes:
+    """Canonical JSON (RFC 8785-style: sorted keys, no spaces, UTF-8)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def leaf_data(event: AuditEvent) -> bytes:
+    """The bytes the Merkle tree commits to for ``event`` (its leaf, RFC 9162 §2.1.1).
+
+    Everything that describes the event, its row id included, so that an edited,
+    moved or swapped row changes the leaf.
+    """
+    return _canonical(
         {
-            "seq": seq,
-            "at": at.isoformat(),
-            "action": action,
-            "actor": actor,
-            "envelope_id": envelope_id,
-            "data": data,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+            "v": 1,
+            "id": event.id,
+            "organization_id": event.organization_id,
+            "at": event.at.isoformat(),
+            "action": event.action,
+            "actor": event.actor,
+            "envelope_id": event.envelope_id,
+            "data": event.data,
+        }
     )
-    return hashlib.sha256(prev_hash.encode() + body.encode()).hexdigest()
 
 
 def record(
@@ -58,39 +60,46 @@ def record(
     envelope_id: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an event in the caller's transaction (serialized per organization)."""
-    # Lock the organization row so two transactions never extend the chain at once
-    # (PostgreSQL); SQLite transactions are already serialized by BEGIN IMMEDIATE.
-    session.execute(
-        select(Organization.id).where(Organization.id == organization_id).with_for_update()
-    )
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.organization_id == organization_id)
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    payload = data or {}
+    """Append an event in the caller's transaction; it locks nothing but its own row."""
     event = AuditEvent(
         organization_id=organization_id,
-        seq=seq,
         at=at,
         action=action,
         actor=actor,
         envelope_id=envelope_id,
-        data=payload,
-        prev_hash=prev,
-        hash=event_hash(prev, seq, at, action, actor, envelope_id, payload),
+        data=data or {},
     )
     session.add(event)
     session.flush()
     return event
 
 
+def event_hash(
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    action: str,
+    actor: str,
+    envelope_id: str | None,
+    data: dict[str, Any],
+) -> str:
+    """The chained hash of one event of the first release's chain."""
+    body = _canonical(
+        {
+            "seq": seq,
+            "at": at.isoformat(),
+            "action": action,
+            "actor": actor,
+            "envelope_id": envelope_id,
+            "data": data,
+        }
+    )
+    return hashlib.sha256(prev_hash.encode() + body).hexdigest()
+
+
 @dataclass(frozen=True)
 class ChainReport:
-    """Result of walking one organization's chain."""
+    """Result of walking one organization's chain (events before migration 0008)."""
 
     events: int
     first_broken_seq: int | None
@@ -108,17 +117,18 @@ def verify_chain(session: Session, organization_id: str) -> ChainReport:
     expected_seq = 1
     for ev in session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.organization_id == organization_id)
+        .where(AuditEvent.organization_id == organization_id, AuditEvent.seq.is_not(None))
         .order_by(AuditEvent.seq)
     ):
         count += 1
+        assert ev.seq is not None
         ok = (
             ev.seq == expected_seq
             and ev.prev_hash == prev
             and ev.hash
             == event_hash(prev, ev.seq, ev.at, ev.action, ev.actor, ev.envelope_id, ev.data)
         )
-        if not ok:
+        if not ok or ev.hash is None:
             return ChainReport(count, ev.seq)
         prev = ev.hash
         expected_seq += 1

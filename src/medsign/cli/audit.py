@@ -1,12 +1,12 @@
-"""``medsign audit verify|checkpoint``: check the per-organization hash chains.
+"""``medsign audit verify|checkpoint``: check the audit log.
 
-``verify`` recomputes every link (:func:`medsign.audit.service.verify_chain`) and
-compares the stored checkpoints with the chain; it prints one line per organization
-and exits 1 at the first broken one it reports (all organizations are still walked).
-``checkpoint`` records the current head of each chain with an RFC 3161 time-stamp
-from the deployment's TSA (:mod:`medsign.audit.checkpoints`); run it periodically
-(cron, or a worker schedule) so that rewriting history is detectable even by
-someone who controls the database afterwards.
+``verify`` checks the Merkle transparency log (:func:`medsign.audit.verify.verify_log`:
+every leaf recomputed from its event, every checkpoint's root, signature and RFC 3161
+time-stamp) and prints it as the first JSON line; then one line per organization for
+the hash chain its events formed before the log existed (migration 0008) with that
+chain's checkpoints. It exits 1 when anything is broken (everything is still walked).
+``checkpoint`` folds the events not yet in the log into it and publishes a checkpoint
+now; the worker does the same every second, so it is rarely needed.
 """
 
 from __future__ import annotations
@@ -17,23 +17,26 @@ import sys
 from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from medsign.audit.checkpoints import make_checkpoint, verify_checkpoints
+from medsign.audit.checkpoints import verify_checkpoints
+from medsign.audit.models import AuditEvent
+from medsign.audit.sequencer import sequence_pending
 from medsign.audit.service import verify_chain
+from medsign.audit.verify import verify_log
 from medsign.organizations.models import Organization
 
 
-def _org_ids(session: object, only: str | None) -> list[str]:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
+def _chained_org_ids(session: Session, only: str | None) -> list[str]:
+    """Organizations with events of the first release's hash chain (or ``only``)."""
+    query = select(AuditEvent.organization_id).where(AuditEvent.seq.is_not(None)).distinct()
     if only is not None:
-        return [only] if session.get(Organization, only) is not None else []
-    return list(session.scalars(select(Organization.id).order_by(Organization.id)))
+        query = query.where(AuditEvent.organization_id == only)
+    return sorted(session.scalars(query))
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    """Walk every chain (or ``--org``); exit 1 when a link or checkpoint is broken."""
+    """Check the log and every old chain (or ``--org``'s); exit 1 when anything is broken."""
     from medsign.cli.main import _settings
     from medsign.runtime import Runtime
 
@@ -41,11 +44,13 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     broken = False
     try:
         with rt.transaction() as session:
-            orgs = _org_ids(session, args.org)
-            if args.org is not None and not orgs:
+            if args.org is not None and session.get(Organization, args.org) is None:
                 print(f"medsign: no organization {args.org}", file=sys.stderr)
                 return 2
-            for org_id in orgs:
+            report = verify_log(session, rt.audit_log.key)
+            broken = not report.intact
+            print(json.dumps(report.view()))
+            for org_id in _chained_org_ids(session, args.org):
                 chain = verify_chain(session, org_id)
                 checkpoints = verify_checkpoints(session, org_id)
                 line: dict[str, object] = {
@@ -67,20 +72,16 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
-    """Record a time-stamped checkpoint of each chain head (or of ``--org``)."""
+    """Fold pending events into the log and publish a checkpoint now."""
     from medsign.cli.main import _settings
     from medsign.runtime import Runtime
 
     rt = Runtime.build(_settings())
     try:
-        stamper = rt.seal_keys.timestamper()
-        with rt.transaction() as session:
-            for org_id in _org_ids(session, args.org):
-                cp = make_checkpoint(session, org_id, stamper, now=rt.clock())
-                if cp is not None:
-                    print(json.dumps({"organization_id": org_id, "seq": cp.seq}))
+        size = sequence_pending(rt, wait=True)
     finally:
         rt.close()
+    print(json.dumps({"tree_size": size, "checkpointed": size is not None}))
     return 0
 
 
@@ -91,10 +92,12 @@ def add_audit_parser(
     audit = sub.add_parser("audit", help="audit log commands")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     commands: list[tuple[str, str, Callable[[argparse.Namespace], int]]] = [
-        ("verify", "walk the hash chains; exit 1 at a broken link", cmd_audit_verify),
-        ("checkpoint", "time-stamp the current chain heads", cmd_audit_checkpoint),
+        ("verify", "check the audit log and old chains; exit 1 if broken", cmd_audit_verify),
+        ("checkpoint", "fold pending events into the log; checkpoint it", cmd_audit_checkpoint),
     ]
     for name, help_text, func in commands:
         parser = audit_sub.add_parser(name, help=help_text)
-        parser.add_argument("--org", default=None, help="one organization id (default: all)")
+        parser.add_argument(
+            "--org", default=None, help="only this organization's old chain (default: all)"
+        )
         parser.set_defaults(func=func)

@@ -142,7 +142,7 @@ read the code at {url}/dev/outbox:
 
 def cmd_worker(_args: argparse.Namespace) -> int:
     """Run a worker alone (scale-out)."""
-    from medsign.jobs.handlers import build_handlers, periodic
+    from medsign.jobs.handlers import Housekeeping, build_handlers
     from medsign.jobs.worker import Worker
     from medsign.runtime import Runtime
 
@@ -156,7 +156,7 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     logging.getLogger("medsign").info("worker started")
-    worker.run_forever(periodic)
+    worker.run_forever(Housekeeping())
     rt.close()
     return 0
 

@@ -1,7 +1,7 @@
 """Imports every model so the metadata is complete (for Alembic autogenerate)."""
 
 from medsign.audit.checkpoints import AuditCheckpoint
-from medsign.audit.models import AuditEvent
+from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.branches.models import Branch
 from medsign.db.base import Base
 from medsign.documents.models import Document
@@ -18,6 +18,9 @@ __all__ = [
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",
+    "AuditLogCheckpoint",
+    "AuditLogHead",
+    "AuditTreeNode",
     "Base",
     "Branch",
     "DevMessage",

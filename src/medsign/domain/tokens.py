@@ -29,6 +29,11 @@ class Keyring:
         """Keyed hash (hex) of ``value`` for lookup/compare; ``purpose`` separates domains."""
         return self._mac(purpose, value).hex()
 
+    def derive_seed(self, purpose: str) -> bytes:
+        """32 bytes derived from the secret for ``purpose`` (e.g. a signing key's seed):
+        HMAC-SHA-256 as the PRF of a one-block HKDF-Expand (RFC 5869 §2.3)."""
+        return self._mac("seed", purpose)
+
     def link_token(self, signer_id: str, link_version: int) -> str:
         """The signer's link token: 256 bits derived from the key, url-safe base64."""
         raw = self._mac("link", f"{signer_id}:{link_version}")

@@ -5,7 +5,8 @@ queues when an envelope completes (so completing stays fast). It gathers, for ea
 signer, who (name, role, relation, masked contact), how (method, channel, when the
 code was sent and entered, attempts), when, and from where (IP, user agent), the
 document's SHA-256 before and after signing, and every audit event of the envelope
-(action, time, actor, sequence number and chain hash; shared/DESIGN.md "Evidence").
+(action, time, actor, place in the audit log with its RFC 9162 inclusion proof against
+a signed, time-stamped checkpoint; shared/DESIGN.md "Evidence").
 One-time codes, link tokens and verification codes are never included.
 
 The PDF is the same content in the patient's language (en, ru, fa; fa right-to-left),
@@ -26,7 +27,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from medsign.audit.models import AuditEvent
+from medsign.audit.models import AuditEvent, AuditLogCheckpoint
+from medsign.audit.proofs import checkpoint_view, inclusion_proof, latest_checkpoint
+from medsign.audit.sequencer import sequence_pending
 from medsign.audit.service import record
 from medsign.documents.models import Document
 from medsign.domain.policy import Role
@@ -111,37 +114,65 @@ def _signer_entry(signer: Signer) -> dict[str, Any]:
     }
 
 
-def _events(session: Session, env: Envelope) -> list[dict[str, Any]]:
+def _events(
+    session: Session, env: Envelope, checkpoint: AuditLogCheckpoint | None
+) -> list[dict[str, Any]]:
+    """The envelope's audit events, each with its RFC 9162 inclusion proof against
+    ``checkpoint`` (none for an event the log has not taken in yet)."""
     rows = session.scalars(
         select(AuditEvent)
         .where(AuditEvent.organization_id == env.organization_id)
         .where(AuditEvent.envelope_id == env.id)
-        .order_by(AuditEvent.seq)
+        .order_by(AuditEvent.id)
     ).all()
-    return [
-        {
-            "seq": row.seq,
-            "at": _iso(row.at),
-            "action": row.action,
-            "actor": row.actor,
-            "data": {k: row.data[k] for k in _SAFE_DATA_KEYS if k in (row.data or {})},
-            "hash": row.hash,
-        }
-        for row in rows
-    ]
+    events = []
+    for row in rows:
+        proof = None
+        if (
+            checkpoint is not None
+            and row.leaf_index is not None
+            and row.leaf_index < checkpoint.tree_size
+        ):
+            proof = inclusion_proof(session, row, checkpoint.tree_size).view()
+        events.append(
+            {
+                "id": row.id,
+                "at": _iso(row.at),
+                "action": row.action,
+                "actor": row.actor,
+                "data": {k: row.data[k] for k in _SAFE_DATA_KEYS if k in (row.data or {})},
+                "leaf_index": row.leaf_index,
+                "inclusion_proof": proof,
+            }
+        )
+    return events
+
+
+def _audit_log(rt: Runtime, checkpoint: AuditLogCheckpoint | None) -> dict[str, Any] | None:
+    """The checkpoint the proofs lead to, and the key that signed it."""
+    if checkpoint is None:
+        return None
+    return {
+        "checkpoint": checkpoint_view(checkpoint),
+        "verifier_key": rt.audit_log.key.verifier_key(),
+        "leaf": "SHA-256(0x00 || canonical JSON of the event row), RFC 9162 §2.1.1",
+    }
 
 
 def build_evidence(
-    session: Session, env: Envelope, org: Organization, *, now: datetime, default_lang: str
+    rt: Runtime, session: Session, env: Envelope, org: Organization
 ) -> dict[str, Any]:
-    """The certificate of completion as a JSON-ready dictionary."""
+    """The certificate of completion as a JSON-ready dictionary, its audit events
+    proven against the newest checkpoint of the audit log."""
+    now = rt.clock()
+    checkpoint = latest_checkpoint(session)
     doc = session.get(Document, env.document_id)
     assert doc is not None
     return {
         "type": "medsign.certificate-of-completion",
         "version": 1,
         "generated_at": now.isoformat(),
-        "lang": patient_lang(env, default_lang),
+        "lang": patient_lang(env, rt.settings.default_lang),
         "organization": {"id": org.id, "name": org.name},
         "envelope": {
             "id": env.id,
@@ -159,7 +190,8 @@ def build_evidence(
             "sha256_final": env.current_sha256,
         },
         "signers": [_signer_entry(s) for s in env.signers],
-        "events": _events(session, env),
+        "events": _events(session, env, checkpoint),
+        "audit_log": _audit_log(rt, checkpoint),
     }
 
 
@@ -241,12 +273,21 @@ def report_lines(data: dict[str, Any], zone: ZoneInfo) -> list[ReportLine]:
     lines.append(ReportLine(label("events", lang), Style.HEADING))
     lines.append(ReportLine(label("audit_note", lang), Style.SMALL))
     for event in data["events"]:
+        index = event.get("leaf_index")
         lines.append(
             ReportLine(
-                f"#{event['seq']} {_local(event['at'], zone)} {event['action']} — {event['actor']}"
+                f"#{index if index is not None else '—'} {_local(event['at'], zone)} "
+                f"{event['action']} — {event['actor']}"
             )
         )
-        lines.append(ReportLine(f"{event['hash']}", Style.SMALL))
+        proof = event.get("inclusion_proof")
+        if proof:
+            lines.append(ReportLine(proof["leaf_hash"], Style.SMALL))
+    log_info = data.get("audit_log")
+    if log_info:
+        cp = log_info["checkpoint"]
+        lines.append(ReportLine(f"{label('checkpoint', lang)} {cp['tree_size']}", Style.SMALL))
+        lines.append(ReportLine(cp["root_hash"], Style.SMALL))
     lines.append(
         ReportLine(f"{label('generated', lang)} {_local(data['generated_at'], zone)}", Style.SMALL)
     )
@@ -285,6 +326,8 @@ def seal_evidence_pdf(
 def create_evidence(rt: Runtime, job: Job) -> None:
     """The ``evidence`` job: certificate (JSON, sealed PDF) and B-LTA archive, once."""
     envelope_id = str(job.payload["envelope_id"])
+    # The envelope's events so far into the log first, so the certificate proves them all.
+    sequence_pending(rt, wait=True)
     with rt.transaction() as session:
         env = lock_envelope_by_id(session, envelope_id)
         if (
@@ -296,9 +339,7 @@ def create_evidence(rt: Runtime, job: Job) -> None:
         org = session.get(Organization, env.organization_id)
         assert org is not None
         zone = ZoneInfo(rt.settings.time_zone)
-        data = build_evidence(
-            session, env, org, now=rt.clock(), default_lang=rt.settings.default_lang
-        )
+        data = build_evidence(rt, session, env, org)
         evidence = evidence_json_bytes(data)
         sealed = seal_evidence_pdf(rt, render_evidence_pdf(data, zone), evidence, org, env, zone)
         archive = build_archive(

@@ -62,12 +62,21 @@ LABELS: dict[str, dict[str, str]] = {
         "fa": "تولیدشده توسط medsign در",
     },
     "audit_note": {
-        "en": "Each event is a link of the organization's hash-chained audit log "
-        "(sequence number and hash shown); `medsign audit verify` checks the chain.",
-        "ru": "Каждое событие — звено хеш-цепочки журнала аудита организации (номер и хеш "
-        "указаны); цепочку проверяет `medsign audit verify`.",
-        "fa": "هر رویداد حلقه‌ای از زنجیره هش گزارش ممیزی سازمان است (شماره و هش آمده "
-        "است)؛ فرمان `medsign audit verify` زنجیره را بررسی می‌کند.",
+        "en": "Each event is a leaf of medsign's Merkle audit log (RFC 9162; its index and "
+        "leaf hash shown); the JSON certificate carries its inclusion proof against the "
+        "signed, time-stamped checkpoint below. `medsign audit verify` checks the log.",
+        "ru": "Каждое событие — лист дерева Меркла журнала аудита medsign (RFC 9162; "
+        "указаны номер и хеш листа); JSON-сертификат содержит доказательство включения "
+        "относительно подписанной контрольной точки с меткой времени, указанной ниже. "
+        "Журнал проверяет `medsign audit verify`.",
+        "fa": "هر رویداد برگی از درخت مرکل گزارش ممیزی medsign است (RFC 9162؛ شماره و هش "
+        "برگ آمده است)؛ گواهی JSON اثبات گنجاندن آن را نسبت به نقطه بازرسی امضاشده و "
+        "دارای مهر زمانی زیر دارد. فرمان `medsign audit verify` گزارش را بررسی می‌کند.",
+    },
+    "checkpoint": {
+        "en": "Audit log checkpoint, tree size",
+        "ru": "Контрольная точка журнала аудита, размер дерева",
+        "fa": "نقطه بازرسی گزارش ممیزی، اندازه درخت",
     },
 }
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
+import time
 
-from medsign.audit.checkpoints import checkpoints_due, make_checkpoint
+from medsign.audit.sequencer import sequence_pending
 from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
@@ -40,27 +40,31 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
     }
 
 
-def periodic(rt: Runtime) -> None:
-    """Housekeeping the worker runs every few seconds: expire envelopes past their date,
-    queue reminders that are due, checkpoint the audit chains that moved (hourly)."""
-    with rt.transaction() as session:
-        expire_due(session, now=rt.clock())
-    with rt.transaction() as session:
-        remind_due(session, rt.settings.reminder_delays, now=rt.clock())
-    checkpoint_chains(rt)
+class Housekeeping:
+    """What the worker runs between jobs, about every second (``Worker.run_forever``).
 
+    Each call folds new audit events into the log and checkpoints it, so an event is
+    covered by a signed, time-stamped checkpoint within a couple of seconds (the only
+    window in which it could be dropped unnoticed); every ``sweep_seconds`` it also
+    expires envelopes past their date and queues reminders that are due.
+    """
 
-def checkpoint_chains(rt: Runtime) -> None:
-    """A time-stamped checkpoint of every chain head that moved since its organization's
-    last checkpoint, at most once per CHECKPOINT_INTERVAL (one query when none is due)."""
-    with rt.transaction() as session:
-        due = checkpoints_due(session, now=rt.clock())
-    if not due:
-        return
-    stamper = rt.seal_keys.timestamper()
-    for org_id in due:
-        try:
+    def __init__(self, sweep_seconds: float = 30.0) -> None:
+        self.sweep_seconds = sweep_seconds
+        self._last_sweep: float | None = None
+
+    def __call__(self, rt: Runtime) -> None:
+        """One round of housekeeping."""
+        now = time.monotonic()
+        if self._last_sweep is None or now - self._last_sweep >= self.sweep_seconds:
+            self._last_sweep = now
             with rt.transaction() as session:
-                make_checkpoint(session, org_id, stamper, now=rt.clock())
-        except IntegrityError:
-            continue  # another worker recorded this head at the same moment
+                expire_due(session, now=rt.clock())
+            with rt.transaction() as session:
+                remind_due(session, rt.settings.reminder_delays, now=rt.clock())
+        sequence_pending(rt)
+
+
+def periodic(rt: Runtime) -> None:
+    """One full round of housekeeping now (sweeps included), e.g. from a test or cron."""
+    Housekeeping(sweep_seconds=0.0)(rt)

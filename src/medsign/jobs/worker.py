@@ -29,6 +29,7 @@ log = logging.getLogger("medsign.worker")
 Handler = Callable[[Runtime, Job], None]
 LEASE = timedelta(minutes=2)  # the default of MEDSIGN_WORKER_LEASE_SECONDS
 MAX_ATTEMPTS = 12
+PERIODIC_SECONDS = 1.0  # housekeeping: audit log sequencing, sweeps (jobs.handlers)
 
 
 def claim(rt: Runtime) -> Job | None:
@@ -125,10 +126,10 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def run_forever(self, periodic: Callable[[Runtime], None] | None = None) -> None:
-        """Run jobs until ``stop()``; call ``periodic`` (e.g. expiry sweep) every 30 s."""
+        """Run jobs until ``stop()``; call ``periodic`` (housekeeping) about every second."""
         last_periodic = 0.0
         while not self.stopping.is_set():
-            if periodic is not None and time.monotonic() - last_periodic > 30:
+            if periodic is not None and time.monotonic() - last_periodic >= PERIODIC_SECONDS:
                 last_periodic = time.monotonic()
                 try:
                     periodic(self.rt)

@@ -12,12 +12,13 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from medsign.db.migrate import upgrade
-from medsign.jobs.handlers import build_handlers, periodic
+from medsign.jobs.handlers import Housekeeping, build_handlers
 from medsign.jobs.worker import Worker
 from medsign.runtime import Runtime
 from medsign.settings import Settings
 from medsign.web import openapi, problems
 from medsign.web.api import (
+    audit,
     branches,
     documents,
     envelopes,
@@ -67,7 +68,7 @@ def create_app(
         worker = None
         if s.in_process_worker:
             worker = Worker(rt, build_handlers(rt))
-            worker.start(periodic)
+            worker.start(Housekeeping())
         try:
             yield
         finally:
@@ -105,6 +106,7 @@ def create_app(
         patients,
         policy,
         verify,
+        audit,
         pki,
         webhooks,
         tokens,

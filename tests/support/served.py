@@ -75,8 +75,10 @@ class ServedMedsign:
         database_url: str,
         process: subprocess.Popen[bytes],
         log_file: Path,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.url = url
+        self.env = dict(env or {})  # the process's environment (for the CLI beside it)
         self.data_dir = data_dir
         self.database_url = database_url
         self.process = process
@@ -307,6 +309,7 @@ def serve_medsign(
             database_url=database_url,
             process=process,
             log_file=log_file,
+            env=full_env,
         )
         stack.callback(app.close)
         # The CLI runs while the server starts (both only check the migrated schema).

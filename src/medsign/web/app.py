@@ -35,6 +35,7 @@ from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.idempotency import IdempotencyMiddleware
 from medsign.web.pages import dev_outbox, edo, public, signing
 from medsign.web.static_files import static_router
+from medsign.web.transient import TransientErrorMiddleware
 
 log = logging.getLogger("medsign")
 
@@ -119,6 +120,9 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(static_router(Path(__file__).parent / "static"))
+    # Innermost: a request that lost a database race runs again before anything else
+    # (idempotency records, rate limits) sees it; a database that is away is a 503.
+    app.add_middleware(TransientErrorMiddleware)
     app.add_middleware(IdempotencyMiddleware, runtime=rt)
     app.add_middleware(RateLimitMiddleware, runtime=rt)  # outside: replays count too
 

@@ -18,5 +18,9 @@ def healthz(request: Request) -> JSONResponse:
         with runtime(request).engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception:
-        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "database": "down"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
     return JSONResponse({"status": "ok", "database": "ok"})

@@ -81,3 +81,33 @@ def test_many_patients_sign_at_once(served_each_db: ServedStack) -> None:
     log = json.loads(check.stdout.splitlines()[0])
     assert log["intact"] and log["tree_size"] >= FLOWS * 6 and log["unsequenced"] <= FLOWS
     assert " 500 " not in app.output()
+
+
+def test_the_same_new_patient_from_many_requests_at_once(served_each_db: ServedStack) -> None:
+    """Upserts and envelopes naming one unknown MIS patient race to create it: one
+    patient, every request answered 2xx (the loser of the insert takes the winner's)."""
+    app = served_each_db.app
+    doc = app.upload(make_pdf(pages=1))
+    mis_id = f"race-{uuid.uuid4().hex[:8]}"
+
+    def upsert(_: int) -> httpx.Response:
+        return app.http.post(
+            "/api/v1/patients",
+            headers=app.headers,
+            json={"mis_id": mis_id, "name": "Пациент Гонки", "phone": "+79990000001"},
+        )
+
+    def envelope(_: int) -> httpx.Response:
+        person = signer("Пациент Гонки", "sms_otp", phone="+79990000001")
+        return app.http.post(
+            "/api/v1/envelopes",
+            headers=app.headers,
+            json={"document_id": doc["id"], "signers": [{**person, "patient_mis_id": mis_id}]},
+        )
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(upsert, range(8))) + list(pool.map(envelope, range(8)))
+    assert all(r.status_code in (200, 201) for r in answers), [
+        (r.status_code, r.text[:200]) for r in answers if r.status_code >= 300
+    ]
+    assert app.http.get(f"/api/v1/patients/{mis_id}", headers=app.headers).status_code == 200

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
@@ -32,10 +33,9 @@ def upsert_patient(
     if body.birth_date is not None and body.birth_date > now.date():
         raise InvalidInput("`birth_date` is in the future.", field="birth_date")
     patient = find_patient(session, organization_id, body.mis_id, lock=True)
-    created = patient is None
+    created = False
     if patient is None:
-        patient = Patient(organization_id=organization_id, mis_id=body.mis_id, created_at=now)
-        session.add(patient)
+        patient, created = _insert_or_lock(session, organization_id, body.mis_id, now)
     patient.name = body.name
     patient.birth_date = body.birth_date
     patient.phone = phone
@@ -72,6 +72,29 @@ def get_patient(session: Session, organization_id: str, mis_id: str) -> Patient:
     if patient is None:
         raise NotFound(f"No patient with MIS id {mis_id} in this organization.")
     return patient
+
+
+def _insert_or_lock(
+    session: Session, organization_id: str, mis_id: str, now: datetime
+) -> tuple[Patient, bool]:
+    """Insert the patient ``mis_id``; when a concurrent transaction inserted it first (the
+    unique index makes this one wait for it, then refuses), lock and return theirs.
+
+    The insert runs in a savepoint so that losing the race leaves this transaction
+    usable (docs/concurrency.md).
+    """
+    patient = Patient(
+        organization_id=organization_id, mis_id=mis_id, name="", created_at=now, updated_at=now
+    )
+    try:
+        with session.begin_nested():
+            session.add(patient)
+        return patient, True
+    except IntegrityError:
+        found = find_patient(session, organization_id, mis_id, lock=True)
+        if found is None:
+            raise
+        return found, False
 
 
 def patient_for_signer(

@@ -167,6 +167,7 @@ def expire_due(session: Session, *, now: datetime, limit: int = 100) -> int:
     ids = session.scalars(
         select(Envelope.id)
         .where(Envelope.status == EnvelopeStatus.SENT.value, Envelope.expires_at <= now)
+        .order_by(Envelope.id)  # envelopes are locked in id order (docs/concurrency.md)
         .limit(limit)
     ).all()
     count = 0
@@ -203,7 +204,11 @@ def remind_due(
             Signer.method != Method.SEAL.value,
             Signer.reminders_sent < len(schedule),
         )
+        .order_by(Signer.id)
         .limit(limit)
+        # Two workers sweeping at once split the signers instead of both reminding one;
+        # a row a signing transaction holds is left for the next sweep.
+        .with_for_update(of=Signer, skip_locked=True)
     ).all()
     count = 0
     for signer in candidates:

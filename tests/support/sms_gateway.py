@@ -33,7 +33,8 @@ class ReceivedSms:
 
 
 class SmsGateway(LoopbackPeer):
-    """``ThreadingHTTPServer`` on 127.0.0.1 and a free port, in a daemon thread."""
+    """``ThreadingHTTPServer`` on 127.0.0.1 and a free port, in a daemon thread;
+    restartable on the same port (an outage: ``stop()``, later ``start()``)."""
 
     def __init__(self, token: str | None = None) -> None:
         self.token = token
@@ -41,29 +42,42 @@ class SmsGateway(LoopbackPeer):
         self.delay = 0.0  # seconds to wait before answering
         self._fail_next = 0
         self._fail_status = 503
+        self.duplicates = 0  # accepted again under an id already accepted
         self._messages: list[ReceivedSms] = []
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._server: ThreadingHTTPServer | None = self._bind(0)
+        self.port = int(self._server.server_address[1])
+        self._thread: threading.Thread | None = None
+
+    def _bind(self, port: int) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
+        server.daemon_threads = True
+        return server
 
     @property
     def url(self) -> str:
         """The base URL to give to ``HttpSmsSender``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        """Start serving in a background thread."""
+        """Start (again) serving in a background thread, on the same port."""
+        if self._server is None:
+            self._server = self._bind(self.port)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        """Stop serving and close the listening socket (connections are refused)."""
+        if self._server is not None:
+            if self._thread is not None:  # shutdown() waits for a running serve_forever
+                self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
 
     def fail_next(self, count: int, status: int = 503) -> None:
         """Answer the next ``count`` requests with ``status`` (and accept nothing)."""
@@ -124,6 +138,7 @@ class SmsGateway(LoopbackPeer):
                 if known.id == sms_id:
                     if (known.to, known.text) != (to, text):
                         return 409, _problem(409, "id already used for another message")
+                    self.duplicates += 1
                     return 200, {"id": sms_id, "status": "accepted", "duplicate": True}
             self._messages.append(ReceivedSms(sms_id, to, text, headers))
             self._changed.notify_all()

@@ -16,7 +16,7 @@ from medsign.domain.policy import DocumentKind, parse_enum
 from medsign.errors import InvalidInput, NotFound
 from medsign.pdf.intake import IntakeLimits, NormalizedPdf, SourceFile, normalize
 from medsign.settings import Settings
-from medsign.storage.files import FileStore
+from medsign.storage.ports import BlobStore
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def prepare_document(
 
 def create_document(
     session: Session,
-    files: FileStore,
+    files: BlobStore,
     organization_id: str,
     *,
     prepared: PreparedDocument,

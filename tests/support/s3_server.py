@@ -35,6 +35,13 @@ CREDENTIALS = {
 }
 
 
+class _QuietHandler(MotoRequestHandler):
+    """moto's request handler without werkzeug's line per request on stderr."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log nothing."""
+
+
 class S3TestServer(LoopbackPeer):
     """moto's S3 on 127.0.0.1 and a fixed free port, in a daemon thread; restartable."""
 
@@ -54,7 +61,7 @@ class S3TestServer(LoopbackPeer):
         """Listen on the port (again) and serve in a background thread."""
         assert self._server is None, "already running"
         self._server = make_server(
-            "127.0.0.1", self.port, self._app, threaded=True, request_handler=MotoRequestHandler
+            "127.0.0.1", self.port, self._app, threaded=True, request_handler=_QuietHandler
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -30,7 +30,7 @@ class Backend:
     store: BlobStore
     overwrite: Callable[[str, bytes], None]  # replace the bytes under a digest
     remove: Callable[[str], None]
-    count: Callable[[], int]  # objects stored, temp files included
+    count: Callable[[], int]  # objects (S3: object versions) stored, temp files included
 
 
 def _local(tmp_path: Path) -> Backend:
@@ -52,6 +52,8 @@ def _s3(server: S3TestServer, bucket: str) -> Backend:
     location = S3Location(bucket=bucket, prefix="tenant-a/docs")
     store = S3Store(location, endpoint_url=server.endpoint_url)
     raw = server.client()
+    # With versioning every write is kept, so ``count`` also sees rewrites of a key.
+    raw.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
     def overwrite(sha: str, data: bytes) -> None:
         raw.put_object(Bucket=bucket, Key=location.key(sha), Body=data)
@@ -60,7 +62,7 @@ def _s3(server: S3TestServer, bucket: str) -> Backend:
         raw.delete_object(Bucket=bucket, Key=location.key(sha))
 
     def count() -> int:
-        return int(raw.list_objects_v2(Bucket=bucket).get("KeyCount", 0))
+        return len(raw.list_object_versions(Bucket=bucket).get("Versions", []))
 
     return Backend(store, overwrite, remove, count)
 

@@ -94,10 +94,13 @@ def create_document(
     ``branch_id`` when given (checked to be the organization's), else to the whole
     organization (:func:`medsign.branches.service.resolve_branch`).
     """
-    branch = resolve_branch(session, organization_id, branch_id)
     result = prepared.pdf
     title, kind = prepared.title, prepared.kind
+    # Stored before this function's first SQL statement, so the slow part (the bytes
+    # travelling to object storage) runs before the transaction writes or locks
+    # anything here; if storage fails, nothing is recorded.
     sha256 = files.put(result.data)
+    branch = resolve_branch(session, organization_id, branch_id)
     doc = Document(
         organization_id=organization_id,
         branch_id=branch,

@@ -71,7 +71,3 @@ class FileStore:
     def exists(self, sha256: str) -> bool:
         """True when a file is stored under ``sha256``."""
         return self._path(sha256).is_file()
-
-    def describe(self) -> str:
-        """The directory the files are in."""
-        return f"local directory {self.root}"

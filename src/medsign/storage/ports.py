@@ -72,7 +72,3 @@ class BlobStore(Protocol):
     def exists(self, sha256: str) -> bool:
         """True when something is stored under ``sha256`` (its bytes are not checked)."""
         ...
-
-    def describe(self) -> str:
-        """Where blobs go, for logs and start-up messages (no secrets)."""
-        ...

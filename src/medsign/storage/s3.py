@@ -1,9 +1,12 @@
 """Content-addressed blob store in S3-compatible object storage (AWS S3, MinIO, ...).
 
-Objects are keyed ``<prefix>/<sha[:2]>/<sha>`` (see :class:`S3Location`). A put
-overwrites the key with the same bytes, so it is idempotent; ``Content-MD5``
-(RFC 1864, which S3 checks on PutObject) guards the upload and every get is checked
-against its SHA-256 (FIPS 180-4). One boto3 client per process, built on first use
+Objects are keyed ``<prefix>/<sha[:2]>/<sha>`` (see :class:`S3Location`). A put is
+skipped when the object already exists (a HEAD request), so a retried job neither
+uploads again nor adds a version in a versioned bucket; threads of one process putting
+the same bytes at once take turns, so one uploads and the others find it (between
+processes, two uploads of the same bytes write the same object: harmless).
+``Content-MD5`` (RFC 1864, which S3 checks on PutObject) guards the upload and every
+get is checked against its SHA-256 (FIPS 180-4). One boto3 client per process, built on first use
 (after a fork, the child builds its own): boto3 clients are thread-safe, sessions and
 resources are not. Credentials and region come from boto3's usual sources
 (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``, ...);
@@ -77,6 +80,8 @@ class S3Store:
             response_checksum_validation="when_required",
         )
         self._lock = threading.Lock()
+        # One lock per first byte of the digest: same bytes -> same lock, bounded count.
+        self._put_locks = [threading.Lock() for _ in range(256)]
         self._client: S3Client | None = None
         self._pid = 0
 
@@ -105,19 +110,22 @@ class S3Store:
         return StorageUnavailableError(f"S3 {action} in {self.location.url} failed: {reason}")
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` and return its SHA-256 hex (overwrites the same bytes)."""
+        """Store ``data`` unless it is there already; return its SHA-256 hex."""
         digest = hashlib.sha256(data).hexdigest()
-        md5 = hashlib.md5(data, usedforsecurity=False).digest()  # RFC 1864 transfer check
-        try:
-            self.client().put_object(
-                Bucket=self.location.bucket,
-                Key=self.location.key(digest),
-                Body=data,
-                ContentMD5=base64.b64encode(md5).decode(),
-                ContentType="application/octet-stream",
-            )
-        except (BotoCoreError, ClientError) as exc:
-            raise self._unavailable("put", exc) from exc
+        with self._put_locks[int(digest[:2], 16)]:
+            if self.exists(digest):
+                return digest
+            md5 = hashlib.md5(data, usedforsecurity=False).digest()  # RFC 1864 check
+            try:
+                self.client().put_object(
+                    Bucket=self.location.bucket,
+                    Key=self.location.key(digest),
+                    Body=data,
+                    ContentMD5=base64.b64encode(md5).decode(),
+                    ContentType="application/octet-stream",
+                )
+            except (BotoCoreError, ClientError) as exc:
+                raise self._unavailable("put", exc) from exc
         return digest
 
     def get(self, sha256: str) -> bytes:
@@ -149,7 +157,3 @@ class S3Store:
         except BotoCoreError as exc:
             raise self._unavailable("head", exc) from exc
         return True
-
-    def describe(self) -> str:
-        """The bucket, prefix and endpoint (no credentials)."""
-        return f"{self.location.url} at {self.endpoint_url or 'AWS S3'}"

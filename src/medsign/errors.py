@@ -253,3 +253,33 @@ class ConversionTimeLimit(LimitExceeded):
     """A conversion took longer than the configured limit."""
 
     status = 422
+
+
+# --- storage (issue [scale]): what a request meets when document storage fails -------
+
+
+class StorageUnavailable(DomainError):
+    """Document storage (disk or S3-compatible) does not answer now; try again later.
+
+    503 with ``Retry-After`` (RFC 9110 §15.6.4, §10.2.3); nothing was written.
+    """
+
+    status = 503
+    type_slug = "storage-unavailable"
+    title = "Document storage is unavailable"
+
+    def __init__(self, detail: str, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+
+class StoredFileLost(DomainError):
+    """A file medsign stored is missing or no longer matches its SHA-256.
+
+    A fault on the server's side that retrying does not fix: the operator must restore
+    the file from a backup (the problem names its digest).
+    """
+
+    status = 500
+    type_slug = "stored-file-lost"
+    title = "A stored file is missing or damaged"

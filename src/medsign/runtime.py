@@ -28,7 +28,8 @@ from medsign.pdf.intake import set_pdf_parser_limits
 from medsign.pdf.timestamp import Timestamper, make_timestamper
 from medsign.pki import SealKey, load_or_create_dev_ca, load_seal_key_files
 from medsign.settings import Settings
-from medsign.storage.files import FileStore
+from medsign.storage.factory import open_blob_store
+from medsign.storage.ports import BlobStore
 
 Clock = Callable[[], datetime]
 
@@ -149,14 +150,14 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     keyring: Keyring
-    files: FileStore
+    files: BlobStore
     seal_keys: SealKeys
     clock: Clock = system_clock
     job_ready: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Runtime:
-        """Create the data dir, engine, keyring and file store for ``settings``."""
+        """Create the data dir, engine, keyring and blob store for ``settings``."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         # qpdf's parser limits are process-wide: set once for every PDF read here
         set_pdf_parser_limits(settings.max_pdf_nesting, settings.max_pdf_stream_bytes)
@@ -171,7 +172,7 @@ class Runtime:
             engine=engine,
             sessions=make_session_factory(engine),
             keyring=Keyring(secret),
-            files=FileStore(settings.data_dir / "files"),
+            files=open_blob_store(settings),
             seal_keys=SealKeys(settings),
             clock=clock,
         )

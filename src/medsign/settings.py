@@ -10,8 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from medsign.storage.location import parse_storage_url
 
 
 class Settings(BaseSettings):
@@ -75,6 +77,23 @@ class Settings(BaseSettings):
     # IANA time zone in which signature blocks show the signing time (with its offset).
     time_zone: str = "Europe/Moscow"
     demo: bool = False
+    # Where documents are stored: unset -> data_dir/files; s3://bucket/prefix -> S3-compatible
+    # object storage, reached at s3_endpoint_url (unset: AWS), credentials as boto3 reads them.
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+
+    @field_validator("storage_url")
+    @classmethod
+    def _check_storage_url(cls, value: str | None) -> str | None:
+        parse_storage_url(value)  # ValueError names MEDSIGN_STORAGE_URL and what is wrong
+        return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _check_s3_endpoint_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("MEDSIGN_S3_ENDPOINT_URL must be an http:// or https:// URL")
+        return value or None
 
     @property
     def resolved_database_url(self) -> str:

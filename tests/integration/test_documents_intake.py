@@ -18,6 +18,7 @@ from medsign.documents.models import Document, DocumentSource
 from medsign.pdf.convert import find_soffice
 from medsign.pki import load_or_create_dev_ca
 from medsign.runtime import Runtime
+from medsign.storage.files import FileStore
 from tests.support.api import new_org
 from tests.support.pdfs import encrypted_pdf, make_pdf
 from tests.unit.pdf import intake_samples as samples
@@ -41,6 +42,7 @@ def stored(rt: Runtime) -> tuple[int, int, int]:
     with rt.transaction() as session:
         docs = session.scalar(select(func.count()).select_from(Document)) or 0
         srcs = session.scalar(select(func.count()).select_from(DocumentSource)) or 0
+    assert isinstance(rt.files, FileStore)  # the default store: count its files
     blobs = sum(1 for p in rt.files.root.rglob("*") if p.is_file())
     return docs, srcs, blobs
 

@@ -6,11 +6,15 @@ Loaded by ``tests/conftest.py`` with ``pytest_plugins = ["tests.support.fixtures
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.sms_gateway import SmsGateway
 from tests.support.smtp_server import SmtpTestServer
+
+if TYPE_CHECKING:
+    from tests.support.s3_server import S3TestServer
 
 
 @pytest.fixture
@@ -25,3 +29,21 @@ def sms_gateway() -> Iterator[SmsGateway]:
     """A running HTTP SMS gateway on loopback that records what it accepts."""
     with SmsGateway() as gateway:
         yield gateway
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3TestServer]:
+    """moto's S3 server on loopback, shared by the session (tests use their own buckets)."""
+    from tests.support.s3_server import S3TestServer  # moto loads only where S3 is tested
+
+    with S3TestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3TestServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the running S3 server, with boto3's test credentials set."""
+    from tests.support.s3_server import use_test_credentials
+
+    use_test_credentials(monkeypatch)
+    return s3_server.new_bucket()

@@ -16,7 +16,7 @@ from medsign.domain.policy import DocumentKind, parse_enum
 from medsign.errors import InvalidInput, NotFound
 from medsign.pdf.intake import IntakeLimits, NormalizedPdf, SourceFile, normalize
 from medsign.settings import Settings
-from medsign.storage.files import FileStore
+from medsign.storage.ports import BlobStore
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def prepare_document(
 
 def create_document(
     session: Session,
-    files: FileStore,
+    files: BlobStore,
     organization_id: str,
     *,
     prepared: PreparedDocument,
@@ -94,10 +94,13 @@ def create_document(
     ``branch_id`` when given (checked to be the organization's), else to the whole
     organization (:func:`medsign.branches.service.resolve_branch`).
     """
-    branch = resolve_branch(session, organization_id, branch_id)
     result = prepared.pdf
     title, kind = prepared.title, prepared.kind
+    # Stored before this function's first SQL statement, so the slow part (the bytes
+    # travelling to object storage) runs before the transaction writes or locks
+    # anything here; if storage fails, nothing is recorded.
     sha256 = files.put(result.data)
+    branch = resolve_branch(session, organization_id, branch_id)
     doc = Document(
         organization_id=organization_id,
         branch_id=branch,

@@ -10,10 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from medsign.errors import DomainError, TooManyRequests
+from medsign.errors import DomainError, StorageUnavailable, StoredFileLost, TooManyRequests
+from medsign.storage.ports import BlobCorrupted, BlobMissing, StorageError
 
 log = logging.getLogger("medsign.web")
 PROBLEM_JSON = "application/problem+json"
+# Seconds a client is asked to wait when document storage is away (Retry-After).
+STORAGE_RETRY_AFTER = 10
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -39,6 +42,22 @@ def domain_problem(exc: DomainError) -> JSONResponse:
     return problem(exc.status, exc.slug, exc.title, exc.detail, **extra)
 
 
+def storage_error(exc: StorageError) -> DomainError:
+    """The domain error a request meets when storage fails (never a bare 500)."""
+    if isinstance(exc, BlobMissing | BlobCorrupted):
+        what = "missing" if isinstance(exc, BlobMissing) else "damaged"
+        return StoredFileLost(
+            f"The stored file {exc.sha256} is {what}; the operator must restore it "
+            "from a backup. Nothing was changed.",
+            sha256=exc.sha256,
+        )
+    return StorageUnavailable(
+        "Document storage does not answer right now; nothing was changed. "
+        f"Try again in {STORAGE_RETRY_AFTER} seconds.",
+        retry_after=STORAGE_RETRY_AFTER,
+    )
+
+
 def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
     errors = []
     parts = []
@@ -56,6 +75,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
         return domain_problem(exc)
+
+    @app.exception_handler(StorageError)
+    async def _storage(_request: Request, exc: StorageError) -> JSONResponse:
+        log.error("storage failed: %s", exc)  # digests and endpoints only, no content
+        return domain_problem(storage_error(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

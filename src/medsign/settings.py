@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     otp_max_attempts: int = 5
     otp_resend_interval_seconds: int = 30
     otp_max_sends: int = 5
+    # Codes per phone or email in 24 hours, across every link (a resend renews a
+    # signer's allowance; this cap keeps that from becoming a guessing path).
+    otp_max_sends_per_contact: int = Field(default=20, ge=1)
     worker_poll_seconds: float = 0.5
     # A claimed job whose worker died is taken again after this many seconds.
     worker_lease_seconds: float = 120.0

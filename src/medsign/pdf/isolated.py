@@ -127,6 +127,7 @@ class IsolatedValidator:
         self.limits = limits
         self._lock = threading.Lock()
         self._running = 0
+        self.children: set[int] = set()  # pids of the children alive now
 
     @property
     def running(self) -> int:
@@ -197,12 +198,14 @@ class IsolatedValidator:
         )
         await asyncio.to_thread(proc.start)
         child.close()
+        self.children.add(proc.pid)
         try:
             message = await self._wait(parent, proc, cancelled)
         finally:
             if proc.is_alive():
                 proc.kill()
             await asyncio.to_thread(proc.join, 5)
+            self.children.discard(proc.pid)
             parent.close()
         kind, payload = message
         if kind == "ok":

@@ -196,6 +196,8 @@ async def _validate(
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         # Stop listing one past the cap: a file with 10,000 fields costs no more than 51.
         fields = list(islice(enumerate_sig_fields(reader, filled_status=True), max_signatures + 1))
+    except MemoryError:  # over the memory bound (medsign.pdf.isolated): not a verdict
+        raise
     except Exception as exc:  # pyHanko on a hostile file: PdfError, zlib.error, ...
         raise InvalidDocument("The PDF cannot be read.") from exc
     if len(fields) > max_signatures:
@@ -218,6 +220,8 @@ async def _validate(
         try:
             embedded = EmbeddedPdfSignature(reader, sig_field, fq_name)
             found.append((embedded.signed_revision, embedded))
+        except MemoryError:
+            raise
         except Exception as exc:  # an unreadable /Contents or /ByteRange is a verdict
             log.info("signature %s is unreadable: %s", fq_name, exc)
             broken.append(_broken(str(fq_name), evidence.get(str(fq_name)), type(exc).__name__))
@@ -351,6 +355,8 @@ async def _one(sig: Any, roots: list[Any], evidence: dict[str, dict[str, Any]]) 
             )
         if ts_valid is False:
             reasons.append("The signature time-stamp (RFC 3161) is not valid or not trusted.")
+    except MemoryError:
+        raise
     except Exception as exc:  # a broken signature is a verdict, not a crash
         log.info("signature %s could not be validated: %s", name, exc)
         reasons.append(f"The signature cannot be checked ({type(exc).__name__}).")

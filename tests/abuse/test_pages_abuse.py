@@ -17,10 +17,10 @@ from tests.support.worker import drain
 PDF_MAGIC = b"%PDF-"
 
 
-def _envelope(client: TestClient, rt: Runtime, **signer: str) -> tuple[dict[str, str], str, str]:
+def _envelope(client: TestClient, rt: Runtime) -> tuple[dict[str, str], str, str]:
     _, headers = new_org(rt)
     doc = upload(client, headers, title="Secret diagnosis")
-    env = create_envelope(client, headers, doc["id"], patient(name="Иванова Мария", **signer))
+    env = create_envelope(client, headers, doc["id"], patient(name="Иванова Мария"))
     return headers, env["id"], path_of(env["signers"][0]["signing_url"])
 
 

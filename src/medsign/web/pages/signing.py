@@ -54,7 +54,8 @@ def _check_form(rt: Runtime, view: LinkView, value: str) -> None:
         raise LinkExpired("This document can no longer be signed (withdrawn or expired).")
     if view.state is not LinkState.CAN_SIGN:
         raise Conflict(f"This document cannot be signed now ({view.state.value}).")
-    if not hmac.compare_digest(value, _csrf(rt, view)):
+    # Bytes: compare_digest refuses non-ASCII str, and a stranger may send any text.
+    if not hmac.compare_digest(value.encode(), _csrf(rt, view).encode()):
         raise InvalidInput("The form is out of date. Reload the page and try again.")
 
 

@@ -2,8 +2,8 @@
 
 pyHanko's validation (the reference path of :func:`medsign.pdf.validate.validate_pdf`)
 is pure Python and CPU-bound; on a request thread a hostile file held a server for
-minutes and grew it by gigabytes. Here every reference check runs in a child forked
-from a ``forkserver`` (a clean, single-threaded process with the validator preloaded):
+minutes and grew it by gigabytes. Here every reference check runs in a child process
+forked for it (see :func:`_mp_context`):
 
 - memory: the child's address space is capped (``RLIMIT_AS``, POSIX ``setrlimit``) at
   what it had when it started plus ``memory_bytes``;
@@ -41,19 +41,20 @@ from medsign import errors
 from medsign.errors import DomainError, ServiceBusy, VerificationLimit
 from medsign.pdf.validate import ValidationReport, validate_pdf
 
-_PRELOAD = ["medsign.pdf.validate", "medsign.pdf.fastverify"]
 _context_lock = threading.Lock()
 _context: Any = None
 
 
 def _mp_context() -> Any:
-    """The forkserver context, started once per process with the validator preloaded."""
+    """The ``fork`` context: a child starts with everything already imported and the
+    file already in memory (nothing pickled). The child runs only the validator (no
+    database, no event loop) and leaves with ``os._exit``, so the parent's threads and
+    connections are never used in it. (``forkserver`` would re-run the main script in
+    every child: seconds per request, measured with bench/abuse.py.)"""
     global _context
     with _context_lock:
         if _context is None:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(_PRELOAD)
-            _context = ctx
+            _context = multiprocessing.get_context("fork")
         return _context
 
 
@@ -81,6 +82,17 @@ def _address_space() -> int:
         return 0
 
 
+def _peak_of(pid: int) -> int:
+    """Peak resident bytes of a live process (``VmHWM`` in ``/proc/<pid>/status``)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _child(
     conn: Connection,
     data: bytes,
@@ -104,10 +116,11 @@ def _child(
         message = ("error", (type(exc).__name__, exc.detail, exc.extra))
     except MemoryError:
         message = ("memory", None)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
     try:
-        conn.send(message)
+        conn.send((*message, peak))
     except MemoryError:
-        conn.send(("memory", None))
+        conn.send(("memory", None, peak))
     finally:
         conn.close()
 
@@ -128,6 +141,7 @@ class IsolatedValidator:
         self._lock = threading.Lock()
         self._running = 0
         self.children: set[int] = set()  # pids of the children alive now
+        self.last_child_peak = 0  # peak resident bytes of the latest child (bench/abuse.py)
 
     @property
     def running(self) -> int:
@@ -207,7 +221,7 @@ class IsolatedValidator:
             await asyncio.to_thread(proc.join, 5)
             self.children.discard(proc.pid)
             parent.close()
-        kind, payload = message
+        kind, payload, self.last_child_peak = message
         if kind == "ok":
             report: ValidationReport = payload
             return report
@@ -224,19 +238,20 @@ class IsolatedValidator:
         conn: Connection,
         proc: Any,
         cancelled: Callable[[], Awaitable[bool]] | None,
-    ) -> tuple[str, Any]:
+    ) -> tuple[str, Any, int]:
         deadline = time.monotonic() + self.limits.seconds
         step = 0.002
         while True:
             if conn.poll():
                 try:
-                    message: tuple[str, Any] = conn.recv()
+                    message: tuple[str, Any, int] = conn.recv()
                 except EOFError:  # the child died without an answer (killed by a limit)
-                    return ("memory", None)
+                    return ("memory", None, 0)
                 return message
             if not proc.is_alive() and not conn.poll():
-                return ("memory", None)
+                return ("memory", None, 0)
             if time.monotonic() > deadline:
+                self.last_child_peak = _peak_of(proc.pid)
                 proc.kill()
                 raise VerificationLimit(
                     f"Checking this file takes longer than {self.limits.seconds:g} s, the "
@@ -244,6 +259,7 @@ class IsolatedValidator:
                     limit="verify_time_limit_seconds",
                 )
             if cancelled is not None and await cancelled():
+                self.last_child_peak = _peak_of(proc.pid)
                 proc.kill()
                 raise ClientGone("the client disconnected")
             await asyncio.sleep(step)

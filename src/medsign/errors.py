@@ -283,3 +283,27 @@ class StoredFileLost(DomainError):
     status = 500
     type_slug = "stored-file-lost"
     title = "A stored file is missing or damaged"
+
+
+# --- bounded work on public endpoints ([harden]) ----------------------------------------
+
+
+class VerificationLimit(LimitExceeded):
+    """Checking an uploaded PDF would take more work than one request may (the
+    ``limit`` extra names the setting: signatures, time or memory)."""
+
+    status = 422
+    type_slug = "verification-limit"
+    title = "The file needs more checking than one request may do"
+
+
+class ServiceBusy(DomainError):
+    """Every slot for CPU-heavy work is taken; the client should retry later."""
+
+    status = 503
+    type_slug = "busy"
+    title = "The service is busy"
+
+    def __init__(self, detail: str, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after

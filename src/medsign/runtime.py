@@ -188,6 +188,7 @@ class Runtime:
             max_attempts=s.otp_max_attempts,
             resend_interval=timedelta(seconds=s.otp_resend_interval_seconds),
             max_sends=s.otp_max_sends,
+            max_sends_per_contact=s.otp_max_sends_per_contact,
         )
 
     @contextmanager

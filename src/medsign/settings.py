@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from medsign.storage.location import parse_storage_url
@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     api_rate_per_minute: int = 600
     # Requests per minute and client address to the public verification endpoints.
     verify_rate_per_minute: int = 60
+    # Bounded work per verification (medsign.pdf.isolated): signature fields examined,
+    # time and memory of the child process that checks one file, children at once.
+    verify_max_signatures: int = Field(default=50, ge=1, le=10_000)
+    verify_time_limit_seconds: float = Field(default=20.0, gt=0)
+    verify_memory_mb: int = Field(default=1024, ge=64)
+    verify_processes: int = Field(default=2, ge=1)
     max_upload_bytes: int = 50 * 1024 * 1024
     max_pages: int = 2000
     # Intake limits (docs/intake.md), checked before expensive parsing.
@@ -69,6 +75,9 @@ class Settings(BaseSettings):
     otp_max_attempts: int = 5
     otp_resend_interval_seconds: int = 30
     otp_max_sends: int = 5
+    # Codes per phone or email in 24 hours, across every link (a resend renews a
+    # signer's allowance; this cap keeps that from becoming a guessing path).
+    otp_max_sends_per_contact: int = Field(default=20, ge=1)
     worker_poll_seconds: float = 0.5
     # A claimed job whose worker died is taken again after this many seconds.
     worker_lease_seconds: float = 120.0
@@ -94,6 +103,11 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("MEDSIGN_S3_ENDPOINT_URL must be an http:// or https:// URL")
         return value or None
+    # Show messages (with their codes) at /dev/outbox; `serve --demo` turns it on. Never
+    # when a real channel is set, never to a request that came through a proxy.
+    enable_dev_outbox: bool = Field(
+        default=False, validation_alias=AliasChoices("enable_dev_outbox", "MEDSIGN_DEV_OUTBOX")
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -109,7 +123,7 @@ class Settings(BaseSettings):
 
     @property
     def dev_outbox(self) -> bool:
-        """True when no real channel is set: messages (with their codes) are shown at
-        ``/dev/outbox`` (shared/API.md). With one channel set, the other's messages
-        are only logged."""
-        return self.smtp_url is None and self.sms_url is None
+        """True when the dev outbox is enabled (``MEDSIGN_DEV_OUTBOX``) and no real
+        channel is set: messages (with their codes) are shown at ``/dev/outbox``
+        (shared/API.md). With one channel set, the other's messages are only logged."""
+        return self.enable_dev_outbox and self.smtp_url is None and self.sms_url is None

@@ -69,11 +69,15 @@ def test_dev_outbox_shows_codes_only_in_dev_mode_and_locally(
     env = create_envelope(client, headers, doc["id"])
     request_code(client, path_of(env["signers"][0]["signing_url"]))
     drain(rt)
+    assert client.get("/dev/outbox").status_code == 404  # off unless enabled
+    rt.settings.enable_dev_outbox = True  # what `medsign serve --demo` sets
     page = client.get("/dev/outbox")
     assert page.status_code == 200 and "+79991234567" in page.text
     listed = client.get("/dev/outbox", headers={"Accept": "application/json"}).json()
     assert any(m["to"] == "+79991234567" and "/s/" in m["body"] for m in listed)
     with TestClient(create_app(runtime=rt, migrate=False), client=("203.0.113.5", 4000)) as far:
         assert far.get("/dev/outbox").status_code == 404  # never to another machine
+    for header in ("Forwarded", "X-Forwarded-For", "X-Real-IP", "Via"):  # nor via a proxy
+        assert client.get("/dev/outbox", headers={header: "for=203.0.113.5"}).status_code == 404
     rt.settings.sms_url = "http://127.0.0.1:9/"  # a real channel is configured
     assert client.get("/dev/outbox").status_code == 404

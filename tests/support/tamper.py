@@ -153,3 +153,52 @@ def truncate_to_revision(data: bytes, index: int) -> bytes:
     """The file as it was right after signature ``index`` (an older, genuine version)."""
     _, _, c, d = _signature_ranges(data)[index]
     return data[: c + d]
+
+
+def duplicate_signature_fields(data: bytes, count: int, *, distinct: bool = False) -> bytes:
+    """An incremental update adding ``count`` signature fields that reuse the file's first
+    signature (the verification denial-of-service of [harden]).
+
+    By default every new field's /V points at the one real signature dictionary; with
+    ``distinct`` each field gets its own copy of that dictionary (same /Contents and
+    /ByteRange), so no deduplication by reference helps: the worst case under the cap.
+    Each field is a hidden widget on the first page (ISO 32000-1 §12.7.4.5, §12.5.6.19).
+    """
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        form = pdf.Root.AcroForm
+        fields = list(form.Fields)
+        real = next(f for f in fields if f.get("/FT") == pikepdf.Name.Sig and "/V" in f)
+        page = pdf.pages[0].obj
+        size = int(pdf.trailer["/Size"])
+        new: list[bytes] = []
+        field_nums: list[int] = []
+        for i in range(count):
+            if distinct:
+                new.append(_unparse(real.V, {}))
+                value = b"%d 0 R" % (size + len(new) - 1)
+            else:
+                value = b"%d %d R" % real.V.objgen
+            new.append(
+                b"<</Type/Annot/Subtype/Widget/FT/Sig/F 2/T(dup-%d)/Rect[0 0 0 0]/P %d %d R/V %s>>"
+                % (i, page.objgen[0], page.objgen[1], value)
+            )
+            field_nums.append(size + len(new) - 1)
+        refs = [b"%d 0 R" % n for n in field_nums]
+        all_fields = b"[" + b" ".join([_raw(f) for f in fields] + refs) + b"]"
+        changed: dict[tuple[int, int], bytes] = {}
+        if form.Fields.is_indirect:
+            changed[form.Fields.objgen] = all_fields
+        elif form.is_indirect:
+            changed[form.objgen] = _unparse(form, {"/Fields": all_fields})
+        else:
+            changed[pdf.Root.objgen] = _unparse(
+                pdf.Root, {"/AcroForm": _unparse(form, {"/Fields": all_fields})}
+            )
+        annots = page.get("/Annots")
+        old = [_raw(a) for a in annots] if annots is not None else []
+        annots_raw = b"[" + b" ".join(old + refs) + b"]"
+        if annots is not None and annots.is_indirect:
+            changed[annots.objgen] = annots_raw
+        else:
+            changed[page.objgen] = _unparse(page, {"/Annots": annots_raw})
+    return _update(data, changed, new)

@@ -83,6 +83,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     s = _settings()
     if "public_url" not in s.model_fields_set:
         s.public_url = f"http://{args.host}:{args.port}"  # links point where we listen
+    if args.demo or s.demo:
+        s.enable_dev_outbox = True  # the quick start shows codes at /dev/outbox
     rt = Runtime.build(s)
     if s.resolved_database_url.startswith("sqlite"):
         upgrade(s.resolved_database_url)  # PostgreSQL: run `medsign db upgrade` once per release

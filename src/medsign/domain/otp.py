@@ -22,13 +22,41 @@ class OtpRules:
     max_attempts: int = 5
     resend_interval: timedelta = timedelta(seconds=30)
     max_sends: int = 5
+    # Across every link to one phone or email (a clinic's resend renews a signer's
+    # allowance, so this is what bounds guessing): at most this many codes per window.
+    max_sends_per_contact: int = 20
+    contact_window: timedelta = timedelta(hours=24)
+
+
+def check_contact_cap(
+    rules: OtpRules, sent_in_window: int, oldest_in_window: datetime | None, now: datetime
+) -> None:
+    """Raise TooManyRequests when the contact had its codes for the window, across links.
+
+    ``sent_in_window`` codes went to this phone or email since ``now - contact_window``,
+    the oldest of them at ``oldest_in_window``.
+    """
+    if sent_in_window < rules.max_sends_per_contact:
+        return
+    frees_at = (oldest_in_window or now) + rules.contact_window
+    wait = max(1, math.ceil((frees_at - now).total_seconds()))
+    raise TooManyRequests(
+        "Too many codes were sent to this phone or email today. "
+        f"You can ask for a new one in {math.ceil(wait / 3600)} h, or contact the clinic.",
+        retry_after=wait,
+    )
+
+
+def is_locked_out(rules: OtpRules, sends_so_far: int) -> bool:
+    """The signer used up their codes: only the clinic's resend renews the allowance."""
+    return sends_so_far >= rules.max_sends
 
 
 def check_can_send(
     rules: OtpRules, sends_so_far: int, last_sent_at: datetime | None, now: datetime
 ) -> None:
     """Raise TooManyRequests when another code may not be sent now."""
-    if sends_so_far >= rules.max_sends:
+    if is_locked_out(rules, sends_so_far):
         raise TooManyRequests(
             "Too many codes were requested for this document. "
             "Ask the clinic to send you a new link.",

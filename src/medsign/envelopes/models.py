@@ -52,8 +52,8 @@ class Signer(Base):
     role: Mapped[str] = mapped_column(String(20))
     relation: Mapped[str | None] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
     method: Mapped[str] = mapped_column(String(20))
     patient_mis_id: Mapped[str | None] = mapped_column(String(100))
     lang: Mapped[str] = mapped_column(String(2), default="en")
@@ -62,6 +62,9 @@ class Signer(Base):
     last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20))
     link_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Codes sent before this moment no longer count towards the per-signer allowance:
+    # the clinic's resend after a lock-out renews it (signer_actions.resend_link).
+    otp_allowance_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     link_hash: Mapped[str] = mapped_column(String(64), unique=True)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

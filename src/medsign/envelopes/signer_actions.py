@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from medsign.audit.service import record
 from medsign.documents.models import Document
 from medsign.domain.contacts import mask_email, mask_phone, normalize_email, normalize_phone
+from medsign.domain.otp import OtpRules, is_locked_out
 from medsign.domain.policy import DocumentKind, Method, Role, check_method, parse_enum
 from medsign.domain.states import EnvelopeStatus, SignerStatus, signer_move
 from medsign.domain.tokens import Keyring
@@ -19,6 +20,7 @@ from medsign.envelopes.policy_context import policy_context
 from medsign.envelopes.queries import load_envelope
 from medsign.envelopes.schemas import SealIn, SignerPatch
 from medsign.envelopes.service import LINK_PURPOSE
+from medsign.envelopes.signing import sends_in_allowance
 from medsign.errors import Conflict, InvalidInput, NotFound
 from medsign.events.service import emit
 from medsign.jobs.outbox import JobKind, enqueue
@@ -41,14 +43,37 @@ def _live_signer(
 
 
 def resend_link(
-    session: Session, organization_id: str, envelope_id: str, signer_id: str, *, now: datetime
+    session: Session,
+    organization_id: str,
+    envelope_id: str,
+    signer_id: str,
+    *,
+    now: datetime,
+    rules: OtpRules | None = None,
 ) -> Envelope:
-    """Send the signing link again to a signer whose turn it is."""
+    """Send the signing link again to a signer whose turn it is.
+
+    A signer who used up their codes (``rules.max_sends``) gets a fresh allowance: the
+    page tells them to ask the clinic for a new link, and this is that rescue. It is
+    audited; the per-contact cap (:func:`medsign.domain.otp.check_contact_cap`) still
+    bounds the codes one phone or email receives across links.
+    """
     env, signer = _live_signer(session, organization_id, envelope_id, signer_id)
     if signer.status != SignerStatus.NOTIFIED.value:
         raise Conflict("It is not this signer's turn yet; they will be invited when it is.")
     if signer.method == Method.SEAL.value:
         raise Conflict("A seal signer gets no link; apply the seal through the API.")
+    if rules is not None and is_locked_out(rules, sends_in_allowance(session, signer)):
+        signer.otp_allowance_from = now
+        record(
+            session,
+            organization_id,
+            "signer.codes_renewed",
+            at=now,
+            actor="api",
+            envelope_id=env.id,
+            data={"signer_id": signer.id, "max_sends": rules.max_sends},
+        )
     enqueue(session, JobKind.INVITE, {"signer_id": signer.id, "reminder": True}, now=now)
     record(
         session,

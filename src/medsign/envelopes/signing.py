@@ -23,6 +23,7 @@ from medsign.domain.otp import (
     OtpRules,
     check_can_send,
     check_challenge_usable,
+    check_contact_cap,
     wrong_code_error,
 )
 from medsign.domain.policy import DocumentKind, Method, Role, check_method
@@ -152,6 +153,38 @@ def _latest_challenge(session: Session, signer_id: str) -> OtpChallenge | None:
     ).first()
 
 
+def sends_in_allowance(session: Session, signer: Signer) -> int:
+    """Codes sent to ``signer`` since their allowance was last renewed (or ever)."""
+    query = (
+        select(func.count()).select_from(OtpChallenge).where(OtpChallenge.signer_id == signer.id)
+    )
+    if signer.otp_allowance_from is not None:
+        query = query.where(OtpChallenge.sent_at >= signer.otp_allowance_from)
+    return int(session.scalar(query) or 0)
+
+
+def _check_contact_cap(
+    session: Session, rules: OtpRules, signer: Signer, channel: str, now: datetime
+) -> None:
+    """At most ``max_sends_per_contact`` codes to one phone or email per window, across
+    every link and organization: renewals by the clinic cannot become a guessing path."""
+    contact = signer.phone if channel == "sms" else signer.email
+    if not contact:
+        return
+    column = Signer.phone if channel == "sms" else Signer.email
+    count, oldest = session.execute(
+        select(func.count(), func.min(OtpChallenge.sent_at))
+        .select_from(OtpChallenge)
+        .join(Signer, Signer.id == OtpChallenge.signer_id)
+        .where(
+            column == contact,
+            OtpChallenge.channel == channel,
+            OtpChallenge.sent_at > now - rules.contact_window,
+        )
+    ).one()
+    check_contact_cap(rules, int(count or 0), oldest, now)
+
+
 def send_code(
     session: Session, keyring: Keyring, rules: OtpRules, token: str, *, now: datetime
 ) -> LinkView:
@@ -159,12 +192,10 @@ def send_code(
     view = _locked_view(session, keyring, token, now)
     _require_can_sign(view)
     signer = view.signer
-    sends = session.scalar(
-        select(func.count()).select_from(OtpChallenge).where(OtpChallenge.signer_id == signer.id)
-    )
     last = _latest_challenge(session, signer.id)
-    check_can_send(rules, sends or 0, last.sent_at if last else None, now)
+    check_can_send(rules, sends_in_allowance(session, signer), last.sent_at if last else None, now)
     channel = "sms" if signer.method == Method.SMS_OTP.value else "email"
+    _check_contact_cap(session, rules, signer, channel, now)
     challenge = OtpChallenge(signer_id=signer.id, channel=channel, code_hash="", sent_at=now)
     session.add(challenge)
     session.flush()

@@ -382,7 +382,7 @@ def _evidence_of(widget: pikepdf.Dictionary) -> dict[str, Any] | None:
     return None
 
 
-def _signatures(data: bytes) -> list[_Sig]:
+def _signatures(data: bytes, max_fields: int) -> list[_Sig]:
     try:
         with pikepdf.open(io.BytesIO(data)) as doc:
             if doc.is_encrypted or doc.get_warnings():
@@ -391,6 +391,8 @@ def _signatures(data: bytes) -> list[_Sig]:
             fields = form.get("/Fields") if isinstance(form, pikepdf.Dictionary) else None
             if not isinstance(fields, pikepdf.Array):
                 raise _NotApplicable("no form")
+            if len(fields) > max_fields:
+                raise _NotApplicable("more fields than the cap: pyHanko's path refuses it")
             out = []
             for field in fields:
                 if not isinstance(field, pikepdf.Dictionary) or "/Kids" in field:
@@ -508,17 +510,23 @@ def _roots_der(trust_roots: Sequence[x509.Certificate]) -> tuple[bytes, ...]:
 
 
 def fast_validate(
-    data: bytes, trust_roots: Sequence[x509.Certificate], *, issued: bool = False
+    data: bytes,
+    trust_roots: Sequence[x509.Certificate],
+    *,
+    issued: bool = False,
+    max_fields: int = 50,
 ) -> ValidationReport | None:
     """The verdict on a medsign-shaped PDF, or ``None`` when pyHanko must decide.
 
     ``issued``: the caller found this exact file (SHA-256) among the envelope versions
     medsign produced, so every revision after a signature is a medsign seal.
+    A form with more than ``max_fields`` fields is left to the reference path, which
+    refuses it with the limit named.
     """
     if not data.startswith(b"%PDF-"):
         return None
     try:
-        sigs = _signatures(data)
+        sigs = _signatures(data, max_fields)
         if not sigs:
             return None
         sigs.sort(key=lambda s: s.byte_range[2] + s.byte_range[3])

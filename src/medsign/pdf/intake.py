@@ -285,7 +285,13 @@ def _to_pdf(
     pages_left: int,
 ) -> _Part:
     if kind == sniff.PDF:
-        return open_pdf(data, name, password=password, max_pages=pages_left)
+        return open_pdf(
+            data,
+            name,
+            password=password,
+            max_pages=pages_left,
+            max_image_pixels=limits.max_image_pixels,
+        )
     if kind in sniff.IMAGE_TYPES:
         group = image_pages(
             data,
@@ -298,7 +304,13 @@ def _to_pdf(
     converted = office_to_pdf(
         data, kind, name, timeout=limits.conversion_seconds, soffice=limits.soffice
     )
-    part = open_pdf(converted, name, password=None, max_pages=pages_left)
+    part = open_pdf(
+        converted,
+        name,
+        password=None,
+        max_pages=pages_left,
+        max_image_pixels=limits.max_image_pixels,
+    )
     part.needs_rewrite = "converted"
     return part
 
@@ -338,14 +350,24 @@ def inspect_pdf(data: bytes, *, max_pages: int = 2000) -> PdfInfo:
             part.pdf.close()
 
 
-def open_pdf(data: bytes, name: str, *, password: str | None, max_pages: int) -> _Part:
-    """Open one PDF for intake: decrypt, judge repairs, check pages and active content.
+def open_pdf(
+    data: bytes,
+    name: str,
+    *,
+    password: str | None,
+    max_pages: int,
+    max_image_pixels: int = 100_000_000,
+) -> _Part:
+    """Open one PDF for intake: decrypt, judge repairs, check pages, images and active
+    content.
 
     The caller closes ``_Part.pdf``.
     """
     pdf = _open(data, name, password)
     try:
-        return _examine(pdf, data, name, max_pages)
+        part = _examine(pdf, data, name, max_pages)
+        _check_image_pixels(pdf, name, max_image_pixels)
+        return part
     except DomainError:
         pdf.close()
         raise
@@ -485,6 +507,24 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
     else:
         why = None
     return _Part(pdf, count, signed=signed, needs_rewrite=why)
+
+
+def _check_image_pixels(pdf: pikepdf.Pdf, name: str, max_pixels: int) -> None:
+    """No image XObject (ISO 32000-1 §8.9.5: /Width × /Height samples) is larger than
+    ``max_pixels``: a viewer decodes it whole, so a small file could exhaust a phone.
+    Checked from the dictionaries alone, before anything is decoded."""
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != pikepdf.Name.Image:
+            continue
+        width, height = obj.get("/Width", 0), obj.get("/Height", 0)
+        if not isinstance(width, int) or not isinstance(height, int):
+            continue  # not numbers: qpdf and the viewers refuse to draw it
+        if width * height > max_pixels:
+            raise LimitExceeded(
+                f"The PDF {name!r} holds an image of {width} × {height} pixels, more than "
+                f"the limit of {max_pixels}; export it at a lower resolution.",
+                limit="max_image_pixels",
+            )
 
 
 def _check_pages(pdf: pikepdf.Pdf, name: str) -> bool:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 import pikepdf
@@ -20,7 +21,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from medsign.errors import EncryptedDocument, InvalidDocument
+from medsign.errors import EncryptedDocument, InvalidDocument, VerificationLimit
 from medsign.pdf.reference import run_sync
 from medsign.pdf.seal import read_evidence
 from medsign.pdf.speedups import install as _install_speedups
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 
 _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[")
 _install_speedups()
+# The most signature fields one file may carry before validation is refused: pyHanko's
+# change analysis runs once per signature over every later revision, so the work grows
+# with the square of the count (MEDSIGN_VERIFY_MAX_SIGNATURES overrides it per call).
+DEFAULT_MAX_SIGNATURES = 50
 
 
 # How the bytes after a signature relate to it (pyHanko's difference analysis of the
@@ -120,6 +125,7 @@ def validate_pdf(
     *,
     issued: bool = False,
     fast: bool = True,
+    max_signatures: int = DEFAULT_MAX_SIGNATURES,
 ) -> ValidationReport:
     """Validate every signature in ``data``; garbage input raises :class:`InvalidDocument`.
 
@@ -130,11 +136,15 @@ def validate_pdf(
     :func:`medsign.pdf.fastverify.fast_validate` (same verdicts, a fraction of the
     time); everything else, and ``fast=False``, goes through pyHanko. ``issued``: the
     caller knows this exact file is an envelope version medsign produced.
+
+    A file with more than ``max_signatures`` filled signature fields raises
+    :class:`VerificationLimit` before any signature is checked; fields whose /V is the
+    same signature dictionary are checked once (the others are reported as copies).
     """
     if fast:
         from medsign.pdf.fastverify import fast_validate
 
-        quick = fast_validate(data, trust_roots, issued=issued)
+        quick = fast_validate(data, trust_roots, issued=issued, max_fields=max_signatures)
         if quick is not None:
             return quick
     if b"%PDF-" not in data[:1024]:
@@ -144,7 +154,7 @@ def validate_pdf(
     ]
     _refuse_encrypted(data)
     evidence = read_evidence(data)
-    return run_sync(_validate(data, roots, evidence))
+    return run_sync(_validate(data, roots, evidence, max_signatures))
 
 
 def _refuse_encrypted(data: bytes) -> None:
@@ -165,8 +175,18 @@ def _refuse_encrypted(data: bytes) -> None:
         )
 
 
+def _too_many(limit: int) -> VerificationLimit:
+    return VerificationLimit(
+        f"The file has more than {limit} signature fields; medsign checks at most {limit} "
+        "per file (MEDSIGN_VERIFY_MAX_SIGNATURES); a document signed through medsign has far "
+        "fewer.",
+        limit="verify_max_signatures",
+        max_signatures=limit,
+    )
+
+
 async def _validate(
-    data: bytes, roots: list[Any], evidence: dict[str, dict[str, Any]]
+    data: bytes, roots: list[Any], evidence: dict[str, dict[str, Any]], max_signatures: int
 ) -> ValidationReport:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.fields import enumerate_sig_fields
@@ -174,21 +194,67 @@ async def _validate(
 
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
-        fields = list(enumerate_sig_fields(reader, filled_status=True))
+        # Stop listing one past the cap: a file with 10,000 fields costs no more than 51.
+        fields = list(islice(enumerate_sig_fields(reader, filled_status=True), max_signatures + 1))
+    except MemoryError:  # over the memory bound (medsign.pdf.isolated): not a verdict
+        raise
     except Exception as exc:  # pyHanko on a hostile file: PdfError, zlib.error, ...
         raise InvalidDocument("The PDF cannot be read.") from exc
+    if len(fields) > max_signatures:
+        raise _too_many(max_signatures)
     found: list[tuple[int, Any]] = []
     broken: list[SignatureReport] = []
+    first_field: dict[tuple[int, int], str] = {}
+    copies = 0
     for fq_name, _sig_obj, sig_field in fields:
+        ref = _value_ref(sig_field)
+        if ref is not None and ref in first_field:
+            # ISO 32000-1 §12.7.4.5: each signature field has its own signature
+            # dictionary. A second field naming the same one could show another name
+            # beside a signature made once; it is checked once and reported as a copy.
+            broken.append(_copy(str(fq_name), first_field[ref]))
+            copies += 1
+            continue
+        if ref is not None:
+            first_field[ref] = str(fq_name)
         try:
             embedded = EmbeddedPdfSignature(reader, sig_field, fq_name)
             found.append((embedded.signed_revision, embedded))
+        except MemoryError:
+            raise
         except Exception as exc:  # an unreadable /Contents or /ByteRange is a verdict
             log.info("signature %s is unreadable: %s", fq_name, exc)
             broken.append(_broken(str(fq_name), evidence.get(str(fq_name)), type(exc).__name__))
     reports = [await _one(sig, roots, evidence) for _rev, sig in sorted(found, key=lambda x: x[0])]
     reports.extend(broken)
-    return ValidationReport(tuple(reports), _orphans(data, len(fields)))
+    return ValidationReport(tuple(reports), _orphans(data, len(fields) - copies))
+
+
+def _value_ref(sig_field: Any) -> tuple[int, int] | None:
+    """(object number, generation) of the field's /V when it is an indirect reference."""
+    try:
+        field = sig_field.get_object() if hasattr(sig_field, "get_object") else sig_field
+        raw = field.raw_get("/V")
+    except (KeyError, AttributeError, TypeError):
+        return None
+    idnum, generation = getattr(raw, "idnum", None), getattr(raw, "generation", None)
+    if isinstance(idnum, int) and isinstance(generation, int):
+        return idnum, generation
+    return None
+
+
+def _copy(name: str, original: str) -> SignatureReport:
+    return SignatureReport(
+        field_name=name,
+        signer=None,
+        signed_at=None,
+        method=None,
+        intact=False,
+        valid=False,
+        trusted=False,
+        evidence=None,
+        reasons=(f"The field reuses the signature of field {original}: a copy, not a signature.",),
+    )
 
 
 def _orphans(data: bytes, attached: int) -> int:
@@ -289,6 +355,8 @@ async def _one(sig: Any, roots: list[Any], evidence: dict[str, dict[str, Any]]) 
             )
         if ts_valid is False:
             reasons.append("The signature time-stamp (RFC 3161) is not valid or not trusted.")
+    except MemoryError:
+        raise
     except Exception as exc:  # a broken signature is a verdict, not a crash
         log.info("signature %s could not be validated: %s", name, exc)
         reasons.append(f"The signature cannot be checked ({type(exc).__name__}).")

@@ -46,6 +46,8 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 
+HSTS = "max-age=31536000; includeSubDomains"
+
 
 def create_app(
     settings: Settings | None = None,
@@ -126,6 +128,8 @@ def create_app(
     app.add_middleware(IdempotencyMiddleware, runtime=rt)
     app.add_middleware(RateLimitMiddleware, runtime=rt)  # outside: replays count too
 
+    hsts = s.public_url.lower().startswith("https://")
+
     @app.middleware("http")
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -146,6 +150,10 @@ def create_app(
         if not request.url.path.startswith(("/docs", "/redoc")):
             response.headers.setdefault("Content-Security-Policy", CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.url.path.startswith("/s/"):  # signing pages carry a person's document
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        if hsts:  # RFC 6797 §6.1: only when the public URL is https
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
     return app

@@ -140,7 +140,9 @@ def resend(request: Request, envelope_id: str, signer_id: str) -> EnvelopeOut:
     """Send the signing link again to a signer whose turn it is."""
     rt = runtime(request)
     with org_transaction(request) as (session, org_id):
-        env = resend_link(session, org_id, envelope_id, signer_id, now=rt.clock())
+        env = resend_link(
+            session, org_id, envelope_id, signer_id, now=rt.clock(), rules=rt.otp_rules
+        )
         out = envelope_out(env, rt.keyring, rt.settings.public_url)
     rt.job_ready.set()
     return out

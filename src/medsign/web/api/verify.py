@@ -9,17 +9,19 @@ address (:mod:`medsign.web.ratelimit`).
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from medsign.errors import InvalidInput, LimitExceeded
+from medsign.pdf.isolated import ClientGone, IsolatedValidator, Limits
 from medsign.pdf.timestamp import LocalTsa
-from medsign.pdf.validate import validate_pdf
-from medsign.verification.service import check_requisites, find_issued_version
+from medsign.verification.service import IssuedVersion, check_requisites, find_issued_version
 from medsign.web.deps import runtime
 from medsign.web.ratelimit import verify_limit
 
@@ -87,22 +89,53 @@ class RequisitesOut(BaseModel):
     )
 
 
-def verify_bytes(request: Request, data: bytes) -> VerifyOut:
-    """Validate ``data`` against the medsign trust roots and look the file up."""
+_validator_lock = threading.Lock()
+
+
+def validator(request: Request) -> IsolatedValidator:
+    """The app's bounded validator (built from the ``MEDSIGN_VERIFY_*`` settings once)."""
+    state = request.app.state
+    with _validator_lock:
+        found = getattr(state, "verify_validator", None)
+        if found is None:
+            s = runtime(request).settings
+            found = IsolatedValidator(
+                Limits(
+                    max_signatures=s.verify_max_signatures,
+                    seconds=s.verify_time_limit_seconds,
+                    memory_bytes=s.verify_memory_mb * 1024 * 1024,
+                    processes=s.verify_processes,
+                    queue_seconds=min(5.0, s.verify_time_limit_seconds),
+                )
+            )
+            state.verify_validator = found
+    assert isinstance(found, IsolatedValidator)
+    return found
+
+
+async def verify_bytes(request: Request, data: bytes) -> VerifyOut:
+    """Validate ``data`` against the medsign trust roots and look the file up.
+
+    The work is bounded (:mod:`medsign.pdf.isolated`): over a limit the request gets a
+    problem naming it, and the check stops when the client goes away.
+    """
     rt = runtime(request)
     if len(data) > rt.settings.max_upload_bytes:
         raise LimitExceeded("The file is larger than the upload limit.", limit="max_upload_bytes")
     if not data:
         raise InvalidInput("The uploaded file is empty; choose the signed PDF.", field="file")
     sha256 = hashlib.sha256(data).hexdigest()
-    with rt.transaction() as session:
-        issued = find_issued_version(session, sha256)
+
+    def lookup() -> IssuedVersion | None:
+        with rt.transaction() as session:
+            return find_issued_version(session, sha256)
+
+    issued = await run_in_threadpool(lookup)
+    roots = await run_in_threadpool(rt.seal_keys.trust_roots)
     # An issued version was written revision by revision by medsign itself, so the fast
     # verifier may skip the difference analysis (medsign.pdf.fastverify).
-    report = validate_pdf(
-        data,
-        rt.seal_keys.trust_roots(),
-        issued=issued is not None,
+    report = await validator(request).validate(
+        data, roots, issued=issued is not None, cancelled=request.is_disconnected
     )
     envelope_id = issued.envelope_id if issued is not None else None
     if envelope_id is None:
@@ -158,10 +191,14 @@ def requisites(request: Request, document_id: str, code: str) -> RequisitesOut:
 
 
 @router.post("/api/v1/verify", response_model=VerifyOut, dependencies=[Depends(verify_limit)])
-def verify(request: Request, file: Annotated[UploadFile, File()]) -> VerifyOut:
+async def verify(request: Request, file: Annotated[UploadFile, File()]) -> Response:
     """Check every signature of an uploaded PDF (no token needed)."""
     limit = runtime(request).settings.max_upload_bytes
-    return verify_bytes(request, file.file.read(limit + 1))
+    try:
+        result = await verify_bytes(request, await file.read(limit + 1))
+    except ClientGone:
+        return Response(status_code=499)  # nobody reads it (nginx's "client closed request")
+    return JSONResponse(result.model_dump(mode="json"))
 
 
 @router.get(

@@ -13,8 +13,10 @@ from medsign.errors import (
     InvalidInput,
     LimitExceeded,
     TooManyRequests,
+    VerificationLimit,
 )
 from medsign.i18n import TEXTS, t
+from medsign.pdf.isolated import ClientGone
 from medsign.web.api.verify import RequisitesOut, VerifyOut, requisites, verify_bytes
 from medsign.web.deps import runtime
 from medsign.web.pages.render import page_lang, render
@@ -41,6 +43,8 @@ def _error_text(error: DomainError, lang: str) -> str:
         isinstance(error, InvalidInput) and field == "file"
     ):
         key = "verify_error_file"
+    elif isinstance(error, VerificationLimit):
+        return error.detail  # names the limit (signatures, time, memory)
     elif isinstance(error, LimitExceeded):
         key = "verify_error_too_large"
     elif isinstance(error, TooManyRequests):
@@ -80,8 +84,9 @@ def _verify_page(
         status_code=error.status if error is not None else 200,
         **context,
     )
-    if isinstance(error, TooManyRequests):
-        response.headers["Retry-After"] = str(error.retry_after)
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(retry_after, int):  # every 429 and 503 says when to come back (RFC 9110)
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -107,13 +112,15 @@ def verify_page(
 
 
 @router.post("/verify", response_class=HTMLResponse)
-def verify_upload(request: Request, file: Annotated[UploadFile, File()]) -> Response:
+async def verify_upload(request: Request, file: Annotated[UploadFile, File()]) -> Response:
     """Show the verdict for an uploaded PDF."""
     lang = page_lang(request)
     limit = runtime(request).settings.max_upload_bytes
     try:
         verify_limit(request)
-        result = verify_bytes(request, file.file.read(limit + 1))
+        result = await verify_bytes(request, await file.read(limit + 1))
+    except ClientGone:
+        return Response(status_code=499)  # the client left: nobody reads the page
     except DomainError as exc:
         return _verify_page(request, lang, error=exc)
     return _verify_page(request, lang, result=result)

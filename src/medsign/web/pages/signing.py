@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hmac
 import time
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from medsign.domain.states import EnvelopeStatus
 from medsign.envelopes.signing import (
     Client,
     LinkState,
@@ -52,8 +54,33 @@ def _check_form(rt: Runtime, view: LinkView, value: str) -> None:
         raise LinkExpired("This document can no longer be signed (withdrawn or expired).")
     if view.state is not LinkState.CAN_SIGN:
         raise Conflict(f"This document cannot be signed now ({view.state.value}).")
-    if not hmac.compare_digest(value, _csrf(rt, view)):
+    # Bytes: compare_digest refuses non-ASCII str, and a stranger may send any text.
+    if not hmac.compare_digest(value.encode(), _csrf(rt, view).encode()):
         raise InvalidInput("The form is out of date. Reload the page and try again.")
+
+
+def _closed(view: LinkView, now: datetime) -> bool:
+    """The envelope is over for good (voided, expired or ended by someone else): its
+    links show nothing of the document (no title, no names, no PDF)."""
+    env = view.envelope
+    if view.state is LinkState.CLOSED:
+        return True
+    if env.status in (EnvelopeStatus.VOIDED.value, EnvelopeStatus.EXPIRED.value):
+        return True
+    return env.status == EnvelopeStatus.SENT.value and env.expires_at <= now
+
+
+def _closed_page(request: Request, view: LinkView) -> HTMLResponse:
+    """A short page with no document and no name (410 Gone, RFC 9110 §15.5.11)."""
+    lang = page_lang(request, view.signer.lang)
+    return render(
+        request,
+        "message.html",
+        lang,
+        status_code=410,
+        heading=t("envelope_closed", lang),
+        text=t("envelope_closed_text", lang),
+    )
 
 
 def _dead_link(request: Request, exc: DomainError) -> HTMLResponse:
@@ -132,6 +159,8 @@ def signing_page(request: Request, token: str) -> Response:
             view = open_link(session, rt.keyring, token, now=rt.clock())
     except LinkExpired as exc:
         return _dead_link(request, exc)
+    if _closed(view, rt.clock()):
+        return _closed_page(request, view)
     return _page(request, token, view, sent=request.query_params.get("sent") == "1")
 
 
@@ -145,6 +174,8 @@ def document_pdf(request: Request, token: str) -> Response:
             sha256 = view.envelope.current_sha256
     except LinkExpired as exc:
         return _dead_link(request, exc)
+    if _closed(view, rt.clock()):
+        return _closed_page(request, view)
     response = pdf_response(rt.files.get(sha256), "document.pdf", inline=True)
     response.headers["X-Document-SHA256"] = sha256
     response.headers["Cache-Control"] = "private, no-store"
@@ -156,7 +187,11 @@ def _page_with_error(request: Request, token: str, exc: DomainError, lang: str) 
     rt = runtime(request)
     with rt.transaction() as session:
         view = open_link(session, rt.keyring, token, now=rt.clock())
-    return _page(request, token, view, error=exc.detail, status_code=exc.status, lang=lang)
+    response = _page(request, token, view, error=exc.detail, status_code=exc.status, lang=lang)
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int):  # RFC 9110 §10.2.3, on the HTML 429 too
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _wants_json(request: Request) -> bool:
@@ -282,6 +317,8 @@ def signed_pdf(request: Request, token: str) -> Response:
                 sha256 = view.envelope.current_sha256
         except LinkExpired as exc:
             return _dead_link(request, exc)
+        if _closed(view, rt.clock()):
+            return _closed_page(request, view)
         if view.state not in (LinkState.SIGNED, LinkState.VIEW):
             return _back(token, page_lang(request, view.signer.lang))
         if view.signed_pdf_ready:

@@ -103,6 +103,7 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("MEDSIGN_S3_ENDPOINT_URL must be an http:// or https:// URL")
         return value or None
+
     # Show messages (with their codes) at /dev/outbox; `serve --demo` turns it on. Never
     # when a real channel is set, never to a request that came through a proxy.
     enable_dev_outbox: bool = Field(

@@ -1,5 +1,6 @@
 """Faults under load (issue [scale]): patients keep signing while the worker and the web
-process are killed with SIGKILL, the SMS gateway is down, and PostgreSQL restarts.
+process are killed with SIGKILL, the SMS gateway and the S3 storage are down, and
+PostgreSQL restarts.
 
 Afterwards every envelope is either completed or still signable, every completed PDF
 holds exactly its one valid signature, no SMS was accepted twice under one id, no
@@ -40,6 +41,7 @@ from tests.e2e.test_browser_signing import code_in, link_in
 from tests.support.databases import migrated_database, postgres_url
 from tests.support.pdfs import make_pdf
 from tests.support.ports import free_port
+from tests.support.s3_server import CREDENTIALS, S3TestServer
 from tests.support.served import _clean_environ, create_org, medsign_command
 from tests.support.sms_gateway import SmsGateway
 from tests.support.webhook_receiver import WebhookReceiver
@@ -208,11 +210,15 @@ def _load(base: str, token: str, sms: SmsGateway, tally: Tally, stop: threading.
 
 
 @contextmanager
-def _stack(tmp: Path) -> Iterator[tuple[dict[str, Any], SmsGateway, WebhookReceiver]]:
+def _stack(
+    tmp: Path,
+) -> Iterator[tuple[dict[str, Any], SmsGateway, WebhookReceiver, S3TestServer]]:
     with ExitStack() as stack:
         db = stack.enter_context(migrated_database("postgresql", tmp / "db"))
         sms = stack.enter_context(SmsGateway())
         hooks = stack.enter_context(WebhookReceiver())
+        s3 = stack.enter_context(S3TestServer())
+        bucket = s3.new_bucket()
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = _clean_environ(
@@ -226,6 +232,11 @@ def _stack(tmp: Path) -> Iterator[tuple[dict[str, Any], SmsGateway, WebhookRecei
                 "MEDSIGN_WEBHOOK_BACKOFF": "1",
                 "MEDSIGN_IN_PROCESS_WORKER": "false",
                 "MEDSIGN_WORKER_LEASE_SECONDS": "5",
+                "MEDSIGN_STORAGE_URL": f"s3://{bucket}/faults",
+                "MEDSIGN_S3_ENDPOINT_URL": s3.endpoint_url,
+                "AWS_CONFIG_FILE": "/nonexistent/medsign-test/config",
+                "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/medsign-test/credentials",
+                **CREDENTIALS,
             }
         )
         log = stack.enter_context((tmp / "processes.log").open("wb"))
@@ -257,6 +268,7 @@ def _stack(tmp: Path) -> Iterator[tuple[dict[str, Any], SmsGateway, WebhookRecei
             },
             sms,
             hooks,
+            s3,
         )
 
 
@@ -282,7 +294,7 @@ def _restart_postgres() -> None:
 
 
 def test_faults_under_load(tmp_path: Path) -> None:
-    with _stack(tmp_path) as (ctx, sms, hooks):
+    with _stack(tmp_path) as (ctx, sms, hooks, s3):
         tally = Tally()
         stop = threading.Event()
         threads = [
@@ -310,6 +322,11 @@ def test_faults_under_load(tmp_path: Path) -> None:
         faults.append(f"SMS gateway down {OUTAGE:g} s")
         time.sleep(OUTAGE)
         sms.start()
+        time.sleep(1)
+        s3.stop()
+        faults.append(f"S3 storage down {OUTAGE:g} s")
+        time.sleep(OUTAGE)
+        s3.start()
         if _may_restart_postgres():
             time.sleep(1)
             _restart_postgres()

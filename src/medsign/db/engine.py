@@ -33,7 +33,9 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # Up to 30 connections a process: the web threads and the worker share them;
+    # three processes stay under PostgreSQL's default max_connections of 100.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -8,7 +8,9 @@ section 4) are worth retrying, other 4xx mean this request will never succeed.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 
 import httpx
 
@@ -28,6 +30,31 @@ class HttpSmsSender:
         self.url = base_url.rstrip("/") + "/messages"
         self._token = token
         self.timeout = timeout
+        self._client: httpx.Client | None = None
+        self._client_pid = 0
+        self._lock = threading.Lock()
+
+    def _http(self) -> httpx.Client:
+        """One client per process, shared by the worker's threads: its connection pool
+        keeps connections to the gateway open (a new client per message cost a TLS
+        context and a TCP handshake each time)."""
+        with self._lock:
+            if self._client is None or self._client_pid != os.getpid():
+                self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
+                self._client_pid = os.getpid()
+            return self._client
+
+    def close(self) -> None:
+        """Close the pooled connections (also done when the sender is collected)."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def __del__(self) -> None:
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
 
     def __repr__(self) -> str:
         return f"HttpSmsSender({self.url!r})"  # no token
@@ -43,8 +70,7 @@ class HttpSmsSender:
             headers["Authorization"] = f"Bearer {self._token}"  # RFC 6750 section 2.1
         payload = {"id": message.idempotency_key, "to": message.to, "text": message.body}
         try:
-            with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
-                response = client.post(self.url, json=payload, headers=headers)
+            response = self._http().post(self.url, json=payload, headers=headers)
         except httpx.TransportError as exc:
             # Connection refused or reset, DNS failure, timeouts: the message may or may
             # not have arrived; a retry with the same id is deduplicated by the gateway.

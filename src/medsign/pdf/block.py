@@ -14,11 +14,10 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
-import segno
-
 from medsign.errors import InvalidInput
 from medsign.pdf.font import FONT_NAME, Font, ShapedGlyph, Subset, default_font
 from medsign.pdf.objects import Name, ObjectSet, PdfValue, Ref, Stream, fmt_number
+from medsign.pdf.qr import qr_path
 
 BLOCK_WIDTH = 180.0
 BLOCK_HEIGHT = 62.0
@@ -111,29 +110,17 @@ def _qr_ops(url: str, x: float, y: float, size: float) -> bytes:
     """A QR code (ISO/IEC 18004) as filled rectangles, one per horizontal run.
 
     The matrix is drawn in module units under a ``cm`` transform (ISO 32000-1 §8.4.4),
-    so every rectangle is written with small integers.
+    so every rectangle is written with small integers; all of them are one path,
+    filled once (§8.5.3), so adjacent modules show no seams.
     """
-    qr = segno.make_qr(url, error="m", boost_error=False, mask=2)
-    matrix = qr.matrix
-    n = len(matrix)
+    n, path = qr_path(url)
     module = size / n
-    ops: list[bytes] = [
+    return (
         b"q %s 0 0 %s %s %s cm 0 g\n"
         % (fmt_number(module), fmt_number(module), fmt_number(x), fmt_number(y))
-    ]
-    for r, row in enumerate(matrix):
-        bottom = n - 1 - r
-        c = 0
-        while c < n:
-            if row[c]:
-                start = c
-                while c < n and row[c]:
-                    c += 1
-                ops.append(b"%d %d %d 1 re\n" % (start, bottom, c - start))
-            else:
-                c += 1
-    ops.append(b"f Q\n")
-    return b"".join(ops)
+        + path
+        + b"f Q\n"
+    )
 
 
 def _tj(line: _Line, subset: Subset, upem: int) -> bytes:

@@ -69,7 +69,17 @@ def _tail(pdf: bytes) -> _Tail:
 
 
 def _unparse_dict(obj: pikepdf.Object, replace: dict[str, bytes]) -> bytes:
-    """Re-serialize a dictionary, keeping indirect references, replacing some keys."""
+    """Re-serialize a dictionary, keeping indirect references, replacing some keys.
+
+    When no key is replaced, only added (a page without /Annots, a catalog without
+    /AcroForm: the usual case), qpdf writes the dictionary in one call and the new
+    entries go before its closing ``>>``.
+    """
+    if not any(key in obj for key in replace):
+        whole = obj.unparse(resolved=True).rstrip()
+        if whole.startswith(b"<<") and whole.endswith(b">>"):
+            added = b"".join(key.encode() + b" " + raw + b"\n" for key, raw in replace.items())
+            return whole[:-2] + added + b">>"
     parts = [b"<<"]
     for key, value in obj.items():
         if key in replace:

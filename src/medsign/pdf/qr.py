@@ -17,6 +17,7 @@ compare the two matrices bit for bit.
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import re
 from collections.abc import Callable, Sequence
@@ -263,8 +264,10 @@ _INVERT = bytes.maketrans(b"01", b"10")
 
 
 def _interleave(blocks: Sequence[bytes]) -> bytes:
-    longest = max(len(b) for b in blocks)
-    return bytes(b[i] for i in range(longest) for b in blocks if i < len(b))
+    """Codeword i of every block, then i + 1 (§7.6); longer blocks add their last."""
+    shortest = min(len(b) for b in blocks)
+    out = bytes(itertools.chain.from_iterable(zip(*(b[:shortest] for b in blocks), strict=True)))
+    return out + bytes(b[shortest] for b in blocks if len(b) > shortest)
 
 
 def _segno_rows(text: str) -> tuple[int, bytes]:

@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from medsign.pdf.font import FONT_NAME, ShapedGlyph, Subset, default_font
+from medsign.pdf.font import FONT_NAME, Font, ShapedGlyph, Subset, default_font
 from medsign.pdf.objects import Name, ObjectSet, PdfValue, Ref, Stream, fmt_number
 
 BASE_CHARACTERS = "".join(chr(c) for c in range(0x20, 0x7F)) + "·…—"
@@ -49,7 +49,7 @@ class PreparedFont:
     base_name: Name  # "ABCDEF+DejaVuSansCondensed" (§9.6.4: the tag names the subset)
     program: bytes  # the TrueType subset, FlateDecode-compressed
     program_length: int
-    widths: list[int]
+    widths: list[int]  # for CIDs 0..n-1 (§9.7.4.3)
     cids: dict[int, bytes]  # original glyph id -> b"<CID>" (Identity-H, two bytes)
     corrections: dict[int, int]  # original glyph id -> own advance, font units
     to_unicode: bytes | None = None  # compressed CMap, when it is the same for every use
@@ -126,12 +126,6 @@ def font_objects(objs: ObjectSet, font: PreparedFont, lines: Iterable[Line] = ()
 
     The /ToUnicode CMap is the prepared one, or else made from ``lines``.
     """
-    shipped = font.subset.font
-    upem = shipped.units_per_em
-
-    def scaled(v: int) -> int:
-        return round(v * 1000 / upem)
-
     file_ref = objs.add(
         Stream({"Length1": font.program_length, "Filter": Name("FlateDecode")}, font.program)
     )
@@ -140,12 +134,7 @@ def font_objects(objs: ObjectSet, font: PreparedFont, lines: Iterable[Line] = ()
             "Type": Name("FontDescriptor"),
             "FontName": font.base_name,
             "Flags": 4,  # Symbolic (§9.8.2): glyphs outside the standard Latin set
-            "FontBBox": [scaled(v) for v in shipped.bbox],
-            "ItalicAngle": 0,
-            "Ascent": scaled(shipped.ascent),
-            "Descent": scaled(shipped.descent),
-            "CapHeight": scaled(1493),
-            "StemV": 80,
+            **_metrics(font.subset.font),
             "FontFile2": file_ref,
         }
     )
@@ -174,6 +163,24 @@ def font_objects(objs: ObjectSet, font: PreparedFont, lines: Iterable[Line] = ()
             "ToUnicode": to_unicode,
         }
     )
+
+
+@functools.cache
+def _metrics(shipped: Font) -> dict[str, PdfValue]:
+    """The font descriptor's metrics (§9.8.1) in glyph space units (1/1000 em)."""
+    upem = shipped.units_per_em
+
+    def scaled(v: int) -> int:
+        return round(v * 1000 / upem)
+
+    return {
+        "FontBBox": [scaled(v) for v in shipped.bbox],
+        "ItalicAngle": 0,
+        "Ascent": scaled(shipped.ascent),
+        "Descent": scaled(shipped.descent),
+        "CapHeight": scaled(1493),
+        "StemV": 80,
+    }
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ def cms_template(key: SealKey) -> CmsTemplate:
         return entry[1]
     template = _build_template(key)
     if len(_TEMPLATES) >= _TEMPLATES_KEPT:
-        del _TEMPLATES[next(iter(_TEMPLATES))]  # the oldest
+        _TEMPLATES.pop(next(iter(_TEMPLATES)), None)  # the oldest (another thread may race)
     _TEMPLATES[id(key)] = (key, template)
     return template
 

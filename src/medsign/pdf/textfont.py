@@ -55,17 +55,23 @@ class PreparedFont:
     to_unicode: bytes | None = None  # compressed CMap, when it is the same for every use
 
 
-def prepare(subset: Subset, to_unicode: dict[int, str] | None = None) -> PreparedFont:
-    """Compute the pieces of ``subset``; with ``to_unicode`` (CID -> text) its CMap too."""
+def prepare(
+    subset: Subset, to_unicode: dict[int, str] | None = None, level: int = 6
+) -> PreparedFont:
+    """Compute the pieces of ``subset``; with ``to_unicode`` (CID -> text) its CMap too.
+
+    ``level`` is zlib's: a subset prepared once per process is worth level 9, one
+    made for a single document level 1 (font programs barely compress better).
+    """
     tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(subset.program[:4096]).digest()[:6])
     font = subset.font
     cmap = None
     if to_unicode is not None:
-        cmap = zlib.compress(to_unicode_cmap(to_unicode), 6)
+        cmap = zlib.compress(to_unicode_cmap(to_unicode), level)
     return PreparedFont(
         subset=subset,
         base_name=Name(f"{tag}+{FONT_NAME}"),
-        program=zlib.compress(subset.program, 6),
+        program=zlib.compress(subset.program, level),
         program_length=len(subset.program),
         widths=subset.widths(),
         cids={gid: b"<%04X>" % cid for gid, cid in subset.new_id.items()},
@@ -151,7 +157,7 @@ def font_objects(objs: ObjectSet, font: PreparedFont, lines: Iterable[Line] = ()
     )
     cmap = font.to_unicode
     if cmap is None:
-        cmap = zlib.compress(to_unicode_cmap(text_of(lines, font.subset)), 6)
+        cmap = zlib.compress(to_unicode_cmap(text_of(lines, font.subset)), 1)
     to_unicode = objs.add(Stream({"Filter": Name("FlateDecode")}, cmap))
     return objs.add(
         {
@@ -207,13 +213,13 @@ def base_font() -> BaseFont:
             characters.setdefault(glyphs[0].gid, ch)
     subset = shipped.subset(set(characters))
     mapping = {subset.new_id[gid]: ch for gid, ch in characters.items()}
-    return BaseFont(prepare(subset, mapping), characters)
+    return BaseFont(prepare(subset, mapping, level=9), characters)
 
 
 @functools.lru_cache(maxsize=_REST_CACHE)
 def rest_font(gids: frozenset[int]) -> PreparedFont:
     """A subset of ``gids`` (its /ToUnicode is made per use: texts may differ)."""
-    return prepare(default_font().subset(set(gids)))
+    return prepare(default_font().subset(set(gids)), level=1)
 
 
 __all__ = [

@@ -17,22 +17,23 @@ sealed 1-page file (and over the 10 MB file). ``median ms`` is wall-clock; ``cpu
 is this thread's CPU time, the figure to trust on a machine others share.
 ``--case``/``--doc`` pick cases and documents by substring.
 
-Figures (``--quick``, 2-core machine shared with other jobs, load ~8; cpu ms):
+Figures (``--quick`` on a 2-core machine shared with other jobs; cpu ms, median).
+medsign rows: ``--case "medsign seal"`` at load ~3; peers: the full run at load ~8.
 
 =====================  ========  ==========  =======  ==========
 case                   1 page    100 pages   10 MB    2415 pages
 =====================  ========  ==========  =======  ==========
-seal_pdf, before       2.74      4.36        9.33     37.70
-seal_pdf, now          0.78      0.82        7.22     4.59
-seal_pdf+TSA, before   2.87      4.73        9.62     41.66
-seal_pdf+TSA, now      0.73      0.91        7.66     4.34
+seal_pdf, before       2.27      3.44        8.92     37.92
+seal_pdf, now          0.66      0.74        6.80     4.10
+seal_pdf+TSA, before   1.97      3.51        9.88     34.81
+seal_pdf+TSA, now      0.69      0.97        6.93     4.35
 medsign reference      19.1      31.3        155.7    432.9
 pyhanko sign_pdf       18.3      18.0        25.9     38.1
 =====================  ========  ==========  =======  ==========
 
 Floors in the same run: ECDSA P-256 signature 0.017 ms, SHA-256 of a sealed 1-page
 file (17 kB) 0.009 ms, so 1 page with TSA cannot go below ~0.04 ms; SHA-256 over 10 MB
-6-17 ms wall depending on the load. A signer name whose glyph set was not seen before
+4.9 ms at load ~3. A signer name whose glyph set was not seen before
 adds ~0.15-0.2 ms (its font subset is made and cached).
 """
 

@@ -3,22 +3,23 @@
 A block is a form XObject (ISO 32000-1 §8.10) used as the normal appearance (/AP /N,
 §12.5.5) of the signature widget. It shows the signer, the time with its UTC offset,
 the method, the document id, the verification code and, when a verification URL is
-given, a QR code (drawn as filled rectangles, no image).
+given, a QR code (drawn as filled rectangles, no image: :mod:`medsign.pdf.qr`).
+Text is shaped with HarfBuzz and shown with subsets of the shipped font
+(:mod:`medsign.pdf.textfont`): one shared by every block, one for what it lacks.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
-import segno
-
 from medsign.errors import InvalidInput
-from medsign.pdf.font import FONT_NAME, Font, ShapedGlyph, Subset, default_font
+from medsign.pdf.font import Font, ShapedGlyph, default_font
 from medsign.pdf.objects import Name, ObjectSet, PdfValue, Ref, Stream, fmt_number
+from medsign.pdf.qr import qr_path
+from medsign.pdf.textfont import Line, base_font, font_objects, rest_font, tj
 
 BLOCK_WIDTH = 180.0
 BLOCK_HEIGHT = 62.0
@@ -28,6 +29,15 @@ COLUMNS = 3
 
 _PAD = 4.0
 _MIN_SIZE = 4.0
+# White background and a thin gray frame (ISO 32000-1 §8.5.2, §8.6.8).
+_FRAME = b"q\n1 g 0 0 %s %s re f\n0.4 G 0.6 w 0.3 0.3 %s %s re S\n" % (
+    fmt_number(BLOCK_WIDTH),
+    fmt_number(BLOCK_HEIGHT),
+    fmt_number(BLOCK_WIDTH - 0.6),
+    fmt_number(BLOCK_HEIGHT - 0.6),
+)
+# zlib level 1: a third of level 6's time for ~20% more bytes on a 7 kB stream.
+_CONTENT_LEVEL = 1
 
 
 @dataclass(frozen=True)
@@ -77,15 +87,6 @@ def _shape(text: str) -> tuple[ShapedGlyph, ...]:
     return tuple(default_font().shape(text))
 
 
-@dataclass(frozen=True)
-class _Line:
-    glyphs: tuple[ShapedGlyph, ...]
-    size: float
-    x: float
-    y: float
-    gray: float
-
-
 def _fit(font: Font, text: str, size: float, width: float) -> tuple[tuple[ShapedGlyph, ...], float]:
     """Shrink to fit ``width`` down to a minimum size, then cut with an ellipsis."""
     glyphs = _shape(text)
@@ -111,122 +112,16 @@ def _qr_ops(url: str, x: float, y: float, size: float) -> bytes:
     """A QR code (ISO/IEC 18004) as filled rectangles, one per horizontal run.
 
     The matrix is drawn in module units under a ``cm`` transform (ISO 32000-1 §8.4.4),
-    so every rectangle is written with small integers.
+    so every rectangle is written with small integers; all of them are one path,
+    filled once (§8.5.3), so adjacent modules show no seams.
     """
-    qr = segno.make_qr(url, error="m", boost_error=False, mask=2)
-    matrix = qr.matrix
-    n = len(matrix)
+    n, path = qr_path(url)
     module = size / n
-    ops: list[bytes] = [
+    return (
         b"q %s 0 0 %s %s %s cm 0 g\n"
         % (fmt_number(module), fmt_number(module), fmt_number(x), fmt_number(y))
-    ]
-    for r, row in enumerate(matrix):
-        bottom = n - 1 - r
-        c = 0
-        while c < n:
-            if row[c]:
-                start = c
-                while c < n and row[c]:
-                    c += 1
-                ops.append(b"%d %d %d 1 re\n" % (start, bottom, c - start))
-            else:
-                c += 1
-    ops.append(b"f Q\n")
-    return b"".join(ops)
-
-
-def _tj(line: _Line, subset: Subset, upem: int) -> bytes:
-    """Show a shaped line with TJ; numbers adjust advances and offsets (§9.4.3)."""
-    parts: list[bytes] = []
-    for g in line.glyphs:
-        cid = subset.new_id[g.gid]
-        width = subset.font.advance(g.gid)
-        if g.x_offset:
-            parts.append(fmt_number(-g.x_offset * 1000 / upem))
-        parts.append(b"<%04X>" % cid)
-        adjust = width + g.x_offset - g.advance
-        if adjust:
-            parts.append(fmt_number(adjust * 1000 / upem))
-    return b"[" + b" ".join(parts) + b"] TJ"
-
-
-def _to_unicode(lines: list[_Line], subset: Subset) -> bytes:
-    """A /ToUnicode CMap (ISO 32000-1 §9.10.3) mapping CIDs to the text they show."""
-    mapping: dict[int, str] = {}
-    for line in lines:
-        for g in line.glyphs:
-            cid = subset.new_id[g.gid]
-            if g.text and cid not in mapping:
-                mapping[cid] = g.text
-    entries = [
-        b"<%04X> <%s>" % (cid, text.encode("utf-16-be").hex().upper().encode("ascii"))
-        for cid, text in sorted(mapping.items())
-    ]
-    chunks = [entries[i : i + 100] for i in range(0, len(entries), 100)]
-    body = b"".join(
-        b"%d beginbfchar\n%s\nendbfchar\n" % (len(chunk), b"\n".join(chunk)) for chunk in chunks
-    )
-    return (
-        b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
-        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
-        b"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
-        b"1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
-        + body
-        + b"endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
-    )
-
-
-def _font_objects(objs: ObjectSet, lines: list[_Line], subset: Subset) -> Ref:
-    font = subset.font
-    upem = font.units_per_em
-    tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(subset.program[:4096]).digest()[:6])
-    base = Name(f"{tag}+{FONT_NAME}")
-    program = zlib.compress(subset.program, 6)
-    file_ref = objs.add(
-        Stream({"Length1": len(subset.program), "Filter": Name("FlateDecode")}, program)
-    )
-
-    def scaled(v: int) -> int:
-        return round(v * 1000 / upem)
-
-    descriptor = objs.add(
-        {
-            "Type": Name("FontDescriptor"),
-            "FontName": base,
-            "Flags": 4,
-            "FontBBox": [scaled(v) for v in font.bbox],
-            "ItalicAngle": 0,
-            "Ascent": scaled(font.ascent),
-            "Descent": scaled(font.descent),
-            "CapHeight": scaled(1493),
-            "StemV": 80,
-            "FontFile2": file_ref,
-        }
-    )
-    widths: list[int] = subset.widths()
-    cid_font = objs.add(
-        {
-            "Type": Name("Font"),
-            "Subtype": Name("CIDFontType2"),
-            "BaseFont": base,
-            "CIDSystemInfo": {"Registry": "Adobe", "Ordering": "Identity", "Supplement": 0},
-            "FontDescriptor": descriptor,
-            "W": [0, list[PdfValue](widths)],
-            "CIDToGIDMap": Name("Identity"),
-        }
-    )
-    cmap = zlib.compress(_to_unicode(lines, subset), 6)
-    to_unicode = objs.add(Stream({"Filter": Name("FlateDecode")}, cmap))
-    return objs.add(
-        {
-            "Type": Name("Font"),
-            "Subtype": Name("Type0"),
-            "BaseFont": base,
-            "Encoding": Name("Identity-H"),
-            "DescendantFonts": [cid_font],
-            "ToUnicode": to_unicode,
-        }
+        + path
+        + b"f Q\n"
     )
 
 
@@ -252,39 +147,44 @@ def build_appearance(
         (f"Code {block.verification_code}", 7.0, 0.0),
     ]
     baselines = [h - 9.0, h - 18.5, h - 27.5, h - 36.0, h - 44.5, h - 55.0]
-    lines: list[_Line] = []
+    lines: list[Line] = []
     for (text, size, gray), y in zip(specs, baselines, strict=True):
         glyphs, fitted = _fit(font, text, size, text_w - 1.0)
-        lines.append(_Line(glyphs, fitted, x, y, gray))
-    subset = font.subset({g.gid for line in lines for g in line.glyphs})
-    upem = font.units_per_em
-    ops: list[bytes] = [
-        b"q\n1 g 0 0 %s %s re f\n" % (fmt_number(w), fmt_number(h)),
-        b"0.4 G 0.6 w 0.3 0.3 %s %s re S\n" % (fmt_number(w - 0.6), fmt_number(h - 0.6)),
-        b"BT\n",
-    ]
-    for line in lines:
+        lines.append(Line(glyphs, fitted, x, y, gray))
+    # Lines the shared base subset can show use /F1; the others (a name in another
+    # script, a ligature) a per-document subset /F2 (medsign.pdf.textfont).
+    base = base_font()
+    in_base = [base.shows(line.glyphs) for line in lines]
+    rest_lines = [line for line, ok in zip(lines, in_base, strict=True) if not ok]
+    rest = base.font
+    if rest_lines:
+        rest = rest_font(frozenset(g.gid for line in rest_lines for g in line.glyphs))
+    ops: list[bytes] = [_FRAME, b"BT\n"]
+    for line, ok in zip(lines, in_base, strict=True):
         ops.append(
-            b"%s g /F1 %s Tf 1 0 0 1 %s %s Tm %s\n"
+            b"%s g /F%d %s Tf 1 0 0 1 %s %s Tm %s\n"
             % (
                 fmt_number(line.gray),
+                1 if ok else 2,
                 fmt_number(round(line.size, 3)),
                 fmt_number(line.x),
                 fmt_number(line.y),
-                _tj(line, subset, upem),
+                tj(line, base.font if ok else rest),
             )
         )
     ops.append(b"ET\n")
     if block.verify_url:
         ops.append(_qr_ops(block.verify_url, w - _PAD - qr_size, _PAD, qr_size))
     ops.append(b"Q\n")
-    content = zlib.compress(b"".join(ops), 6)
-    font_ref = _font_objects(objs, lines, subset)
+    content = zlib.compress(b"".join(ops), _CONTENT_LEVEL)
+    fonts: dict[str, PdfValue] = {"F1": font_objects(objs, base.font)}
+    if rest_lines:
+        fonts["F2"] = font_objects(objs, rest, rest_lines)
     form: dict[str, PdfValue] = {
         "Type": Name("XObject"),
         "Subtype": Name("Form"),
         "BBox": [0, 0, w, h],
-        "Resources": {"Font": {"F1": font_ref}},
+        "Resources": {"Font": fonts},
         "Filter": Name("FlateDecode"),
     }
     if associated:

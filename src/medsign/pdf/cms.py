@@ -15,7 +15,6 @@ else is cached per :class:`~medsign.pki.SealKey`.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Protocol
@@ -37,6 +36,8 @@ _OID_RSA_SHA256 = bytes.fromhex("06092a864886f70d01010b")  # 1.2.840.113549.1.1.
 _NULL = b"\x05\x00"
 # id-aa-timeStampToken 1.2.840.113549.1.9.16.2.14 (RFC 3161 Appendix A)
 _OID_TIMESTAMP_TOKEN = bytes.fromhex("060b2a864886f70d010910020e")
+
+ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())  # stateless: one instance serves every signature
 
 # Overhead of the unsigned attribute around a time-stamp token: [1] + SEQUENCE + OID +
 # SET headers (at most 4 bytes each for tokens under 16 MB) plus the OID itself.
@@ -108,7 +109,7 @@ class CmsTemplate:
         attrs = self.signed_attributes(digest)
         private_key = self.key.private_key
         if isinstance(private_key, ec.EllipticCurvePrivateKey):
-            signature = private_key.sign(attrs, ec.ECDSA(hashes.SHA256()))
+            signature = private_key.sign(attrs, ECDSA_SHA256)
         else:
             signature = private_key.sign(attrs, padding.PKCS1v15(), hashes.SHA256())
         unsigned = b""
@@ -132,9 +133,28 @@ def _alg(oid: bytes, null: bool) -> bytes:
     return _seq(oid, _NULL) if null else _seq(oid)
 
 
-@functools.lru_cache(maxsize=64)
+_TEMPLATES: dict[int, tuple[SealKey, CmsTemplate]] = {}
+_TEMPLATES_KEPT = 64
+
+
 def cms_template(key: SealKey) -> CmsTemplate:
-    """Prepare (once per key) every DER piece that does not depend on the document."""
+    """Every DER piece that does not depend on the document, prepared once per key.
+
+    Cached by the key object's identity: hashing a :class:`SealKey` hashes its
+    certificates, which costs more than the lookup saves. The cache holds the key
+    itself, so an id is never reused while its entry exists.
+    """
+    entry = _TEMPLATES.get(id(key))
+    if entry is not None and entry[0] is key:
+        return entry[1]
+    template = _build_template(key)
+    if len(_TEMPLATES) >= _TEMPLATES_KEPT:
+        _TEMPLATES.pop(next(iter(_TEMPLATES)), None)  # the oldest (another thread may race)
+    _TEMPLATES[id(key)] = (key, template)
+    return template
+
+
+def _build_template(key: SealKey) -> CmsTemplate:
     cert = key.certificate
     cert_der = cert.public_bytes(serialization.Encoding.DER)
     issuer = cert.issuer.public_bytes()

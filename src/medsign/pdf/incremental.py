@@ -69,7 +69,17 @@ def _tail(pdf: bytes) -> _Tail:
 
 
 def _unparse_dict(obj: pikepdf.Object, replace: dict[str, bytes]) -> bytes:
-    """Re-serialize a dictionary, keeping indirect references, replacing some keys."""
+    """Re-serialize a dictionary, keeping indirect references, replacing some keys.
+
+    When no key is replaced, only added (a page without /Annots, a catalog without
+    /AcroForm: the usual case), qpdf writes the dictionary in one call and the new
+    entries go before its closing ``>>``.
+    """
+    if not any(key in obj for key in replace):
+        whole = obj.unparse(resolved=True).rstrip()
+        if whole.startswith(b"<<") and whole.endswith(b">>"):
+            added = b"".join(key.encode() + b" " + raw + b"\n" for key, raw in replace.items())
+            return whole[:-2] + added + b">>"
     parts = [b"<<"]
     for key, value in obj.items():
         if key in replace:
@@ -127,7 +137,8 @@ def _last_page(root: pikepdf.Object) -> tuple[pikepdf.Object, dict[str, pikepdf.
         if not isinstance(kids, pikepdf.Array) or len(kids) == 0:
             raise Unsupported("empty page tree node")
         chosen = None
-        for kid in reversed(list(kids)):
+        for i in range(len(kids) - 1, -1, -1):  # from the end: no list of every kid
+            kid = kids[i]
             if kid.get("/Type") == pikepdf.Name.Page or int(kid.get("/Count", 0)) > 0:
                 chosen = kid
                 break
@@ -162,7 +173,9 @@ def seal_incremental(
     """
     tail = _tail(pdf)
     try:
-        with pikepdf.open(io.BytesIO(pdf)) as doc:
+        # qpdf would otherwise copy inherited attributes into every page object on
+        # open (O(pages)); _last_page collects the last page's inheritance itself.
+        with pikepdf.open(io.BytesIO(pdf), inherit_page_attributes=False) as doc:
             return _seal(pdf, doc, tail, key, request, timestamper)
     except pikepdf.PdfError as exc:
         raise Unsupported(str(exc)) from exc

@@ -26,9 +26,10 @@ import zlib
 from dataclasses import dataclass
 from enum import Enum
 
-from medsign.pdf.block import _font_objects, _Line, _shape, _tj
+from medsign.pdf.block import _shape
 from medsign.pdf.font import ShapedGlyph, default_font
 from medsign.pdf.objects import Name, ObjectSet, PdfValue, Ref, Stream, fmt_number, serialize
+from medsign.pdf.textfont import Line, font_objects, prepare, tj
 
 A4 = (595.0, 842.0)
 MARGIN_X = 50.0
@@ -175,7 +176,7 @@ def render_report(
     """Lay ``lines`` out on A4 pages and return a complete PDF (ISO 32000-1)."""
     page_w, page_h = A4
     text_w = page_w - 2 * MARGIN_X
-    pages: list[list[_Line]] = [[]]
+    pages: list[list[Line]] = [[]]
     y = page_h - MARGIN_TOP
     for line in lines:
         size, gray, before = line.style.value
@@ -187,14 +188,15 @@ def render_report(
                 y = page_h - MARGIN_TOP
             y -= leading
             x = MARGIN_X + (text_w - _width(glyphs, size) if rtl else 0.0)
-            pages[-1].append(_Line(glyphs, size, round(x, 2), round(y, 2), gray))
+            pages[-1].append(Line(glyphs, size, round(x, 2), round(y, 2), gray))
     font = default_font()
     every = [ln for page in pages for ln in page]
     subset = font.subset({g.gid for ln in every for g in ln.glyphs})
     objs = ObjectSet()
     catalog = objs.reserve()
     tree = objs.reserve()
-    font_ref = _font_objects(objs, every, subset)
+    prepared = prepare(subset)
+    font_ref = font_objects(objs, prepared, every)
     kids: list[PdfValue] = []
     for page_lines in pages:
         ops = [b"BT\n"]
@@ -206,7 +208,7 @@ def render_report(
                     fmt_number(ln.size),
                     fmt_number(ln.x),
                     fmt_number(ln.y),
-                    _tj(ln, subset, font.units_per_em),
+                    tj(ln, prepared),
                 )
             )
         ops.append(b"ET\n")

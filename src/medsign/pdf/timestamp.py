@@ -33,6 +33,7 @@ from medsign.pdf.cms import (
     _OID_ECDSA_SHA256,
     _OID_RSA_SHA256,
     _OID_SHA256,
+    ECDSA_SHA256,
     _alg,
     _integer,
     _octets,
@@ -124,6 +125,7 @@ class LocalTsa:
         default=None, init=False, repr=False
     )
     _max_size: int | None = field(default=None, init=False, repr=False)
+    _attrs: tuple[bytes, bytes] | None = field(default=None, init=False, repr=False)
 
     def _prepared(self) -> tuple[bytes, bytes, bytes, bytes, bytes, int]:
         """(tsa name, certificates, signer head, signature algorithm, ESS attr, max sig)."""
@@ -173,7 +175,7 @@ class LocalTsa:
     def _sign(self, data: bytes) -> bytes:
         private_key = self.key.private_key
         if isinstance(private_key, ec.EllipticCurvePrivateKey):
-            return private_key.sign(data, ec.ECDSA(hashes.SHA256()))
+            return private_key.sign(data, ECDSA_SHA256)
         return private_key.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
     def _token(
@@ -181,16 +183,21 @@ class LocalTsa:
     ) -> bytes:
         _name, certs, signer_head, sig_alg, ess_attr, _max = self._prepared()
         tst_info = self._tst_info(hash_alg, digest, nonce, self.clock())
-        attrs = _set_of(
-            [
-                _seq(_OID_CONTENT_TYPE, tlv(0x31, OID_TST_INFO)),
-                _seq(
-                    _OID_MESSAGE_DIGEST,
-                    tlv(0x31, _octets(hashlib.sha256(tst_info).digest())),
-                ),
-                ess_attr,
-            ]
-        )
+        if self._attrs is None:
+            # The signed attributes differ only in the message digest; their DER order
+            # (X.690 §11.6) is set by lengths that never change, so split once.
+            marker = b"\xa5" * 32
+            sample = _set_of(
+                [
+                    _seq(_OID_CONTENT_TYPE, tlv(0x31, OID_TST_INFO)),
+                    _seq(_OID_MESSAGE_DIGEST, tlv(0x31, _octets(marker))),
+                    ess_attr,
+                ]
+            )
+            at = sample.index(marker)
+            self._attrs = (sample[:at], sample[at + 32 :])
+        head, tail = self._attrs
+        attrs = head + hashlib.sha256(tst_info).digest() + tail
         signature = self._sign(attrs)
         signer_info = _seq(signer_head, b"\xa0" + attrs[1:], sig_alg, _octets(signature))
         signed_data = _seq(

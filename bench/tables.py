@@ -241,9 +241,10 @@ def shapes(a: Api, url: str, n: int) -> list[Shape]:
         large_pos = sample("organization_id = %s", (org_id(0),))
         small_pos = sample("organization_id = %s", (org_id(3 + SMALL_ORGS // 2),))
         branch_pos = sample("organization_id = %s AND branch_id = %s", (org_id(0), branch_id(0, 7)))
-        npat = conn.execute("SELECT npatients FROM bench_orgs WHERE oi = 0").fetchone()
-        assert npat is not None
-        patients = int(npat[0])
+        counts: dict[int, int] = dict(
+            conn.execute("SELECT oi, npatients FROM bench_orgs").fetchall()
+        )
+        patients, small_patients = int(counts[0]), int(counts[3 + SMALL_ORGS // 2])
     from medsign.pagination import encode_cursor
 
     def cursor(pos: list[tuple[datetime, str]], r: random.Random) -> str:
@@ -278,7 +279,7 @@ def shapes(a: Api, url: str, n: int) -> list[Shape]:
         Shape("patient", lambda r: (f"{base}&patient_mis_id={100000 + r.randrange(patients)}", lg)),
         Shape(
             "patient, small org",
-            lambda r: (f"{base}&patient_mis_id={100000 + r.randrange(1250)}", sm),
+            lambda r: (f"{base}&patient_mis_id={100000 + r.randrange(small_patients)}", sm),
         ),
         Shape("kind", lambda r: (f"{base}&order=desc&kind={r.choice(KINDS)}", lg)),
         Shape(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from medsign.db.base import Base, UTCDateTime, new_id, utcnow
@@ -60,8 +60,17 @@ class Signer(Base):
     """One person who signs (or views) an envelope."""
 
     __tablename__ = "signers"
-    # The list endpoints' ``patient_mis_id`` filter (migration 0010).
-    __table_args__ = (Index("ix_signers_patient_mis_id", "patient_mis_id", "envelope_id"),)
+    # The list endpoints' ``patient_mis_id`` filter for signers without a patient card
+    # (migration 0010; medsign.listing.service._patient_envelopes).
+    __table_args__ = (
+        Index(
+            "ix_signers_patient_mis_id",
+            "patient_mis_id",
+            "envelope_id",
+            postgresql_where=text("patient_id IS NULL AND patient_mis_id IS NOT NULL"),
+            sqlite_where=text("patient_id IS NULL AND patient_mis_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     envelope_id: Mapped[str] = mapped_column(ForeignKey("envelopes.id"), index=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, literal, select, tuple_
+from sqlalchemy import ColumnElement, CompoundSelect, Select, literal, select, tuple_, union
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from medsign.branches.service import resolve_branch
@@ -29,6 +29,7 @@ from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, Signer
 from medsign.errors import InvalidInput
 from medsign.pagination import decode_cursor, encode_cursor
+from medsign.patients.models import Patient
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -91,6 +92,29 @@ def _window(
     return out
 
 
+def _patient_envelopes(organization_id: str, mis_id: str) -> CompoundSelect[str]:
+    """Ids of the envelopes with a signer of this MIS patient id.
+
+    A patient or representative signer points at the organization's patient card
+    (``patient_id``), found through ``uq_patients_organization_id``: MIS ids repeat
+    across organizations (each clinic numbers its own patients), so looking the bare id
+    up among all signers would visit every organization's patient of that number. The
+    other signers that carry a ``patient_mis_id`` (no card) are few and have their own
+    partial index, ``ix_signers_patient_mis_id``.
+    """
+    card = select(Patient.id).where(
+        Patient.organization_id == organization_id, Patient.mis_id == mis_id
+    )
+    return union(
+        select(Signer.envelope_id).where(Signer.patient_id.in_(card)),
+        select(Signer.envelope_id).where(
+            Signer.patient_id.is_(None),
+            Signer.patient_mis_id.is_not(None),
+            Signer.patient_mis_id == mis_id,
+        ),
+    )
+
+
 def list_envelopes(
     session: Session,
     organization_id: str,
@@ -122,13 +146,7 @@ def list_envelopes(
     if kind is not None:
         query = query.where(Document.kind == kind)
     if patient_mis_id is not None:
-        # The envelopes of this patient's signers, found through ix_signers_patient_mis_id
-        # (a correlated EXISTS would probe signers once per envelope of the organization).
-        query = query.where(
-            Envelope.id.in_(
-                select(Signer.envelope_id).where(Signer.patient_mis_id == patient_mis_id)
-            )
-        )
+        query = query.where(Envelope.id.in_(_patient_envelopes(organization_id, patient_mis_id)))
     query = _keyset(query, Envelope.updated_at, Envelope.id, cursor, newest_first)
     rows = session.execute(query.limit(limit + 1)).all()
     items = [(r[0], str(r[1])) for r in rows[:limit]]
@@ -164,9 +182,9 @@ def list_documents(
     if patient_mis_id is not None:
         query = query.where(
             Document.id.in_(
-                select(Envelope.document_id)
-                .join(Signer, Signer.envelope_id == Envelope.id)
-                .where(Signer.patient_mis_id == patient_mis_id)
+                select(Envelope.document_id).where(
+                    Envelope.id.in_(_patient_envelopes(organization_id, patient_mis_id))
+                )
             )
         )
     query = _keyset(query, Document.created_at, Document.id, cursor, newest_first)

@@ -7,7 +7,8 @@ answers it by reading n index entries from the cursor's position, whatever the d
 the page (keyset pagination), in either direction. The single-column
 ``ix_envelopes_organization_id`` and ``ix_documents_organization_id`` become prefixes
 of the new ones and are dropped. ``patient_mis_id`` had no index: filtering by patient
-read every signer.
+read every signer; now the patient card's index leads there, and a small partial index
+covers the signers without a card.
 
 On PostgreSQL the indexes are built CONCURRENTLY (outside the migration's transaction,
 in Alembic's autocommit block) so that an upgrade does not block writes to tables of
@@ -19,6 +20,7 @@ Revises: 0007
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
@@ -44,7 +46,6 @@ INDEXES = (
         "ix_envelopes_org_branch_status_updated",
         ["organization_id", "branch_id", "status", "updated_at", "id"],
     ),
-    ("signers", "ix_signers_patient_mis_id", ["patient_mis_id", "envelope_id"]),
     ("documents", "ix_documents_org_created", ["organization_id", "created_at", "id"]),
     (
         "documents",
@@ -52,6 +53,10 @@ INDEXES = (
         ["organization_id", "branch_id", "created_at", "id"],
     ),
 )
+# The signers with a patient_mis_id but no patient card (roles other than patient and
+# representative): few, so the index stays small (medsign.listing.service).
+PARTIAL = ("signers", "ix_signers_patient_mis_id", ["patient_mis_id", "envelope_id"])
+PARTIAL_WHERE = "patient_id IS NULL AND patient_mis_id IS NOT NULL"
 # Prefixes of the new indexes: (table, index name, columns).
 REPLACED = (
     ("envelopes", "ix_envelopes_organization_id", ["organization_id"]),
@@ -72,12 +77,24 @@ def upgrade() -> None:
                 # behind; build it again rather than keep it.
                 op.drop_index(name, postgresql_concurrently=True, if_exists=True)
                 op.create_index(name, table, columns, postgresql_concurrently=True)
+            table, name, columns = PARTIAL
+            op.drop_index(name, postgresql_concurrently=True, if_exists=True)
+            op.create_index(
+                name,
+                table,
+                columns,
+                postgresql_concurrently=True,
+                postgresql_where=sa.text(PARTIAL_WHERE),
+            )
             for _, name, _ in REPLACED:
                 op.drop_index(name, postgresql_concurrently=True, if_exists=True)
         return
     for table, name, columns in INDEXES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_index(name, columns, unique=False)
+    table, name, columns = PARTIAL
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.create_index(name, columns, unique=False, sqlite_where=sa.text(PARTIAL_WHERE))
     for table, name, _ in REPLACED:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(name)
@@ -88,6 +105,6 @@ def downgrade() -> None:
     for table, name, columns in REPLACED:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_index(name, columns, unique=False)
-    for table, name, _ in reversed(INDEXES):
+    for table, name, _ in (*reversed(INDEXES), PARTIAL):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(name)

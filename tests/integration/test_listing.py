@@ -91,3 +91,56 @@ def test_bad_list_parameters_are_4xx_problems(client: TestClient, rt: Runtime) -
         assert res.status_code == 422, (url, res.text)
         assert res.headers["content-type"] == "application/problem+json"
     assert client.get("/api/v1/envelopes").status_code == 401
+
+
+def test_newest_first_date_range_and_branch_filter(
+    client: TestClient, rt: Runtime, clock: FrozenClock
+) -> None:
+    _, headers = new_org(rt)
+    res = client.post("/api/v1/branches", headers=headers, json={"name": "North"})
+    assert res.status_code == 201, res.text
+    north = res.json()["id"]
+    ids, marks = [], []
+    for n in range(5):
+        clock.advance(minutes=1)
+        marks.append(clock().isoformat().replace("+00:00", "Z"))
+        doc = upload(client, headers)
+        body: dict[str, Any] = {
+            "document_id": doc["id"],
+            "signers": [patient(patient_mis_id=f"P-{n}")],
+        }
+        if n % 2 == 0:
+            body["branch_id"] = north
+        res = client.post("/api/v1/envelopes", headers=headers, json=body)
+        assert res.status_code == 201, res.text
+        ids.append(res.json()["id"])
+
+    newest = _all_pages(client, headers, "/api/v1/envelopes?order=desc&limit=2")
+    assert [e["id"] for e in newest] == ids[::-1]
+    window = f"updated_since={marks[1]}&updated_before={marks[3]}"
+    assert [e["id"] for e in _all_pages(client, headers, f"/api/v1/envelopes?{window}")] == ids[1:3]
+    desc_window = _all_pages(client, headers, f"/api/v1/envelopes?{window}&order=desc&limit=1")
+    assert [e["id"] for e in desc_window] == [ids[2], ids[1]]
+    in_north = _all_pages(client, headers, f"/api/v1/envelopes?branch_id={north}&limit=1")
+    assert [e["id"] for e in in_north] == [ids[0], ids[2], ids[4]]
+    docs_desc = _all_pages(client, headers, "/api/v1/documents?order=desc&limit=2")
+    assert [d["created_at"] for d in docs_desc] == sorted(
+        (d["created_at"] for d in docs_desc), reverse=True
+    )
+    assert len(docs_desc) == 5
+    # uploaded with the organization token: the documents belong to no branch
+    assert _all_pages(client, headers, f"/api/v1/documents?branch_id={north}") == []
+
+    _, other = new_org(rt, "Other clinic")
+    for url in (
+        f"/api/v1/envelopes?branch_id={north}",  # another organization's branch
+        "/api/v1/documents?branch_id=no-such-branch",
+    ):
+        res = client.get(url, headers=other)
+        assert res.status_code == 404, (url, res.text)
+        assert res.headers["content-type"] == "application/problem+json"
+    for url in (
+        "/api/v1/envelopes?order=sideways",
+        "/api/v1/envelopes?updated_before=2026-01-01T00:00:00",  # no time zone
+    ):
+        assert client.get(url, headers=headers).status_code == 422, url

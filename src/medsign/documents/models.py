@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from medsign.db.base import Base, UTCDateTime, new_id, utcnow
@@ -14,9 +14,16 @@ class Document(Base):
     """A normalized PDF with its SHA-256 (the bytes are in the file store)."""
 
     __tablename__ = "documents"
+    # Keyset pagination of the list endpoint (migration 0010).
+    __table_args__ = (
+        Index("ix_documents_org_created", "organization_id", "created_at", "id"),
+        Index(
+            "ix_documents_org_branch_created", "organization_id", "branch_id", "created_at", "id"
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     # The branch it belongs to (None: the whole organization); see medsign.branches.
     branch_id: Mapped[str | None] = mapped_column(ForeignKey("branches.id"), index=True)
     title: Mapped[str] = mapped_column(String(300))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from medsign.db.base import Base, UTCDateTime, new_id, utcnow
@@ -15,9 +15,25 @@ class Envelope(Base):
     """A document plus its signers, in order groups."""
 
     __tablename__ = "envelopes"
+    # Keyset pagination of the list endpoint, per filter (migration 0010).
+    __table_args__ = (
+        Index("ix_envelopes_org_updated", "organization_id", "updated_at", "id"),
+        Index("ix_envelopes_org_status_updated", "organization_id", "status", "updated_at", "id"),
+        Index(
+            "ix_envelopes_org_branch_updated", "organization_id", "branch_id", "updated_at", "id"
+        ),
+        Index(
+            "ix_envelopes_org_branch_status_updated",
+            "organization_id",
+            "branch_id",
+            "status",
+            "updated_at",
+            "id",
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     # The branch it belongs to (None: the whole organization); see medsign.branches.
     branch_id: Mapped[str | None] = mapped_column(ForeignKey("branches.id"), index=True)
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
@@ -44,6 +60,17 @@ class Signer(Base):
     """One person who signs (or views) an envelope."""
 
     __tablename__ = "signers"
+    # The list endpoints' ``patient_mis_id`` filter for signers without a patient card
+    # (migration 0010; medsign.listing.service._patient_envelopes).
+    __table_args__ = (
+        Index(
+            "ix_signers_patient_mis_id",
+            "patient_mis_id",
+            "envelope_id",
+            postgresql_where=text("patient_id IS NULL AND patient_mis_id IS NOT NULL"),
+            sqlite_where=text("patient_id IS NULL AND patient_mis_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     envelope_id: Mapped[str] = mapped_column(ForeignKey("envelopes.id"), index=True)

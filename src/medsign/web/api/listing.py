@@ -8,7 +8,7 @@ in :mod:`medsign.listing.service`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -34,6 +34,27 @@ UpdatedSince = Annotated[
         examples=["2026-11-23T09:00:00Z"],
     ),
 ]
+UpdatedBefore = Annotated[
+    datetime | None,
+    Query(
+        description="Only items updated before this instant (exclusive; ISO 8601 with a zone).",
+        examples=["2026-11-24T09:00:00Z"],
+    ),
+]
+Order = Annotated[
+    Literal["asc", "desc"],
+    Query(
+        description="`asc`: oldest change first (polling); `desc`: newest first. Pass the "
+        "same order with `cursor`."
+    ),
+]
+BranchId = Annotated[
+    str | None,
+    Query(
+        max_length=36,
+        description="Only items of this branch (a branch token always sees only its own).",
+    ),
+]
 PatientMisId = Annotated[
     str | None,
     Query(max_length=100, description="Only items with a signer of this MIS patient id."),
@@ -48,7 +69,7 @@ class EnvelopeItem(EnvelopeOut):
 
 
 class EnvelopePage(BaseModel):
-    """A page of envelopes, ordered by ``(updated_at, id)``."""
+    """A page of envelopes, ordered by ``(updated_at, id)`` (descending with ``order=desc``)."""
 
     items: list[EnvelopeItem]
     next_cursor: str | None = Field(
@@ -87,8 +108,12 @@ def envelopes(
     patient_mis_id: PatientMisId = None,
     kind: Annotated[DocumentKind | None, Query()] = None,
     updated_since: UpdatedSince = None,
+    updated_before: UpdatedBefore = None,
+    branch_id: BranchId = None,
+    order: Order = "asc",
 ) -> EnvelopePage:
-    """The organization's envelopes, oldest change first, for polling integrations."""
+    """The organization's envelopes, oldest change first (polling integrations) or
+    newest first (``order=desc``)."""
     rt = runtime(request)
     with org_transaction(request) as (session, org_id):
         page = list_envelopes(
@@ -100,6 +125,9 @@ def envelopes(
             patient_mis_id=patient_mis_id,
             kind=kind.value if kind else None,
             updated_since=updated_since,
+            updated_before=updated_before,
+            branch_id=branch_id,
+            newest_first=order == "desc",
         )
         items = [
             EnvelopeItem(
@@ -120,8 +148,12 @@ def documents(
     kind: Annotated[DocumentKind | None, Query()] = None,
     patient_mis_id: PatientMisId = None,
     updated_since: UpdatedSince = None,
+    updated_before: UpdatedBefore = None,
+    branch_id: BranchId = None,
+    order: Order = "asc",
 ) -> DocumentPage:
-    """The organization's documents, oldest first, for polling integrations."""
+    """The organization's documents, oldest first (polling integrations) or newest
+    first (``order=desc``)."""
     with org_transaction(request) as (session, org_id):
         page = list_documents(
             session,
@@ -131,6 +163,9 @@ def documents(
             kind=kind.value if kind else None,
             patient_mis_id=patient_mis_id,
             updated_since=updated_since,
+            updated_before=updated_before,
+            branch_id=branch_id,
+            newest_first=order == "desc",
         )
         return DocumentPage(
             items=[

@@ -92,10 +92,10 @@ FROM ({ROWS}) x
 """
 
 INSERT_ENVELOPES = f"""
-INSERT INTO envelopes (id, organization_id, branch_id, document_id, status, expires_at,
+INSERT INTO envelopes (id, organization_id, branch_id, document_id, kind, status, expires_at,
                        current_sha256, version, void_reason, created_at, updated_at,
                        completed_at)
-SELECT bench_uuid('e', i), org_id, branch_id, bench_uuid('d', i), status,
+SELECT bench_uuid('e', i), org_id, branch_id, bench_uuid('d', i), kind, status,
        created_at + interval '30 days', md5('c' || i) || md5('f' || i),
        CASE WHEN status = 'completed' THEN 1 ELSE 0 END,
        CASE WHEN status = 'voided' THEN 'replaced' END, created_at, updated_at,

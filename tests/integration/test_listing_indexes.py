@@ -39,9 +39,9 @@ SELECT 'd' || i, CASE WHEN mod(i, 4) = 0 THEN 'org-b' ELSE 'org-a' END,
        't', CASE WHEN mod(i, 3) = 0 THEN 'contract' ELSE 'user_agreement' END, 'h', 1, 1,
        timestamptz '2026-01-01' + i * interval '1 minute'
 FROM generate_series(1, 4000) i;
-INSERT INTO envelopes (id, organization_id, branch_id, document_id, status, expires_at,
+INSERT INTO envelopes (id, organization_id, branch_id, document_id, kind, status, expires_at,
                        current_sha256, version, created_at, updated_at)
-SELECT 'e' || i, organization_id, branch_id, id,
+SELECT 'e' || i, organization_id, branch_id, id, kind,
        (ARRAY['sent', 'completed', 'declined', 'expired', 'voided'])[1 + mod(i, 5)],
        created_at + interval '30 days', 'h', 0, created_at, created_at
 FROM (SELECT substr(id, 2)::int AS i, * FROM documents) d;
@@ -87,6 +87,7 @@ SHAPES: list[tuple[str, Call, str]] = [
         "ix_envelopes_org_updated",
     ),
     ("status", _envelopes(status="voided"), "ix_envelopes_org_status_updated"),
+    ("kind", _envelopes(kind="contract"), "ix_envelopes_org_kind_updated"),
     ("status, deep", _envelopes(status="sent", cursor=CURSOR), "ix_envelopes_org_status_updated"),
     ("branch token", _envelopes(BRANCH), "ix_envelopes_org_branch_updated"),
     ("branch_id filter", _envelopes(branch_id=BRANCH), "ix_envelopes_org_branch_updated"),

@@ -22,6 +22,7 @@ class Envelope(Base):
         Index(
             "ix_envelopes_org_branch_updated", "organization_id", "branch_id", "updated_at", "id"
         ),
+        Index("ix_envelopes_org_kind_updated", "organization_id", "kind", "updated_at", "id"),
         Index(
             "ix_envelopes_org_branch_status_updated",
             "organization_id",
@@ -37,6 +38,9 @@ class Envelope(Base):
     # The branch it belongs to (None: the whole organization); see medsign.branches.
     branch_id: Mapped[str | None] = mapped_column(ForeignKey("branches.id"), index=True)
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    # The document's kind, copied (it never changes) so lists filter and show it without
+    # reading the documents table (migration 0011).
+    kind: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     current_sha256: Mapped[str] = mapped_column(String(64))

@@ -136,6 +136,7 @@ def create_envelope(
         organization_id=organization_id,
         branch_id=branch_id,
         document_id=doc.id,
+        kind=doc.kind,
         status=EnvelopeStatus.SENT.value,
         expires_at=expires_at,
         current_sha256=doc.sha256,

@@ -134,8 +134,7 @@ def list_envelopes(
     may ask for one branch's (``branch_id``; another organization's is a 404)."""
     window = _window(Envelope.updated_at, updated_since, updated_before)
     query = (
-        select(Envelope, Document.kind)
-        .join(Document, Document.id == Envelope.document_id)
+        select(Envelope, Envelope.kind)
         .where(Envelope.organization_id == organization_id, *window)
         .options(selectinload(Envelope.signers))
     )
@@ -144,7 +143,7 @@ def list_envelopes(
     if status is not None:
         query = query.where(Envelope.status == status)
     if kind is not None:
-        query = query.where(Document.kind == kind)
+        query = query.where(Envelope.kind == kind)
     if patient_mis_id is not None:
         query = query.where(Envelope.id.in_(_patient_envelopes(organization_id, patient_mis_id)))
     query = _keyset(query, Envelope.updated_at, Envelope.id, cursor, newest_first)

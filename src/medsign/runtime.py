@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from medsign.audit.note import LogIdentity, NoteKey
-from medsign.db.engine import make_engine, make_session_factory
+from medsign.db.engine import READ_MOSTLY, make_engine, make_session_factory
 from medsign.domain.otp import OtpRules
 from medsign.domain.tokens import Keyring
 from medsign.pdf.intake import set_pdf_parser_limits
@@ -192,9 +192,15 @@ class Runtime:
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on any error."""
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error.
+
+        ``write=False`` for work that mostly reads (a GET): on SQLite it does not take the
+        single write lock up front (db/engine.py); PostgreSQL makes no difference.
+        """
         with self.sessions() as session, session.begin():
+            if not write:
+                session.connection(execution_options={READ_MOSTLY: True})
             yield session
 
     @cached_property

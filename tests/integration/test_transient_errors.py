@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -155,3 +156,35 @@ def test_database_away_is_503_with_retry_after(unreachable: TestClient) -> None:
     ):
         assert res.status_code == 503, res.text
         assert res.headers["retry-after"] == "5"
+
+
+def test_reads_do_not_queue_behind_a_writer(client: TestClient, rt: Runtime) -> None:
+    """On SQLite a GET begins deferred: it answers while another transaction holds the
+    write lock (it used to wait for it, up to the 30 s busy timeout); PostgreSQL never
+    made reads wait."""
+    from tests.support.api import new_org
+
+    org_id, headers = new_org(rt)
+    assert client.get("/api/v1/envelopes", headers=headers).status_code == 200  # token used
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        from medsign.audit.service import record
+
+        with rt.transaction() as session:
+            record(session, org_id, "test.hold", at=rt.clock(), actor="t")
+            holding.set()
+            release.wait(20)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        res = client.get("/api/v1/envelopes", headers=headers)
+        took = time.monotonic() - started
+    finally:
+        release.set()
+        t.join(20)
+    assert res.status_code == 200
+    assert took < 5, f"the read waited {took:.1f} s for the writer"

@@ -8,6 +8,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
+READ_MOSTLY = "medsign_read_mostly"  # execution option: see Runtime.transaction(write=False)
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine; SQLite gets WAL, foreign keys and write-serializing transactions."""
     if url.startswith("sqlite"):
@@ -30,7 +33,11 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # One writer at a time, taken at BEGIN: no lock upgrades that fail later.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A transaction opened for reading (READ_MOSTLY) begins deferred, so reads
+            # never queue behind writers (WAL); should it write after all, SQLite upgrades
+            # it or answers "busy", which the web layer retries (web/transient.py).
+            read = conn.get_execution_options().get(READ_MOSTLY, False)
+            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
         return engine
     # Up to 30 connections a process: the web threads and the worker share them;

@@ -13,6 +13,9 @@ from medsign.organizations.service import authenticate_scope
 from medsign.runtime import Runtime
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # RFC 9110 §9.2.1: they read
+
+
 def runtime(request: Request) -> Runtime:
     """The process runtime built in create_app()."""
     rt: Runtime = request.app.state.runtime
@@ -35,7 +38,7 @@ def scope_transaction(request: Request) -> Iterator[tuple[Session, Scope]]:
     also kept on ``request.state.branch_id`` for the rest of the request.
     """
     rt = runtime(request)
-    with rt.transaction() as session:
+    with rt.transaction(write=request.method not in SAFE_METHODS) as session:
         scope = authenticate_scope(session, rt.keyring, bearer(request), now=rt.clock())
         request.state.branch_id = scope.branch_id
         with branch_scope(scope.branch_id):

@@ -91,6 +91,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # A web process that loads slowly (a busy machine) is not taken for a hung one.
+        timeout_worker_healthcheck=60,
         log_level="info",
         proxy_headers=False,
     )

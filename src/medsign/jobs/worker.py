@@ -148,6 +148,7 @@ class Worker:
         *,
         concurrency: int = 1,
         processes: int = 0,
+        cpu_slots: int | None = None,
     ) -> None:
         self.rt = rt
         self.handlers = handlers
@@ -155,9 +156,11 @@ class Worker:
         self.processes = max(0, processes)
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # CPU-bound jobs held at once: no more than the pool runs, so the other threads
-        # stay free for deliveries (a code is never stuck behind seals).
-        self._cpu_slots = threading.BoundedSemaphore(self.processes or self.concurrency)
+        # CPU-bound jobs held at once (default: as many as the pool runs, all threads
+        # without a pool), so the other threads stay free for deliveries: a code is
+        # never stuck behind seals.
+        slots = cpu_slots if cpu_slots is not None else self.processes or self.concurrency
+        self._cpu_slots = threading.BoundedSemaphore(max(1, slots))
 
     def _run_next(self, pool: CpuPool | None) -> bool:
         held = self._cpu_slots.acquire(blocking=False)

@@ -1,0 +1,164 @@
+"""The job pipeline in one process: jobs run side by side exactly once, by priority;
+commits wake the worker, rollbacks do not (docs/operations.md)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from medsign.jobs.models import Job
+from medsign.jobs.outbox import JobCall, JobKind, enqueue
+from medsign.jobs.running import Handler
+from medsign.jobs.wakeup import CHANNEL, libpq_url
+from medsign.jobs.worker import Worker, claim, run_one
+from medsign.runtime import Runtime
+from tests.support.clock import FrozenClock
+
+
+class Recorder:
+    """Handlers that record each run (and how many ran at the same moment)."""
+
+    def __init__(self, hold: float = 0.0) -> None:
+        self.hold = hold
+        self.runs: list[JobCall] = []
+        self.running = 0
+        self.most_at_once = 0
+        self._lock = threading.Lock()
+        self.ran = threading.Event()
+
+    def __call__(self, _rt: Runtime, call: JobCall) -> None:
+        with self._lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        time.sleep(self.hold)
+        with self._lock:
+            self.running -= 1
+            self.runs.append(call)
+        self.ran.set()
+
+    def handlers(self) -> dict[str, Handler]:
+        """This recorder for every kind."""
+        return {kind.value: self for kind in JobKind}
+
+
+def _statuses(rt: Runtime) -> Counter[str]:
+    with rt.transaction() as session:
+        return Counter(session.scalars(select(Job.status)))
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_four_threads_run_200_jobs_of_every_kind_exactly_once(rt: Runtime) -> None:
+    kinds = list(JobKind)
+    with rt.transaction() as session:
+        ids = [
+            enqueue(session, kinds[i % len(kinds)], {"n": i}, now=rt.clock()).id
+            for i in range(200)
+        ]
+    recorder = Recorder(hold=0.01)
+    worker = Worker(rt, recorder.handlers(), concurrency=4)
+    worker.start()
+    try:
+        _wait(lambda: len(recorder.runs) >= 200, 120, "200 jobs")
+        _wait(lambda: _statuses(rt) == Counter(done=200), 30, "200 jobs marked done")
+    finally:
+        worker.stop()
+    assert sorted(c.id for c in recorder.runs) == sorted(ids)  # each once, none twice
+    assert {c.attempt for c in recorder.runs} == {1}
+    assert Counter(c.kind for c in recorder.runs) == Counter(
+        kinds[i % len(kinds)].value for i in range(200)
+    )
+    assert recorder.most_at_once > 1  # side by side, not one after the other
+
+
+def test_a_code_queued_after_50_seals_runs_before_them(rt: Runtime, clock: FrozenClock) -> None:
+    with rt.transaction() as session:
+        for i in range(50):
+            enqueue(session, JobKind.SEAL, {"envelope_id": f"e{i}"}, now=clock())
+            clock.advance(seconds=1)
+    with rt.transaction() as session:
+        enqueue(session, JobKind.NOTICE, {"signer_id": "s"}, now=clock())
+        enqueue(session, JobKind.SEND_CODE, {"challenge_id": "c"}, now=clock())
+    recorder = Recorder()
+    while run_one(rt, recorder.handlers()):
+        pass
+    order = [c.kind for c in recorder.runs]
+    assert order == ["send_code"] + ["seal"] * 50 + ["notice"]
+    seals = [c.payload["envelope_id"] for c in recorder.runs if c.kind == "seal"]
+    assert seals == [f"e{i}" for i in range(50)]  # same priority: oldest first
+
+
+def test_a_worker_busy_with_seals_keeps_threads_for_codes(rt: Runtime) -> None:
+    # 2 CPU slots of 4 threads: the seals may hold 2 threads, a code takes a third.
+    class Slow(Recorder):
+        def __call__(self, rt_: Runtime, call: JobCall) -> None:
+            self.hold = 1.0 if call.kind == "seal" else 0.0
+            super().__call__(rt_, call)
+
+    recorder = Slow()
+    with rt.transaction() as session:
+        for i in range(6):
+            enqueue(session, JobKind.SEAL, {"envelope_id": f"e{i}"}, now=rt.clock())
+    worker = Worker(rt, recorder.handlers(), concurrency=4, cpu_slots=2)  # as a pool of 2
+    worker.start()
+    try:
+        time.sleep(0.3)  # the seals are running
+        with rt.transaction() as session:
+            enqueue(session, JobKind.SEND_CODE, {"challenge_id": "c"}, now=rt.clock())
+        _wait(lambda: any(c.kind == "send_code" for c in recorder.runs), 5, "the code")
+        assert sum(c.kind == "seal" for c in recorder.runs) <= 2  # it did not wait for 6
+    finally:
+        worker.stop()
+    assert recorder.most_at_once <= 3
+
+
+def test_a_commit_wakes_the_idle_worker_at_once(rt: Runtime) -> None:
+    rt.settings.worker_poll_seconds = 30.0  # polling alone would take up to 30 s
+    recorder = Recorder()
+    worker = Worker(rt, recorder.handlers(), concurrency=2)
+    worker.start()
+    try:
+        time.sleep(0.5)  # both threads found nothing and sleep
+        with rt.transaction() as session:
+            enqueue(session, JobKind.SEND_CODE, {"challenge_id": "c"}, now=rt.clock())
+        assert recorder.ran.wait(10), "the committed job did not wake the worker"
+    finally:
+        worker.stop()
+
+
+def test_a_rollback_enqueues_nothing_and_wakes_nothing(rt: Runtime) -> None:
+    listen = None
+    if rt.engine.dialect.name == "postgresql":
+        import psycopg
+
+        listen = psycopg.connect(libpq_url(rt.settings.resolved_database_url), autocommit=True)
+        listen.execute(f"LISTEN {CHANNEL}")
+    try:
+        seen = rt.job_ready.seen()
+        with pytest.raises(RuntimeError), rt.transaction() as session:
+            enqueue(session, JobKind.SEND_CODE, {"challenge_id": "c"}, now=rt.clock())
+            raise RuntimeError("the state change failed")
+        assert not rt.job_ready.wait(seen, 0.3)
+        assert _statuses(rt) == Counter()
+        assert claim(rt) is None
+        if listen is not None:
+            assert list(listen.notifies(timeout=0.5)) == []
+        with rt.transaction() as session:  # the same, committed: the check can fail
+            enqueue(session, JobKind.SEND_CODE, {"challenge_id": "c"}, now=rt.clock())
+        assert rt.job_ready.wait(seen, 0.3)
+        if listen is not None:
+            assert [n.channel for n in listen.notifies(timeout=5, stop_after=1)] == [CHANNEL]
+    finally:
+        if listen is not None:
+            listen.close()

@@ -121,6 +121,7 @@ class Listener:
         with psycopg.connect(self._conninfo, autocommit=True) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
             self.listening.set()
+            log.info("listening for jobs on %s", CHANNEL)
             self._doorbell.ring()  # jobs may have been committed while we were not listening
             while not self._stopping.is_set():
                 notes: Any = conn.notifies(timeout=self._check_every)

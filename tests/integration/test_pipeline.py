@@ -63,8 +63,7 @@ def test_four_threads_run_200_jobs_of_every_kind_exactly_once(rt: Runtime) -> No
     kinds = list(JobKind)
     with rt.transaction() as session:
         ids = [
-            enqueue(session, kinds[i % len(kinds)], {"n": i}, now=rt.clock()).id
-            for i in range(200)
+            enqueue(session, kinds[i % len(kinds)], {"n": i}, now=rt.clock()).id for i in range(200)
         ]
     recorder = Recorder(hold=0.01)
     worker = Worker(rt, recorder.handlers(), concurrency=4)

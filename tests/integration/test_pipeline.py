@@ -7,17 +7,25 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from medsign.jobs.handlers import build_handlers
 from medsign.jobs.models import Job
 from medsign.jobs.outbox import JobCall, JobKind, enqueue
+from medsign.jobs.pool import CpuPool
 from medsign.jobs.running import Handler
 from medsign.jobs.wakeup import CHANNEL, libpq_url
 from medsign.jobs.worker import Worker, claim, run_one
-from medsign.runtime import Runtime
+from medsign.pdf.validate import validate_pdf
+from medsign.runtime import Runtime, SealKeys
+from tests.support.api import create_envelope, new_org, patient, upload
 from tests.support.clock import FrozenClock
+from tests.support.pages import latest_code, path_of, press_sign, request_code
+from tests.support.worker import drain
 
 
 class Recorder:
@@ -161,3 +169,36 @@ def test_a_rollback_enqueues_nothing_and_wakes_nothing(rt: Runtime) -> None:
     finally:
         if listen is not None:
             listen.close()
+
+
+def test_seal_and_evidence_run_in_a_child_process(
+    client: TestClient, rt: Runtime, clock: FrozenClock
+) -> None:
+    clock.now = datetime.now(UTC)  # the child runs on the real clock
+    _, headers = new_org(rt)
+    env = create_envelope(client, headers, upload(client, headers)["id"], patient())
+    drain(rt)
+    path = path_of(env["signers"][0]["signing_url"])
+    assert request_code(client, path).status_code == 303
+    drain(rt)
+    assert press_sign(client, path, latest_code(rt, "+79991234567")).status_code == 303
+    pool = CpuPool(rt.settings, 1)
+    try:
+        ran = True
+        while ran:
+            clock.now = datetime.now(UTC)  # what the child queued is due on its clock
+            ran = run_one(rt, build_handlers(rt), pool=pool)
+    finally:
+        pool.shutdown()
+    with rt.transaction() as session:
+        jobs = session.execute(select(Job.kind, Job.status, Job.last_error)).all()
+    assert {kind for kind, _, _ in jobs} >= {"seal", "evidence"}
+    assert all(status == "done" for _, status, _ in jobs), jobs
+    state = client.get(f"/api/v1/envelopes/{env['id']}", headers=headers).json()
+    assert state["status"] == "completed"
+    # The child built its runtime from the settings alone: its development CA lives
+    # under the data dir, not in the test session's shared keys directory.
+    child_keys = SealKeys(rt.settings)
+    assert child_keys.keys_dir != rt.seal_keys.keys_dir
+    pdf = client.get(f"/api/v1/envelopes/{env['id']}/pdf", headers=headers).content
+    assert validate_pdf(pdf, child_keys.trust_roots()).valid

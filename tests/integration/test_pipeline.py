@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from medsign.events.service import emit
 from medsign.jobs.handlers import build_handlers
 from medsign.jobs.models import Job
 from medsign.jobs.outbox import JobCall, JobKind, enqueue
@@ -22,6 +23,8 @@ from medsign.jobs.wakeup import CHANNEL, libpq_url
 from medsign.jobs.worker import Worker, claim, run_one
 from medsign.pdf.validate import validate_pdf
 from medsign.runtime import Runtime, SealKeys
+from medsign.webhooks.fanout import fan_out_events
+from medsign.webhooks.models import WebhookDelivery
 from tests.support.api import create_envelope, new_org, patient, upload
 from tests.support.clock import FrozenClock
 from tests.support.pages import latest_code, path_of, press_sign, request_code
@@ -202,3 +205,33 @@ def test_seal_and_evidence_run_in_a_child_process(
     assert child_keys.keys_dir != rt.seal_keys.keys_dir
     pdf = client.get(f"/api/v1/envelopes/{env['id']}/pdf", headers=headers).content
     assert validate_pdf(pdf, child_keys.trust_roots()).valid
+
+
+def test_fan_out_runs_once_and_in_event_order(client: TestClient, rt: Runtime) -> None:
+    rt.settings.webhook_allow_private = True
+    org_id, headers = new_org(rt)
+    res = client.post(
+        "/api/v1/webhooks", headers=headers, json={"url": "http://127.0.0.1:9/", "events": ["*"]}
+    )
+    assert res.status_code == 201, res.text
+    with rt.transaction() as session:
+        first = emit(session, org_id, "edo_agreement.created", at=rt.clock(), data={"n": 1})
+        second = emit(session, org_id, "edo_agreement.revoked", at=rt.clock(), data={"n": 2})
+    with rt.transaction() as session:
+        fan_outs = session.scalars(
+            select(Job).where(Job.kind == "webhook_fan_out").order_by(Job.created_at)
+        ).all()
+    assert len(fan_outs) == 2  # one job per event
+    # The later event's job runs first (two workers, or a retry): it fans out both, in order.
+    fan_out_events(
+        rt, JobCall("j2", "webhook_fan_out", 1, {"organization_id": org_id, "event": second.id})
+    )
+    fan_out_events(
+        rt, JobCall("j1", "webhook_fan_out", 1, {"organization_id": org_id, "event": first.id})
+    )
+    fan_out_events(
+        rt, JobCall("j2", "webhook_fan_out", 2, {"organization_id": org_id, "event": second.id})
+    )
+    with rt.transaction() as session:
+        logged = session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+    assert [d.event_id for d in logged] == [first.event_id, second.event_id]  # once each

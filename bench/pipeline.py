@@ -5,9 +5,10 @@ fresh database (SQLite in a temporary directory, or a new PostgreSQL database cr
 from ``--database-url`` and dropped afterwards) it prints:
 
 - wake-up after commit: time from the commit of one job to its handler starting, with
-  ``MEDSIGN_WORKER_POLL_SECONDS`` at 30 s (so polling cannot be what found it). In the
-  same process (the doorbell rung after commit) and, on PostgreSQL, from another
-  process (NOTIFY/LISTEN: the committing runtime has no worker of its own);
+  ``MEDSIGN_WORKER_POLL_SECONDS`` at 30 s (so polling cannot be what found it). From
+  the worker's own runtime (the doorbell rung after commit) and, on PostgreSQL, from
+  another runtime with its own engine, as another process would commit (only the
+  NOTIFY reaches the worker);
 - throughput: ``--jobs`` jobs whose handler waits 20 ms (a delivery's round trip), run
   by one worker with 1, 4 and 8 threads.
 """
@@ -140,7 +141,7 @@ def main() -> None:
             print(f"database: {kind}")
             cases = [("same process (after_commit)", False)]
             if kind == "postgresql":
-                cases.append(("other process (NOTIFY/LISTEN)", True))
+                cases.append(("another runtime (NOTIFY/LISTEN)", True))
             for label, other in cases:
                 ms = wake_up(url, data, other_process=other)
                 print(

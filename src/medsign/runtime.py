@@ -24,6 +24,7 @@ from medsign.audit.note import LogIdentity, NoteKey
 from medsign.db.engine import READ_MOSTLY, make_engine, make_session_factory
 from medsign.domain.otp import OtpRules
 from medsign.domain.tokens import Keyring
+from medsign.jobs.wakeup import Doorbell, install
 from medsign.pdf.intake import set_pdf_parser_limits
 from medsign.pdf.timestamp import Timestamper, make_timestamper
 from medsign.pki import SealKey, load_or_create_dev_ca, load_seal_key_files
@@ -153,7 +154,8 @@ class Runtime:
     files: BlobStore
     seal_keys: SealKeys
     clock: Clock = system_clock
-    job_ready: threading.Event = field(default_factory=threading.Event)
+    # Rung after every commit that queued jobs (medsign.jobs.wakeup); workers wait on it.
+    job_ready: Doorbell = field(default_factory=Doorbell)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Runtime:
@@ -167,10 +169,14 @@ class Runtime:
             else _load_or_create_secret(settings.data_dir / "secret.key")
         )
         engine = make_engine(settings.resolved_database_url)
+        sessions = make_session_factory(engine)
+        doorbell = Doorbell()
+        install(sessions, doorbell, notify=engine.dialect.name == "postgresql")
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_session_factory(engine),
+            sessions=sessions,
+            job_ready=doorbell,
             keyring=Keyring(secret),
             files=open_blob_store(settings),
             seal_keys=SealKeys(settings),

@@ -78,7 +78,14 @@ class Settings(BaseSettings):
     # Codes per phone or email in 24 hours, across every link (a resend renews a
     # signer's allowance; this cap keeps that from becoming a guessing path).
     otp_max_sends_per_contact: int = Field(default=20, ge=1)
+    # An idle worker looks for jobs this often when no wake-up arrives (a commit in this
+    # process, or a PostgreSQL NOTIFY from another: docs/operations.md).
     worker_poll_seconds: float = 0.5
+    # Jobs one worker runs at once, in threads (SMS, email and webhooks wait on the network).
+    worker_concurrency: int = Field(default=8, ge=1, le=256)
+    # Processes for the CPU-bound jobs (seal, evidence); unset: one per core; 0: none,
+    # they run in the worker's threads.
+    worker_processes: int | None = Field(default=None, ge=0, le=256)
     # A claimed job whose worker died is taken again after this many seconds.
     worker_lease_seconds: float = 120.0
     in_process_worker: bool = True

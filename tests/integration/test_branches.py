@@ -21,7 +21,7 @@ from tests.support.api import create_envelope, new_org, patient, upload
 from tests.support.clock import FrozenClock
 from tests.support.pdfs import make_pdf
 from tests.support.webhook_receiver import WebhookReceiver
-from tests.support.worker import drain
+from tests.support.worker import drain, fan_out
 
 Headers = dict[str, str]
 
@@ -87,6 +87,7 @@ def world(client: TestClient, rt: Runtime) -> Iterator[World]:
     doc_org = upload(client, org)
     env_a = create_envelope(client, token_a, doc_a["id"], patient())
     env_b = create_envelope(client, token_b, doc_b["id"], patient())
+    fan_out(rt)  # B's webhook gets its delivery (to a closed port: never attempted here)
     yield World(
         org, branch_a, branch_b, token_a, token_b, doc_a, doc_b, doc_org, env_a, env_b, webhook_b
     )

@@ -15,9 +15,9 @@ from tests.support.sms_gateway import SmsGateway
 from tests.support.worker import drain
 
 
-def _jobs(rt: Runtime) -> list[Job]:
+def _jobs(rt: Runtime, kind: str = "invite") -> list[Job]:
     with rt.transaction() as session:
-        return list(session.scalars(select(Job).order_by(Job.created_at)))
+        return list(session.scalars(select(Job).where(Job.kind == kind).order_by(Job.created_at)))
 
 
 def test_invitation_survives_a_crash_before_delivery(
@@ -29,10 +29,11 @@ def test_invitation_survives_a_crash_before_delivery(
     create_envelope(client, headers, doc["id"], patient())
     # The process "dies" here: the state change committed, nothing was delivered.
     assert [j.status for j in _jobs(rt)] == ["queued"]
+    assert [j.status for j in _jobs(rt, "webhook_fan_out")] == ["queued"]  # envelope.sent
     assert sms_gateway.messages == []
     fresh = Runtime.build(rt.settings, clock=rt.clock)  # a new process on the same database
     try:
-        assert drain(fresh) == 1
+        assert drain(fresh) == 2
     finally:
         fresh.close()
     assert len(sms_gateway.messages) == 1
@@ -49,8 +50,9 @@ def test_worker_killed_mid_delivery_is_redelivered_under_the_same_id(
     create_envelope(client, headers, doc["id"], patient())
     handlers = build_handlers(rt)
     job = claim(rt)
-    assert job is not None
+    assert job is not None and job.kind == "invite"  # before the event's fan-out
     handlers[job.kind](rt, job)  # delivered, then the worker is killed before marking done
+    assert run_one(rt, handlers)  # the fan-out job, the only other one
     assert claim(rt) is None  # the lease still holds: no second worker takes it
     clock.advance(seconds=LEASE.total_seconds() + 1)
     assert run_one(rt, handlers)  # taken again after the lease, delivered again ...
@@ -67,7 +69,7 @@ def test_failed_delivery_is_retried_with_backoff(
     doc = upload(client, headers)
     create_envelope(client, headers, doc["id"], patient())
     sms_gateway.fail_next(2)
-    assert drain(rt) == 1  # first attempt fails; the retry is not due yet
+    assert drain(rt) == 2  # the fan-out, and the first attempt fails; the retry is not due yet
     (job,) = _jobs(rt)
     assert job.status == "queued" and job.attempts == 1 and job.last_error
     assert job.run_after > clock()

@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,12 +270,16 @@ def serve_medsign(
     env: Mapping[str, str] | None = None,
     org_name: str = "Clinic One",
     start_timeout: float = START_TIMEOUT,
+    args: Sequence[str] = (),
+    derive_public_url: bool = False,
 ) -> Iterator[ServedMedsign]:
     """Start ``medsign serve`` on a free loopback port; yield it with an organization.
 
     ``database_url`` must point to a migrated database (``migrated_database``), so
     the server and ``medsign org create`` can start side by side without racing on
-    migrations. ``env`` adds settings such as ``MEDSIGN_SMTP_URL``/``MEDSIGN_SMS_URL``.
+    migrations. ``env`` adds settings such as ``MEDSIGN_SMTP_URL``/``MEDSIGN_SMS_URL``;
+    ``args`` adds options of ``medsign serve`` (e.g. ``--workers 2``);
+    ``derive_public_url`` leaves ``MEDSIGN_PUBLIC_URL`` unset, so serve derives it.
     """
     tmp.mkdir(parents=True, exist_ok=True)
     data_dir = tmp / "data"
@@ -291,11 +295,13 @@ def serve_medsign(
             **(env or {}),
         }
     )
+    if derive_public_url:
+        del full_env["MEDSIGN_PUBLIC_URL"]
     log_file = tmp / "medsign-serve.log"
     with ExitStack() as stack:
         log: IO[bytes] = stack.enter_context(log_file.open("wb"))
         process = subprocess.Popen(
-            [*medsign_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*medsign_command(), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
             env=full_env,
             cwd=tmp,  # no .env from the developer's working directory
             stdin=subprocess.DEVNULL,
@@ -334,9 +340,16 @@ class ServedStack:
 
 
 @contextmanager
-def serve_with_peers(tmp: Path, database_kind: str) -> Iterator[ServedStack]:
+def serve_with_peers(
+    tmp: Path,
+    database_kind: str,
+    *,
+    args: Sequence[str] = (),
+    start_timeout: float = START_TIMEOUT,
+    derive_public_url: bool = False,
+) -> Iterator[ServedStack]:
     """A fresh ``database_kind`` database ('sqlite' or 'postgresql'), SMTP server, SMS
-    gateway and ``medsign serve`` wired to them; everything is stopped at the end."""
+    gateway and ``medsign serve [args]`` wired to them; everything is stopped at the end."""
     db_dir = tmp / "db"
     db_dir.mkdir(parents=True, exist_ok=True)
     with (
@@ -347,6 +360,9 @@ def serve_with_peers(tmp: Path, database_kind: str) -> Iterator[ServedStack]:
             tmp / "served",
             url,
             env={"MEDSIGN_SMTP_URL": smtp.url, "MEDSIGN_SMS_URL": sms.url},
+            args=args,
+            start_timeout=start_timeout,
+            derive_public_url=derive_public_url,
         ) as app,
     ):
         yield ServedStack(app=app, smtp=smtp, sms=sms, database_kind=database_kind)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -30,19 +30,6 @@ def _settings() -> Settings:
             f"medsign: MEDSIGN_TIME_ZONE={settings.time_zone!r} is not an IANA time zone"
         ) from None
     return settings
-
-
-class _RedactLinks(logging.Filter):
-    """Access logs must not hold signing-link tokens (they are bearer secrets)."""
-
-    _link = re.compile(r"/s/[A-Za-z0-9_-]{20,}")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                self._link.sub("/s/***", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
@@ -74,26 +61,43 @@ def cmd_org_create(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the API, pages and an in-process worker."""
+    """Run the API, pages and an in-process worker in ``--workers`` web processes."""
     import uvicorn
 
     from medsign.runtime import Runtime
-    from medsign.web.app import create_app
 
     s = _settings()
+    # The web processes read their settings from the environment: what this command
+    # decides (links point where we listen; --no-worker) goes there.
     if "public_url" not in s.model_fields_set:
-        s.public_url = f"http://{args.host}:{args.port}"  # links point where we listen
+        os.environ["MEDSIGN_PUBLIC_URL"] = f"http://{args.host}:{args.port}"
+    if args.no_worker:
+        os.environ["MEDSIGN_IN_PROCESS_WORKER"] = "false"
     if args.demo or s.demo:
-        s.enable_dev_outbox = True  # the quick start shows codes at /dev/outbox
-    rt = Runtime.build(s)
+        os.environ["MEDSIGN_DEV_OUTBOX"] = "true"  # the quick start shows codes at /dev/outbox
+    s = _settings()
     if s.resolved_database_url.startswith("sqlite"):
-        upgrade(s.resolved_database_url)  # PostgreSQL: run `medsign db upgrade` once per release
-    if args.demo or s.demo:
-        _print_demo(rt, args.host, args.port)
-    app = create_app(runtime=rt, migrate=False)
-    logging.getLogger("uvicorn.access").addFilter(_RedactLinks())
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
-    rt.close()
+        # Once, before the web processes start. PostgreSQL: `medsign db upgrade` per release.
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(s.resolved_database_url)
+    rt = Runtime.build(s)
+    try:
+        rt.seal_keys.trust_roots()  # the development CA exists before the processes race
+        if args.demo or s.demo:
+            _print_demo(rt, args.host, args.port)
+    finally:
+        rt.close()
+    uvicorn.run(
+        "medsign.web.app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        # A web process that loads slowly (a busy machine) is not taken for a hung one.
+        timeout_worker_healthcheck=60,
+        log_level="info",
+        proxy_headers=False,
+    )
     return 0
 
 
@@ -142,25 +146,50 @@ read the code at {url}/dev/outbox:
     )
 
 
-def cmd_worker(_args: argparse.Namespace) -> int:
-    """Run a worker alone (scale-out)."""
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run a worker alone (scale-out): ``--concurrency`` jobs at once, CPU-bound ones on
+    ``--processes`` processes; SIGTERM lets the running jobs finish, then exits."""
     from medsign.jobs.handlers import Housekeeping, build_handlers
+    from medsign.jobs.pool import processes_for
     from medsign.jobs.worker import Worker
     from medsign.runtime import Runtime
 
-    rt = Runtime.build(_settings())
-    worker = Worker(rt, build_handlers(rt))
+    s = _settings()
+    rt = Runtime.build(s)
+    worker = Worker(
+        rt,
+        build_handlers(rt),
+        concurrency=args.concurrency or s.worker_concurrency,
+        processes=processes_for(s) if args.processes is None else args.processes,
+    )
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
         worker.stopping.set()
-        rt.job_ready.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    logging.getLogger("medsign").info("worker started")
-    worker.run_forever(Housekeeping())
-    rt.close()
+    logging.getLogger("medsign").info(
+        "worker started: %d threads, %d processes", worker.concurrency, worker.processes
+    )
+    try:
+        worker.run_forever(Housekeeping())
+    finally:
+        rt.close()
     return 0
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _not_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,8 +202,27 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--demo", action="store_true", help="create a demo organization, print a token"
     )
+    serve.add_argument("--workers", type=_positive, default=1, help="web processes (default 1)")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="run no in-process worker (run `medsign worker` beside it)",
+    )
     serve.set_defaults(func=cmd_serve)
     worker = sub.add_parser("worker", help="run workers alone (scale-out)")
+    worker.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=None,
+        help="jobs run at once (default: MEDSIGN_WORKER_CONCURRENCY, 8)",
+    )
+    worker.add_argument(
+        "--processes",
+        type=_not_negative,
+        default=None,
+        help="processes for seal/evidence jobs (default: MEDSIGN_WORKER_PROCESSES or one "
+        "per core; 0: in the threads)",
+    )
     worker.set_defaults(func=cmd_worker)
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)

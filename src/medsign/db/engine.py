@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-
 READ_MOSTLY = "medsign_read_mostly"  # execution option: see Runtime.transaction(write=False)
 
 

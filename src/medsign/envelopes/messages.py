@@ -9,7 +9,7 @@ from medsign.domain.policy import Method
 from medsign.domain.states import EnvelopeStatus, SignerStatus
 from medsign.envelopes.models import OtpChallenge, Signer
 from medsign.i18n import t
-from medsign.jobs.models import Job
+from medsign.jobs.outbox import JobCall
 from medsign.notify.ports import Channel, Message, Sender
 from medsign.organizations.models import Organization
 from medsign.patients.service import active_agreement, revoke_token
@@ -49,11 +49,11 @@ def _context(session: Session, signer: Signer) -> tuple[Document, Organization]:
     return doc, org
 
 
-def send_invite(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
+def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> None:
     """Send a signer the link to the signing page (or a reminder); skipped if they may
     no longer sign."""
     with rt.transaction() as session:
-        signer = session.get(Signer, str(job.payload["signer_id"]))
+        signer = session.get(Signer, str(call.payload["signer_id"]))
         if signer is None:
             return
         env = signer.envelope
@@ -65,24 +65,24 @@ def send_invite(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
         if route is None:
             return
         channel, to = route
-        subject_key = "reminder_subject" if job.payload.get("reminder") else "invite_subject"
+        subject_key = "reminder_subject" if call.payload.get("reminder") else "invite_subject"
         message = Message(
             channel=channel,
             to=to,
             subject=t(subject_key, signer.lang, title=doc.title),
             body=t("invite_body", signer.lang, org=org.name, title=doc.title, url=url)
             + _revoke_hint(session, rt, signer),
-            idempotency_key=job.id,
+            idempotency_key=call.id,  # the same for every attempt of this job
         )
     senders[channel].send(message)
 
 
-def send_notice(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
+def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> None:
     """Tell a signer or viewer that the envelope completed (with their copy) or that
     someone declined."""
-    notice = str(job.payload["notice"])
+    notice = str(call.payload["notice"])
     with rt.transaction() as session:
-        signer = session.get(Signer, str(job.payload["signer_id"]))
+        signer = session.get(Signer, str(call.payload["signer_id"]))
         if signer is None:
             return
         route = _channel(signer)
@@ -97,15 +97,15 @@ def send_notice(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
             subject=t(f"{notice}_subject", signer.lang, title=doc.title),
             body=t(f"{notice}_body", signer.lang, org=org.name, title=doc.title, url=url)
             + _revoke_hint(session, rt, signer),
-            idempotency_key=job.id,
+            idempotency_key=call.id,  # the same for every attempt of this job
         )
     senders[channel].send(message)
 
 
-def send_code(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
+def send_code(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> None:
     """Deliver a one-time code (skipped if it was used or has expired)."""
     with rt.transaction() as session:
-        challenge = session.get(OtpChallenge, str(job.payload["challenge_id"]))
+        challenge = session.get(OtpChallenge, str(call.payload["challenge_id"]))
         if challenge is None or challenge.used_at is not None:
             return
         if rt.clock() >= challenge.sent_at + rt.otp_rules.ttl:
@@ -122,6 +122,6 @@ def send_code(rt: Runtime, job: Job, senders: dict[Channel, Sender]) -> None:
             to=to,
             subject=t("code_subject", signer.lang),
             body=t("code_body", signer.lang, title=doc.title, code=code),
-            idempotency_key=job.id,
+            idempotency_key=call.id,  # the same for every attempt of this job
         )
     senders[channel].send(message)

@@ -18,7 +18,7 @@ from medsign.envelopes.queries import lock_envelope_by_id
 from medsign.envelopes.workflow import advance
 from medsign.events.service import emit
 from medsign.i18n import t
-from medsign.jobs.models import Job
+from medsign.jobs.outbox import JobCall
 from medsign.organizations.models import Organization
 from medsign.pdf import SealRequest, SignatureBlock, seal_pdf
 from medsign.runtime import Runtime
@@ -29,9 +29,9 @@ def field_name(signer: Signer) -> str:
     return f"medsign-{signer.id}"
 
 
-def seal_envelope(rt: Runtime, job: Job) -> None:
+def seal_envelope(rt: Runtime, call: JobCall) -> None:
     """Apply every signed-but-not-sealed signature of the job's envelope, in signing order."""
-    envelope_id = str(job.payload["envelope_id"])
+    envelope_id = str(call.payload["envelope_id"])
     with rt.transaction() as session:
         env = lock_envelope_by_id(session, envelope_id)
         if env is None:
@@ -107,4 +107,3 @@ def seal_envelope(rt: Runtime, job: Job) -> None:
                 data={"signer_id": signer.id, "role": signer.role, "method": signer.method},
             )
         advance(session, env, now=rt.clock())
-    rt.job_ready.set()

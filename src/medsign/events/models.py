@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medsign.db.base import Base, UTCDateTime
@@ -15,6 +15,16 @@ class Event(Base):
     """One event (``envelope.sent``, ``envelope.signed``, ...), ordered per organization."""
 
     __tablename__ = "events"
+    __table_args__ = (
+        # The events of an organization still waiting for their fan-out, in order.
+        Index(
+            "ix_events_fan_out",
+            "organization_id",
+            "id",
+            postgresql_where=text("fanned_out_at IS NULL"),
+            sqlite_where=text("fanned_out_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(40), unique=True)
@@ -23,3 +33,5 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Set when the event's webhook deliveries were created (by the fan-out job).
+    fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,9 +1,11 @@
 """Emitting envelope events in the caller's transaction.
 
 Payloads carry ids and links, not documents or personal data (issue [integration]).
-Each event fans out, in the same transaction, into one webhook delivery (and one outbox
-job) per subscription that wants it (:func:`medsign.webhooks.service.fan_out`), so a
-committed change always reaches its subscribers and a rolled-back one never does.
+``emit`` records the event and enqueues one ``webhook_fan_out`` job in the same
+transaction; that job (a handler in ``medsign.webhooks``) creates the deliveries. So a
+committed change always reaches its subscribers and a rolled-back one never does, and
+this package never calls into ``webhooks`` (the outbox is the seam, DESIGN.md
+"Architecture").
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from medsign.events.models import Event
+from medsign.jobs.outbox import JobKind, enqueue
 
 ENVELOPE_EVENTS = (
     "envelope.sent",
@@ -38,10 +41,8 @@ def emit(
     envelope_id: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
-    """Record an event and queue its webhook deliveries; its ``event_id`` becomes the
-    ``webhook-id`` of every delivery."""
-    from medsign.webhooks.service import fan_out  # webhooks import this module's names
-
+    """Record an event and queue its fan-out into webhook deliveries; its ``event_id``
+    becomes the ``webhook-id`` of every delivery."""
     assert type_ in ENVELOPE_EVENTS, type_
     payload = {"envelope_id": envelope_id, **(data or {})} if envelope_id else dict(data or {})
     event = Event(
@@ -53,5 +54,11 @@ def emit(
         created_at=at,
     )
     session.add(event)
-    fan_out(session, event)
+    session.flush()  # the event's id orders its deliveries
+    enqueue(
+        session,
+        JobKind.WEBHOOK_FAN_OUT,
+        {"organization_id": organization_id, "event": event.id},
+        now=at,
+    )
     return event

@@ -40,7 +40,7 @@ from medsign.envelopes.signing import masked_contact
 from medsign.errors import NotFound
 from medsign.evidence.texts import label
 from medsign.i18n import LANGS, TEXTS, t
-from medsign.jobs.models import Job
+from medsign.jobs.outbox import JobCall
 from medsign.organizations.models import Organization
 from medsign.pdf import SealRequest, SignatureBlock, seal_pdf
 from medsign.pdf.block import format_time
@@ -323,9 +323,9 @@ def seal_evidence_pdf(
     return seal_pdf(pdf, key, request, rt.seal_keys.timestamper())
 
 
-def create_evidence(rt: Runtime, job: Job) -> None:
+def create_evidence(rt: Runtime, call: JobCall) -> None:
     """The ``evidence`` job: certificate (JSON, sealed PDF) and B-LTA archive, once."""
-    envelope_id = str(job.payload["envelope_id"])
+    envelope_id = str(call.payload["envelope_id"])
     # The envelope's events so far into the log first, so the certificate proves them all.
     sequence_pending(rt, wait=True)
     with rt.transaction() as session:

@@ -9,32 +9,33 @@ from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
 from medsign.evidence.service import create_evidence
-from medsign.jobs.models import Job
-from medsign.jobs.outbox import JobKind
-from medsign.jobs.worker import Handler
+from medsign.jobs.outbox import JobCall, JobKind
+from medsign.jobs.running import Handler
 from medsign.notify.dispatch import build_senders
 from medsign.runtime import Runtime
 from medsign.webhooks.delivery import deliver as deliver_webhook
+from medsign.webhooks.fanout import fan_out_events
 
 
 def build_handlers(rt: Runtime) -> dict[str, Handler]:
     """Handlers bound to the senders this runtime's settings pick."""
     senders = build_senders(rt.settings, rt.sessions)
 
-    def invite(rt: Runtime, job: Job) -> None:
-        messages.send_invite(rt, job, senders)
+    def invite(rt: Runtime, call: JobCall) -> None:
+        messages.send_invite(rt, call, senders)
 
-    def code(rt: Runtime, job: Job) -> None:
-        messages.send_code(rt, job, senders)
+    def code(rt: Runtime, call: JobCall) -> None:
+        messages.send_code(rt, call, senders)
 
-    def notice(rt: Runtime, job: Job) -> None:
-        messages.send_notice(rt, job, senders)
+    def notice(rt: Runtime, call: JobCall) -> None:
+        messages.send_notice(rt, call, senders)
 
     return {
         JobKind.INVITE.value: invite,
         JobKind.SEND_CODE.value: code,
         JobKind.SEAL.value: seal_envelope,
         JobKind.NOTICE.value: notice,
+        JobKind.WEBHOOK_FAN_OUT.value: fan_out_events,
         JobKind.WEBHOOK.value: deliver_webhook,
         JobKind.EVIDENCE.value: create_evidence,
     }

@@ -2,11 +2,13 @@
 
 A job becomes visible to workers only when the transaction that changed the state
 commits, so a crash can neither lose the side effect nor run it for a change that
-was rolled back (shared/DESIGN.md "Architecture").
+was rolled back (shared/DESIGN.md "Architecture"). Enqueuing marks the session
+(``session.info``) so the commit wakes the workers (:mod:`medsign.jobs.wakeup`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -14,6 +16,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from medsign.jobs.models import Job
+
+ENQUEUED = "medsign.jobs_enqueued"  # session.info key: this transaction queued jobs
 
 
 class JobStatus(StrEnum):
@@ -32,13 +36,49 @@ class JobKind(StrEnum):
     SEND_CODE = "send_code"  # deliver a one-time code
     SEAL = "seal"  # apply pending signatures to the envelope PDF, then advance it
     NOTICE = "notice"  # tell a signer or viewer the envelope completed or was declined
+    WEBHOOK_FAN_OUT = "webhook_fan_out"  # turn new events into webhook deliveries
     WEBHOOK = "webhook"  # one attempt of one webhook delivery (medsign.webhooks.delivery)
     EVIDENCE = "evidence"  # certificate of completion and archive (medsign.evidence.service)
 
 
+# Lower runs first (docs/operations.md): what a patient waits for on the screen, then
+# the seal that turns their signature into the PDF, then what nobody waits for.
+PRIORITY: dict[JobKind, int] = {
+    JobKind.SEND_CODE: 0,
+    JobKind.INVITE: 1,
+    JobKind.SEAL: 2,
+    JobKind.NOTICE: 3,
+    JobKind.WEBHOOK_FAN_OUT: 3,
+    JobKind.WEBHOOK: 3,
+    JobKind.EVIDENCE: 4,
+}
+
+# CPU-bound kinds (PDF signing, RFC 3161 stamping, archives) run on a process pool;
+# the others wait on the network and run on threads.
+CPU_BOUND: frozenset[str] = frozenset({JobKind.SEAL.value, JobKind.EVIDENCE.value})
+
+
+@dataclass(frozen=True)
+class JobCall:
+    """What a handler gets: the job's id (the idempotency key of its deliveries), the
+    attempt number (1 for the first run) and the payload of ids. Never the row."""
+
+    id: str
+    kind: str
+    attempt: int
+    payload: dict[str, Any]
+
+
 def enqueue(session: Session, kind: JobKind, payload: dict[str, Any], *, now: datetime) -> Job:
-    """Add a job in the current transaction; it runs after commit."""
-    job = Job(kind=kind.value, payload=payload, status=JobStatus.QUEUED.value, run_after=now)
+    """Add a job in the current transaction; it runs after commit (and wakes workers then)."""
+    job = Job(
+        kind=kind.value,
+        payload=payload,
+        status=JobStatus.QUEUED.value,
+        priority=PRIORITY[kind],
+        run_after=now,
+    )
     session.add(job)
     session.flush()
+    session.info[ENQUEUED] = True
     return job

@@ -13,10 +13,11 @@ from fastapi.responses import HTMLResponse
 
 from medsign.db.migrate import upgrade
 from medsign.jobs.handlers import Housekeeping, build_handlers
+from medsign.jobs.pool import processes_for
 from medsign.jobs.worker import Worker
 from medsign.runtime import Runtime
 from medsign.settings import Settings
-from medsign.web import openapi, problems
+from medsign.web import access_log, openapi, problems
 from medsign.web.api import (
     audit,
     branches,
@@ -70,7 +71,12 @@ def create_app(
         rt.seal_keys.trust_roots()  # first start: the development CA exists from now on
         worker = None
         if s.in_process_worker:
-            worker = Worker(rt, build_handlers(rt))
+            worker = Worker(
+                rt,
+                build_handlers(rt),
+                concurrency=s.worker_concurrency,
+                processes=processes_for(s),
+            )
             worker.start(Housekeeping())
         try:
             yield
@@ -157,3 +163,10 @@ def create_app(
         return response
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory of ``medsign serve`` (uvicorn ``factory=True``, once in each web
+    process): settings from the environment, migrations applied by the parent."""
+    access_log.install()
+    return create_app(Settings(), migrate=False)

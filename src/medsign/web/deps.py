@@ -12,7 +12,6 @@ from medsign.branches.scope import Scope, branch_scope
 from medsign.organizations.service import authenticate_scope
 from medsign.runtime import Runtime
 
-
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # RFC 9110 §9.2.1: they read
 
 

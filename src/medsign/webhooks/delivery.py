@@ -26,7 +26,7 @@ import httpx
 from sqlalchemy import select
 
 from medsign.events.models import Event
-from medsign.jobs.models import Job
+from medsign.jobs.outbox import JobCall
 from medsign.runtime import Runtime
 from medsign.webhooks import ssrf
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -234,10 +234,10 @@ def _record(rt: Runtime, pk: int, attempt: int, result: Attempt) -> None:
         schedule(session, delivery, at=due)
 
 
-def deliver(rt: Runtime, job: Job) -> None:
+def deliver(rt: Runtime, call: JobCall) -> None:
     """Make the attempt the job stands for and record its outcome."""
-    pk = int(job.payload["delivery"])
-    attempt = int(job.payload["attempt"])
+    pk = int(call.payload["delivery"])
+    attempt = int(call.payload["attempt"])
     prepared = _prepare(rt, pk, attempt)
     if prepared is None:
         return

@@ -1,8 +1,9 @@
 """Webhook subscriptions, fan-out of events into deliveries, the log and replay.
 
-Fan-out happens inside :func:`medsign.events.service.emit`, in the transaction of the
-state change: one :class:`WebhookDelivery` row and one outbox job per matching
-subscription, so an event is never lost and never delivered for a rolled-back change.
+Fan-out is a job that :func:`medsign.events.service.emit` enqueues in the transaction of
+the state change (:mod:`medsign.webhooks.fanout`): it creates one
+:class:`WebhookDelivery` row and one outbox job per matching subscription, so an event
+is never lost and never delivered for a rolled-back change.
 
 Subscriptions are per organization or per branch (issue [integration] item 2): an
 organization subscription receives every event; a branch subscription (created with a

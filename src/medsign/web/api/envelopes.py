@@ -61,7 +61,6 @@ def create(
             if idempotency_key is None or attempt:
                 raise
             continue  # a concurrent request with the same key won; return its response
-        rt.job_ready.set()
         return JSONResponse(out, status_code=201)
     raise AssertionError("unreachable")
 
@@ -144,7 +143,6 @@ def resend(request: Request, envelope_id: str, signer_id: str) -> EnvelopeOut:
             session, org_id, envelope_id, signer_id, now=rt.clock(), rules=rt.otp_rules
         )
         out = envelope_out(env, rt.keyring, rt.settings.public_url)
-    rt.job_ready.set()
     return out
 
 
@@ -157,7 +155,6 @@ def update(request: Request, envelope_id: str, signer_id: str, body: SignerPatch
             session, rt.keyring, org_id, envelope_id, signer_id, body, now=rt.clock()
         )
         out = envelope_out(env, rt.keyring, rt.settings.public_url)
-    rt.job_ready.set()
     return out
 
 
@@ -168,5 +165,4 @@ def seal(request: Request, envelope_id: str, signer_id: str, body: SealIn) -> En
     with org_transaction(request) as (session, org_id):
         env = apply_seal(session, org_id, envelope_id, signer_id, body, now=rt.clock())
         out = envelope_out(env, rt.keyring, rt.settings.public_url)
-    rt.job_ready.set()
     return out

@@ -138,7 +138,6 @@ def replay_one(request: Request, webhook_id: str, delivery_id: str) -> DeliveryO
     with org_transaction(request) as (session, org_id):
         d = service.replay_delivery(session, org_id, webhook_id, delivery_id, now=rt.clock())
         out = DeliveryOut(**service.delivery_view(d))
-    rt.job_ready.set()
     return out
 
 
@@ -149,5 +148,4 @@ def replay_since(request: Request, webhook_id: str, body: ReplayIn) -> ReplayOut
     with org_transaction(request) as (session, org_id):
         rows = service.replay_since(session, org_id, webhook_id, body.since, now=rt.clock())
         out = ReplayOut(replayed=len(rows), delivery_ids=[d.delivery_id for d in rows])
-    rt.job_ready.set()
     return out

@@ -224,7 +224,6 @@ def request_code(
         if _wants_json(request):
             return domain_problem(exc)
         return _page_with_error(request, token, exc, lang)
-    rt.job_ready.set()
     lang = lang or page_lang(request, view.signer.lang)
     if _wants_json(request):
         channel = "sms" if view.signer.method == "sms_otp" else "email"
@@ -276,7 +275,6 @@ def sign_document(
             sent=True,
             lang=lang,
         )
-    rt.job_ready.set()
     return _back(token, lang or outcome.view.signer.lang)
 
 
@@ -334,5 +332,4 @@ def signed_pdf(request: Request, token: str) -> Response:
                 text=t("preparing", lang),
                 refresh=True,
             )
-        rt.job_ready.set()
         time.sleep(0.2)

@@ -19,7 +19,10 @@ route (including routes added later) documents them the same way:
 - 415 ``unsupported-file-type``: uploads (``multipart/form-data``);
 - 422 ``invalid-request`` / ``invalid-input`` / ...: operations with parameters or a body;
 - 429 ``too-many-requests``: every ``/api/v1`` operation (per token, or per address on
-  the public verification endpoints), with ``Retry-After`` (RFC 9110 §10.2.3).
+  the public verification endpoints), with ``Retry-After`` (RFC 9110 §10.2.3);
+- 503 ``service-unavailable`` (or ``storage-unavailable``, ``busy``): every ``/api/v1``
+  operation, when the database or storage is away or the service is saturated, with
+  ``Retry-After`` (docs/concurrency.md).
 
 Codes a route declares itself (``responses=``) keep their description; their content
 becomes the problem schema.
@@ -93,13 +96,18 @@ _DESCRIPTIONS = {
         "not acceptable, or the signature policy refuses the request.",
     ),
     429: ("too-many-requests", "Rate limit reached: retry after `Retry-After` seconds."),
+    503: (
+        "service-unavailable",
+        "The database or the document storage cannot be reached right now, or the service "
+        "is busy; nothing was changed: retry after `Retry-After` seconds.",
+    ),
 }
 
 
 def _problem(status: int, description: str | None = None) -> dict[str, Any]:
     slug, default = _DESCRIPTIONS[status]
     headers: dict[str, Any] = {}
-    if status == 429:
+    if status in (429, 503):
         headers["Retry-After"] = {
             "description": "Seconds to wait before retrying.",
             "schema": {"type": "integer"},
@@ -127,7 +135,7 @@ def _codes(path: str, method: str, op: dict[str, Any]) -> set[int]:
     """The problem statuses an operation can answer (see the module docstring)."""
     body = op.get("requestBody", {}).get("content", {})
     has_params = bool(op.get("parameters")) or bool(body)
-    codes = {429}
+    codes = {429, 503}
     if not path.startswith(PUBLIC_PREFIXES):
         codes.add(401)
     if "{" in path or (body and not path.startswith(PUBLIC_PREFIXES)):

@@ -86,7 +86,12 @@ def events(
         return [_event_out(e) for e in rows]
 
 
-@router.get("/proofs/inclusion", response_model=InclusionProofOut)
+_NOT_YET: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such event or checkpoint, or not covered yet."}
+}
+
+
+@router.get("/proofs/inclusion", response_model=InclusionProofOut, responses=_NOT_YET)
 def inclusion(
     request: Request,
     event_id: Annotated[int, Query(ge=1, le=2**62, description="An audit event's id.")],
@@ -106,7 +111,7 @@ def inclusion(
         )
 
 
-@router.get("/proofs/consistency", response_model=ConsistencyProofOut)
+@router.get("/proofs/consistency", response_model=ConsistencyProofOut, responses=_NOT_YET)
 def consistency(request: Request, first: TreeSize, second: TreeSize) -> ConsistencyProofOut:
     """The consistency proof from checkpoint ``first`` to checkpoint ``second``."""
     with org_transaction(request) as (session, _org_id):

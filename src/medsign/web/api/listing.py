@@ -8,7 +8,7 @@ in :mod:`medsign.listing.service`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -99,7 +99,12 @@ class DocumentPage(BaseModel):
     )
 
 
-@router.get("/api/v1/envelopes", response_model=EnvelopePage, tags=["envelopes"])
+_BRANCH: dict[int | str, dict[str, Any]] = {
+    404: {"description": "`branch_id` names no branch of this organization."}
+}
+
+
+@router.get("/api/v1/envelopes", response_model=EnvelopePage, tags=["envelopes"], responses=_BRANCH)
 def envelopes(
     request: Request,
     limit: Limit = 50,
@@ -140,7 +145,7 @@ def envelopes(
         return EnvelopePage(items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/api/v1/documents", response_model=DocumentPage, tags=["documents"])
+@router.get("/api/v1/documents", response_model=DocumentPage, tags=["documents"], responses=_BRANCH)
 def documents(
     request: Request,
     limit: Limit = 50,

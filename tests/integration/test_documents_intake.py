@@ -188,6 +188,11 @@ BAD: list[tuple[str, list[FileSpec], str]] = [
         "empty-file",
     ),
     ("pixel-bomb", [("a.png", samples.png_bomb(30000, 30000), "image/png")], "limit-exceeded"),
+    (
+        "inline-image-in-an-annotation",
+        [("a.pdf", samples.inline_image_pdf(20000, 19200, where="annotation"), "application/pdf")],
+        "limit-exceeded",
+    ),
 ]
 
 

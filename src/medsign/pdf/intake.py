@@ -52,6 +52,7 @@ from medsign.errors import (
 )
 from medsign.pdf import sniff
 from medsign.pdf.convert import office_to_pdf
+from medsign.pdf.image_pixels import check_image_pixels
 from medsign.pdf.images import image_pages, open_pages
 from medsign.pdf.merge import merge_pdfs, rewrite_pdf
 from medsign.pdf.writer import PageGroup, write_pdf
@@ -366,7 +367,7 @@ def open_pdf(
     pdf = _open(data, name, password)
     try:
         part = _examine(pdf, data, name, max_pages)
-        _check_image_pixels(pdf, name, max_image_pixels)
+        check_image_pixels(pdf, name, max_image_pixels)
         return part
     except DomainError:
         pdf.close()
@@ -554,24 +555,6 @@ def _is_encryption_dict(obj: pikepdf.Object) -> bool:
     if not isinstance(obj, pikepdf.Dictionary) or not isinstance(obj.get("/Filter"), pikepdf.Name):
         return False
     return ("/O" in obj and "/U" in obj) or "/Recipients" in obj or "/CF" in obj
-
-
-def _check_image_pixels(pdf: pikepdf.Pdf, name: str, max_pixels: int) -> None:
-    """No image XObject (ISO 32000-1 §8.9.5: /Width × /Height samples) is larger than
-    ``max_pixels``: a viewer decodes it whole, so a small file could exhaust a phone.
-    Checked from the dictionaries alone, before anything is decoded."""
-    for obj in pdf.objects:
-        if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != pikepdf.Name.Image:
-            continue
-        width, height = obj.get("/Width", 0), obj.get("/Height", 0)
-        if not isinstance(width, int) or not isinstance(height, int):
-            continue  # not numbers: qpdf and the viewers refuse to draw it
-        if width * height > max_pixels:
-            raise LimitExceeded(
-                f"The PDF {name!r} holds an image of {width} × {height} pixels, more than "
-                f"the limit of {max_pixels}; export it at a lower resolution.",
-                limit="max_image_pixels",
-            )
 
 
 def _check_pages(pdf: pikepdf.Pdf, name: str) -> bool:

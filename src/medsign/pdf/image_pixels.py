@@ -104,7 +104,8 @@ def _inline_images(stream: pikepdf.Stream, name: str) -> Iterator[tuple[object, 
         return
     parsed: list[tuple[object, object]] = []
     try:
-        for instruction in pikepdf.parse_content_stream(stream):
+        # only inline images become Python objects: half the time of a full parse
+        for instruction in pikepdf.parse_content_stream(stream, "BI ID EI"):
             if isinstance(instruction, pikepdf.ContentStreamInlineImage):
                 info = instruction.iimage.obj  # keys expanded: /W is /Width (table 93)
                 parsed.append((info.get("/Width"), info.get("/Height")))

@@ -22,6 +22,7 @@ from medsign.storage.files import FileStore
 from tests.support.api import new_org
 from tests.support.pdfs import encrypted_pdf, make_pdf
 from tests.unit.pdf import intake_samples as samples
+from tests.unit.pdf import rc4_samples
 from tests.unit.pdf.test_pdf_seal import request as seal_request
 
 CONTRACT_FIELDS = {"id", "sha256", "pages", "kind", "title"}
@@ -111,6 +112,27 @@ def test_password_field(client: TestClient, rt: Runtime) -> None:
     assert res.status_code == 201, res.text
 
 
+def test_rc4_pdf_without_id_is_stored_decrypted(client: TestClient, rt: Runtime) -> None:
+    """An RC4 file (empty user password) without a trailer /ID, which qpdf opens with the
+    key derived from an empty ID, is taken and stored decrypted; one whose trailer is
+    lost (its /Encrypt with it) is refused as damaged."""
+    _, headers = new_org(rt)
+    lost = rc4_samples.rc4_pdf(b"/ID [<> <01> <02")  # the trailer does not parse
+    body = assert_refused(
+        post(client, headers, [("a.pdf", lost, "application/pdf")]), rt, "damaged-document"
+    )
+    assert "trailer" in body["detail"]
+    data = rc4_samples.rc4_pdf(b"", revision=2)
+    res = post(client, headers, [("scan.pdf", data, "application/pdf")])
+    assert res.status_code == 201, res.text
+    assert res.json()["pages"] == 2
+    stored_pdf = client.get(f"/api/v1/documents/{res.json()['id']}/pdf", headers=headers).content
+    assert hashlib.sha256(stored_pdf).hexdigest() == res.json()["sha256"]
+    with pikepdf.open(io.BytesIO(stored_pdf)) as pdf:
+        assert not pdf.is_encrypted
+        assert rc4_samples.PAGE_TEXT in pdf.pages[1].Contents.read_bytes()
+
+
 def _signed_pdf(tmp: Any) -> bytes:
     ca = load_or_create_dev_ca(tmp / "ca")
     key = ca.issue_seal(tmp / "org", "org-1", "Clinic")
@@ -166,6 +188,11 @@ BAD: list[tuple[str, list[FileSpec], str]] = [
         "empty-file",
     ),
     ("pixel-bomb", [("a.png", samples.png_bomb(30000, 30000), "image/png")], "limit-exceeded"),
+    (
+        "inline-image-in-an-annotation",
+        [("a.pdf", samples.inline_image_pdf(20000, 19200, where="annotation"), "application/pdf")],
+        "limit-exceeded",
+    ),
 ]
 
 

@@ -52,6 +52,7 @@ from medsign.errors import (
 )
 from medsign.pdf import sniff
 from medsign.pdf.convert import office_to_pdf
+from medsign.pdf.image_pixels import check_image_pixels
 from medsign.pdf.images import image_pages, open_pages
 from medsign.pdf.merge import merge_pdfs, rewrite_pdf
 from medsign.pdf.writer import PageGroup, write_pdf
@@ -366,7 +367,7 @@ def open_pdf(
     pdf = _open(data, name, password)
     try:
         part = _examine(pdf, data, name, max_pages)
-        _check_image_pixels(pdf, name, max_image_pixels)
+        check_image_pixels(pdf, name, max_image_pixels)
         return part
     except DomainError:
         pdf.close()
@@ -473,7 +474,7 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
     # called sound, and kept byte for byte, when all of it was read without a repair.
     objects = len(pdf.objects)
     plain_names = _check_pages(pdf, name)
-    warned = pdf.get_warnings()  # after the page walk and the object read
+    warned = _structural(pdf, pdf.get_warnings())  # after the page walk and object read
     if any("parser-max-nesting" in w for w in warned):
         raise LimitExceeded(
             f"The PDF {name!r} nests arrays or dictionaries more than "
@@ -488,6 +489,7 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
         or not _xref_intact(pdf, data)
     )
     if repaired:
+        _check_encryption_kept(pdf, name)
         _check_repair(pdf, name, count)
     # Walking the objects costs ~10 µs each, the byte scan ~1.5 ms per MB: a file of
     # few, large objects (scans, images) is walked straight away.
@@ -509,22 +511,50 @@ def _examine(pdf: pikepdf.Pdf, data: bytes, name: str, max_pages: int) -> _Part:
     return _Part(pdf, count, signed=signed, needs_rewrite=why)
 
 
-def _check_image_pixels(pdf: pikepdf.Pdf, name: str, max_pixels: int) -> None:
-    """No image XObject (ISO 32000-1 §8.9.5: /Width × /Height samples) is larger than
-    ``max_pixels``: a viewer decodes it whole, so a small file could exhaust a phone.
-    Checked from the dictionaries alone, before anything is decoded."""
-    for obj in pdf.objects:
-        if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != pikepdf.Name.Image:
-            continue
-        width, height = obj.get("/Width", 0), obj.get("/Height", 0)
-        if not isinstance(width, int) or not isinstance(height, int):
-            continue  # not numbers: qpdf and the viewers refuse to draw it
-        if width * height > max_pixels:
-            raise LimitExceeded(
-                f"The PDF {name!r} holds an image of {width} × {height} pixels, more than "
-                f"the limit of {max_pixels}; export it at a lower resolution.",
-                limit="max_image_pixels",
-            )
+_INVALID_ID = "invalid /ID in trailer dictionary"
+
+
+def _structural(pdf: pikepdf.Pdf, warnings: list[str]) -> list[str]:
+    """qpdf's warnings that tell of a repair: all but the one about an encrypted file's /ID.
+
+    The standard security handler's key is derived from the first element of the
+    trailer's /ID (ISO 32000-1 §7.6.3.3, Algorithm 2 step d; §7.5.5: /ID is required
+    when the file is encrypted). Producers of RC4 files (R 2 and 3, empty user password)
+    sometimes leave it out or write something else; qpdf then derives the key from an
+    empty string, as poppler does, and warns. Nothing was rebuilt or read differently:
+    the file opened with that key (its /U entry checked it, Algorithms 4 and 5), so
+    it is decrypted and rewritten like any encrypted file, not judged as a repair.
+    """
+    if not pdf.is_encrypted:
+        return warnings
+    return [w for w in warnings if not w.endswith(_INVALID_ID)]
+
+
+def _check_encryption_kept(pdf: pikepdf.Pdf, name: str) -> None:
+    """Refuse a repaired file that lost its encryption: its streams would be ciphertext.
+
+    The /Encrypt entry lives only in the trailer (ISO 32000-1 §7.5.5, §7.6.1). When
+    the trailer is damaged beyond reading, qpdf rebuilds one from the catalog it finds,
+    without /Encrypt, and reads the still encrypted strings and streams as they are:
+    the pages would show noise, yet every check of the repair passes. qpdf's own
+    command line refuses such a file ("unable to find trailer dictionary"). Told by an
+    encryption dictionary left among the objects (§7.6.1 table 20: a /Filter with the
+    standard handler's /O and /U, §7.6.3.2, or the public-key handler's /Recipients or
+    crypt filters, §7.6.4); the bytes are not searched for "/Encrypt", which an
+    embedded file may hold.
+    """
+    if not pdf.is_encrypted and any(_is_encryption_dict(obj) for obj in pdf.objects):
+        raise DamagedDocument(
+            f"The PDF {name!r} is encrypted, but its trailer, which says how, is damaged: "
+            "its content cannot be decrypted. Upload a complete, readable copy."
+        )
+
+
+def _is_encryption_dict(obj: pikepdf.Object) -> bool:
+    """True for a dictionary shaped like an encryption dictionary (§7.6.1, table 20)."""
+    if not isinstance(obj, pikepdf.Dictionary) or not isinstance(obj.get("/Filter"), pikepdf.Name):
+        return False
+    return ("/O" in obj and "/U" in obj) or "/Recipients" in obj or "/CF" in obj
 
 
 def _check_pages(pdf: pikepdf.Pdf, name: str) -> bool:

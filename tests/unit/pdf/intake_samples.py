@@ -349,3 +349,116 @@ def xfa_pdf(
     mode = pikepdf.ObjectStreamMode.generate if object_streams else pikepdf.ObjectStreamMode.disable
     pdf.save(out, object_stream_mode=mode)
     return out.getvalue()
+
+
+def inline_image_pdf(width: int, height: int, *, where: str = "page", keys: str = "W H") -> bytes:
+    """A one-page PDF with one grey inline image (ISO 32000-1 §8.9.7) declaring
+    ``width`` × ``height`` (its samples are a few compressed bytes: the limit is judged
+    from the dictionary). ``where``: in the page's content, a form XObject the page
+    draws, an annotation's appearance stream only, a tiling pattern or a Type 3 glyph.
+    ``keys``: "W H" (abbreviated) or "Width Height"; the values may be given as reals.
+    """
+    w_key, h_key = keys.split()
+    inline = b"q 100 0 0 100 72 600 cm BI /%s %s /%s %s /CS /G /BPC 8 /F /Fl ID %s EI Q" % (
+        w_key.encode(),
+        str(width).encode(),
+        h_key.encode(),
+        str(height).encode(),
+        zlib.compress(b"\x80" * 64),
+    )
+    pdf = pikepdf.open(io.BytesIO(make_pdf()))
+    page = pdf.pages[0].obj
+    if where == "page":
+        page.Contents = pdf.make_stream(page.Contents.read_bytes() + b"\n" + inline)
+        return _saved(pdf)
+    form = pdf.make_stream(
+        inline, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form, BBox=[0, 0, 595, 842]
+    )
+    if where == "form":
+        page.Resources.XObject = pikepdf.Dictionary(Fm0=form)
+        page.Contents = pdf.make_stream(page.Contents.read_bytes() + b"\n/Fm0 Do")
+    elif where == "annotation":
+        page.Annots = pdf.make_indirect(
+            pikepdf.Array(
+                [
+                    pikepdf.Dictionary(
+                        Type=pikepdf.Name.Annot,
+                        Subtype=pikepdf.Name.Stamp,
+                        Rect=[72, 600, 172, 700],
+                        AP=pikepdf.Dictionary(N=form),
+                    )
+                ]
+            )
+        )
+    elif where == "pattern":
+        pattern = pdf.make_stream(
+            inline,
+            PatternType=1,
+            PaintType=1,
+            TilingType=1,
+            BBox=[0, 0, 595, 842],
+            XStep=595,
+            YStep=842,
+        )
+        page.Resources.Pattern = pikepdf.Dictionary(P0=pattern)
+        page.Contents = pdf.make_stream(b"/Pattern cs /P0 scn 0 0 595 842 re f")
+    elif where == "type3":
+        glyph = pdf.make_stream(b"100 0 d0\n" + inline)
+        font = pikepdf.Dictionary(
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.Type3,
+            FontBBox=[0, 0, 100, 100],
+            FontMatrix=[0.01, 0, 0, 0.01, 0, 0],
+            CharProcs=pikepdf.Dictionary(g=glyph),
+            Encoding=pikepdf.Dictionary(Differences=[65, pikepdf.Name.g]),
+            FirstChar=65,
+            LastChar=65,
+            Widths=[100],
+        )
+        page.Resources.Font.T3 = pdf.make_indirect(font)
+        page.Contents = pdf.make_stream(b"BT /T3 12 Tf 72 500 Td (A) Tj ET")
+    else:
+        raise ValueError(where)
+    return _saved(pdf)
+
+
+def annotation_image_pdf(width: int, height: int) -> bytes:
+    """A one-page PDF whose only image is an XObject drawn by an annotation's appearance
+    stream (ISO 32000-1 §12.5.5), not by the page."""
+    pdf = pikepdf.open(io.BytesIO(make_pdf()))
+    image = pdf.make_stream(
+        zlib.compress(b"\x80" * 64),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=width,
+        Height=height,
+        ColorSpace=pikepdf.Name.DeviceGray,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.FlateDecode,
+    )
+    form = pdf.make_stream(
+        b"q 100 0 0 100 0 0 cm /Im0 Do Q",
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Form,
+        BBox=[0, 0, 100, 100],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image)),
+    )
+    pdf.pages[0].obj.Annots = pdf.make_indirect(
+        pikepdf.Array(
+            [
+                pikepdf.Dictionary(
+                    Type=pikepdf.Name.Annot,
+                    Subtype=pikepdf.Name.Stamp,
+                    Rect=[72, 600, 172, 700],
+                    AP=pikepdf.Dictionary(N=form),
+                )
+            ]
+        )
+    )
+    return _saved(pdf)
+
+
+def _saved(pdf: pikepdf.Pdf) -> bytes:
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()

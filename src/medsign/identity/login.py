@@ -110,6 +110,7 @@ def start_login(
         state_hash=keyring.hash(STATE_PURPOSE, state),
         nonce_salt=secrets.token_hex(16),
         sha256=env.current_sha256,
+        lang=lang,
         started_at=now,
     )
     session.add(login)
@@ -217,7 +218,7 @@ def claim_login(
         if login is not None and login.finished_at is None:
             signer = _signer(session, login)
             _fail(session, login, signer, "state-mismatch", now)
-            return Ended(error, _link(keyring, signer), signer.lang)
+            return Ended(error, _link(keyring, signer), login.lang)
         return Ended(error)
     signer = _signer(session, login)
     taken = session.execute(
@@ -225,7 +226,7 @@ def claim_login(
         .where(IdpLogin.id == login.id, IdpLogin.finished_at.is_(None))
         .values(finished_at=now, outcome="pending")
     )
-    back = (_link(keyring, signer), signer.lang)
+    back = (_link(keyring, signer), login.lang)
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         record(
             session,
@@ -278,7 +279,7 @@ def claim_login(
         login_id=login.id,
         signer_id=signer.id,
         link_token=back[0],
-        lang=signer.lang,
+        lang=login.lang,
         organization_id=provider.organization_id,
         envelope_id=signer.envelope_id,
         provider_id=provider.id,
@@ -404,7 +405,7 @@ def finish_login(
     assert login is not None
     view = _locked_view(session, keyring, claimed.link_token, now)
     signer, env = view.signer, view.envelope
-    back = (claimed.link_token, signer.lang)
+    back = (claimed.link_token, claimed.lang)
     if view.state is not LinkState.CAN_SIGN:
         _fail(session, login, signer, "envelope-closed", now, state=view.state.value)
         try:
@@ -549,7 +550,7 @@ def _evidence(
         "signed_at": now.isoformat(),
         "ip": client.ip,
         "user_agent": (client.user_agent or "")[:300],
-        "consent_text": t("consent_idp", signer.lang),
-        "lang": signer.lang,
+        "consent_text": t("consent_idp", claimed.lang),
+        "lang": claimed.lang,
         "organization": view.organization_name,
     }

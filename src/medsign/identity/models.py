@@ -48,6 +48,7 @@ class IdpLogin(Base):
     state_hash: Mapped[str] = mapped_column(String(64), unique=True)
     nonce_salt: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))  # the document version shown
+    lang: Mapped[str] = mapped_column(String(2))  # the page's language, for the way back
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(40))

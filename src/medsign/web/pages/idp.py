@@ -85,7 +85,7 @@ def begin(
 
 def _ended(request: Request, ended: Ended) -> HTMLResponse:
     """The page for a login that signed nothing (the status code of its error)."""
-    lang = page_lang(request, ended.lang or "en")
+    lang = ended.lang if ended.lang in LANGS else page_lang(request)
     error = ended.error
     if isinstance(error, ProviderUnavailable):
         heading, text = t("idp_unavailable", lang), t("idp_unavailable_text", lang)

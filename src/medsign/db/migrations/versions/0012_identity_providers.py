@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("state_hash", sa.String(64), nullable=False),
         sa.Column("nonce_salt", sa.String(64), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("lang", sa.String(2), nullable=False),
         sa.Column("started_at", _TS, nullable=False),
         sa.Column("finished_at", _TS, nullable=True),
         sa.Column("outcome", sa.String(40), nullable=True),

@@ -346,7 +346,12 @@ def serve_with_peers(tmp: Path, database_kind: str) -> Iterator[ServedStack]:
         serve_medsign(
             tmp / "served",
             url,
-            env={"MEDSIGN_SMTP_URL": smtp.url, "MEDSIGN_SMS_URL": sms.url},
+            env={
+                "MEDSIGN_SMTP_URL": smtp.url,
+                "MEDSIGN_SMS_URL": sms.url,
+                # the identity provider tests run oidc-provider on http://127.0.0.1
+                "MEDSIGN_IDP_ALLOW_HTTP": "true",
+            },
         ) as app,
     ):
         yield ServedStack(app=app, smtp=smtp, sms=sms, database_kind=database_kind)

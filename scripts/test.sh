@@ -10,6 +10,8 @@ step "system packages"
 bash scripts/install-system.sh
 step "python environment"
 bash scripts/install-python.sh
+step "Node 22 and oidc-provider for the identity provider tests"
+bash scripts/install-node.sh
 step "third-party PDF corpus for the intake tests"
 .venv/bin/python scripts/fetch-test-corpus.py
 

@@ -307,3 +307,32 @@ class ServiceBusy(DomainError):
     def __init__(self, detail: str, retry_after: int, **extra: Any) -> None:
         super().__init__(detail, retry_after=retry_after, **extra)
         self.retry_after = retry_after
+
+
+# --- identity providers ([idp]) ---------------------------------------------------------
+
+
+class ProviderUnavailable(DomainError):
+    """An identity provider did not answer in time or answered with an error; the
+    patient may try again later (503 with ``Retry-After``, RFC 9110 §15.6.4)."""
+
+    status = 503
+    type_slug = "identity-provider-unavailable"
+    title = "The identity provider is unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 60, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+
+class LoginRejected(DomainError):
+    """A login at an identity provider cannot sign: cancelled, out of date, forged,
+    replayed or someone else's. ``reason`` names which; nothing was signed."""
+
+    status = 403
+    type_slug = "login-rejected"
+    title = "The login cannot be used to sign"
+
+    def __init__(self, detail: str, reason: str, **extra: Any) -> None:
+        super().__init__(detail, reason=reason, **extra)
+        self.reason = reason

@@ -35,6 +35,48 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Электронная печать организации",
         "fa": "مهر سازمان",
     },
+    "method_idp": {
+        "en": "Identity provider login",
+        "ru": "Вход через поставщика идентификации",
+        "fa": "ورود از طریق ارائه‌دهنده هویت",
+    },
+    "sign_with": {
+        "en": "Sign with {provider}",
+        "ru": "Подписать через {provider}",
+        "fa": "امضا با {provider}",
+    },
+    "consent_idp": {
+        "en": "By signing in at the identity provider I sign this document with a simple "
+        "electronic signature.",
+        "ru": "Входя через поставщика идентификации, я подписываю документ простой "
+        "электронной подписью.",
+        "fa": "با ورود از طریق ارائه‌دهنده هویت، این سند را با امضای الکترونیکی ساده امضا می‌کنم.",
+    },
+    "idp_mismatch": {
+        "en": "This document is for another person",
+        "ru": "Этот документ предназначен другому человеку",
+        "fa": "این سند برای شخص دیگری است",
+    },
+    "idp_failed": {
+        "en": "The login could not be used to sign",
+        "ru": "Вход не удалось использовать для подписи",
+        "fa": "از این ورود نمی‌توان برای امضا استفاده کرد",
+    },
+    "idp_unavailable": {
+        "en": "The identity provider is not answering",
+        "ru": "Поставщик идентификации не отвечает",
+        "fa": "ارائه‌دهنده هویت پاسخ نمی‌دهد",
+    },
+    "idp_unavailable_text": {
+        "en": "Nothing was signed. Try again in a few minutes from your signing link.",
+        "ru": "Ничего не подписано. Попробуйте снова через несколько минут по ссылке на подпись.",
+        "fa": "چیزی امضا نشد. چند دقیقه دیگر از پیوند امضای خود دوباره تلاش کنید.",
+    },
+    "back_to_document": {
+        "en": "Back to the document",
+        "ru": "Вернуться к документу",
+        "fa": "بازگشت به سند",
+    },
     "title": {"en": "Sign a document", "ru": "Подписание документа", "fa": "امضای سند"},
     "from_org": {"en": "From {org}", "ru": "От: {org}", "fa": "از طرف {org}"},
     "signer_is": {"en": "Signer: {name}", "ru": "Подписывает: {name}", "fa": "امضاکننده: {name}"},

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     sms_url: str | None = None
     sms_token: SecretStr | None = None
     webhook_allow_private: bool = False
+    # Identity providers ([idp]): allow http:// issuers on loopback (development, tests),
+    # and how long one request to a provider may take before the patient is told to retry.
+    idp_allow_http: bool = False
+    idp_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_backoff: float = 5.0
     # Each webhook attempt waits this long for an answer (a timeout is retried).
     webhook_timeout_seconds: float = 10.0

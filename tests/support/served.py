@@ -359,7 +359,12 @@ def serve_with_peers(
         serve_medsign(
             tmp / "served",
             url,
-            env={"MEDSIGN_SMTP_URL": smtp.url, "MEDSIGN_SMS_URL": sms.url},
+            env={
+                "MEDSIGN_SMTP_URL": smtp.url,
+                "MEDSIGN_SMS_URL": sms.url,
+                # the identity provider tests run oidc-provider on http://127.0.0.1
+                "MEDSIGN_IDP_ALLOW_HTTP": "true",
+            },
             args=args,
             start_timeout=start_timeout,
             derive_public_url=derive_public_url,

@@ -8,6 +8,7 @@ from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
 from medsign.events.models import Event
 from medsign.idempotency.models import IdempotencyRecord
+from medsign.identity.models import IdentityProvider, IdpLogin, PatientIdentity
 from medsign.jobs.models import Job
 from medsign.notify.models import DevMessage
 from medsign.organizations.models import ApiToken, Organization
@@ -30,9 +31,12 @@ __all__ = [
     "EnvelopeVersion",
     "Event",
     "IdempotencyRecord",
+    "IdentityProvider",
+    "IdpLogin",
     "Job",
     "Organization",
     "OtpChallenge",
+    "PatientIdentity",
     "Signer",
     "WebhookDelivery",
     "WebhookSubscription",

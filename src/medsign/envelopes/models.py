@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from medsign.db.base import Base, UTCDateTime, new_id, utcnow
@@ -106,6 +116,14 @@ class Signer(Base):
     # The short code printed in the signature block (medsign.domain.tokens.verification_code),
     # stored when the signature is sealed so the /verify requisites check can find it.
     verification_code: Mapped[str | None] = mapped_column(String(9), index=True)
+
+    # Method ``idp`` (migration 0012): the provider the signer logs in at, and what the
+    # login must prove. The national id is kept only as its keyed hash.
+    identity_provider_id: Mapped[str | None] = mapped_column(
+        ForeignKey("identity_providers.id"), index=True
+    )
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    national_id_hash: Mapped[str | None] = mapped_column(String(64))
 
     envelope: Mapped[Envelope] = relationship(back_populates="signers")
 

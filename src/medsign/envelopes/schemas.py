@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +22,20 @@ class SignerIn(BaseModel):
     relation: str | None = None
     patient_mis_id: str | None = Field(default=None, max_length=100)
     lang: Literal["en", "ru", "fa"] | None = None
+    identity_provider_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Method idp: the organization's identity provider the signer logs in at.",
+    )
+    birth_date: date | None = Field(
+        default=None, description="Method idp: matched with the provider's birth date claim."
+    )
+    national_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Method idp: e.g. SNILS; when the provider gives one too, it decides "
+        "the match. Stored only as a keyed hash.",
+    )
 
 
 class EnvelopeIn(BaseModel):
@@ -54,6 +68,7 @@ class SignerOut(BaseModel):
     declined_at: datetime | None = None
     decline_reason: str | None = None
     signing_url: str | None = None
+    identity_provider_id: str | None = None
 
 
 class EnvelopeOut(BaseModel):

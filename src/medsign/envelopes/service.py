@@ -11,6 +11,7 @@ from medsign.branches.service import envelope_branch
 from medsign.db.base import new_id
 from medsign.documents.service import get_document
 from medsign.domain.contacts import normalize_email, normalize_phone
+from medsign.domain.identity_match import normalize_national_id
 from medsign.domain.policy import (
     DocumentKind,
     Method,
@@ -26,16 +27,69 @@ from medsign.envelopes.policy_context import policy_context
 from medsign.envelopes.queries import load_envelope
 from medsign.envelopes.schemas import EnvelopeIn, EnvelopeOut, SignerIn, SignerOut
 from medsign.envelopes.workflow import end_envelope, invite_due
-from medsign.errors import InvalidInput
+from medsign.errors import DomainError, InvalidInput
 from medsign.events.service import emit
+from medsign.identity.service import usable_provider
+from medsign.patients.models import Patient
 from medsign.patients.service import patient_for_signer
 
 LINK_PURPOSE = "link"
+# Keyed-hash purpose of national ids (identity.login.national_id_hash uses the same).
+NATIONAL_ID_PURPOSE = "national-id"
 MAX_TTL = timedelta(days=366)
+
+
+def _idp_columns(
+    session: Session,
+    keyring: Keyring,
+    organization_id: str,
+    where: str,
+    method: Method,
+    raw: SignerIn,
+    patient_id: str | None,
+) -> dict[str, object]:
+    """Method ``idp``: the provider (of this organization) and what the login must
+    prove; other methods carry none of it."""
+    given = raw.identity_provider_id or raw.birth_date or raw.national_id
+    if method is not Method.IDP:
+        if given:
+            raise InvalidInput(
+                f"{where}: `identity_provider_id`, `birth_date` and `national_id` are only "
+                "for method idp.",
+                field=f"{where}.method",
+            )
+        return {}
+    if not raw.identity_provider_id:
+        raise InvalidInput(
+            f"{where}: method idp needs `identity_provider_id` (POST /api/v1/identity-providers).",
+            field=f"{where}.identity_provider_id",
+        )
+    try:
+        provider = usable_provider(session, organization_id, raw.identity_provider_id)
+    except DomainError as exc:
+        raise InvalidInput(
+            f"{where}: {exc.detail}", field=f"{where}.identity_provider_id"
+        ) from None
+    national = normalize_national_id(raw.national_id) if raw.national_id else ""
+    if raw.national_id and not national:
+        raise InvalidInput(f"{where}: `national_id` has no digits.", field=f"{where}.national_id")
+    patient = session.get(Patient, patient_id) if patient_id else None
+    if not national and raw.birth_date is None and (patient is None or patient.birth_date is None):
+        raise InvalidInput(
+            f"{where}: method idp needs `birth_date` or `national_id` (or a patient record "
+            "with a birth date) to check that the person who logs in is this signer.",
+            field=f"{where}.birth_date",
+        )
+    return {
+        "identity_provider_id": provider.id,
+        "birth_date": raw.birth_date,
+        "national_id_hash": keyring.hash(NATIONAL_ID_PURPOSE, national) if national else None,
+    }
 
 
 def _validated_signer(
     session: Session,
+    keyring: Keyring,
     organization_id: str,
     kind: DocumentKind,
     index: int,
@@ -85,7 +139,9 @@ def _validated_signer(
         )
         patient_id = patient.id
     check_method(kind, method, role, policy_context(session, organization_id, patient_id, now))
+    idp = _idp_columns(session, keyring, organization_id, where, method, raw, patient_id)
     return {
+        **idp,
         "role": role.value,
         "method": method.value,
         "relation": relation.value if relation else None,
@@ -113,7 +169,7 @@ def create_envelope(
     branch_id = envelope_branch(session, organization_id, body.branch_id, doc.branch_id)
     kind = DocumentKind(doc.kind)
     values = [
-        _validated_signer(session, organization_id, kind, i, s, now)
+        _validated_signer(session, keyring, organization_id, kind, i, s, now)
         for i, s in enumerate(body.signers)
     ]
     if all(v["role"] == Role.VIEWER.value for v in values):
@@ -201,6 +257,7 @@ def envelope_out(env: Envelope, keyring: Keyring, public_url: str) -> EnvelopeOu
                 declined_at=s.declined_at,
                 decline_reason=s.decline_reason,
                 signing_url=url,
+                identity_provider_id=s.identity_provider_id,
             )
         )
     return EnvelopeOut(

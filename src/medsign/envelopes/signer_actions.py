@@ -128,6 +128,12 @@ def update_signer(
         raise InvalidInput("Method sms_otp needs a `phone`.", field="phone")
     if signer.method == Method.EMAIL_OTP.value and not signer.email:
         raise InvalidInput("Method email_otp needs an `email`.", field="email")
+    if (signer.method == Method.IDP.value) != (signer.identity_provider_id is not None):
+        raise InvalidInput(
+            "Method idp is chosen when the signer is created (with `identity_provider_id`); "
+            "create a new envelope to switch to or from it.",
+            field="method",
+        )
     if not changes:
         return env
     signer.link_version += 1

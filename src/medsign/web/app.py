@@ -24,6 +24,7 @@ from medsign.web.api import (
     documents,
     envelopes,
     health,
+    identity_providers,
     listing,
     patients,
     pki,
@@ -33,19 +34,13 @@ from medsign.web.api import (
     webhooks,
 )
 from medsign.web.api_limits import RateLimitMiddleware
+from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
-from medsign.web.pages import dev_outbox, edo, public, signing
+from medsign.web.pages import dev_outbox, edo, idp, public, signing
 from medsign.web.static_files import static_router
 from medsign.web.transient import TransientErrorMiddleware
 
 log = logging.getLogger("medsign")
-
-# Pages load only our own files: no external fonts, scripts or trackers (DESIGN.md).
-CSP = (
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
-    "img-src 'self' data: blob:; style-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
 
 HSTS = "max-age=31536000; includeSubDomains"
 
@@ -83,6 +78,9 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop()
+            client = getattr(_app.state, "idp_http", None)
+            if client is not None:
+                client.client.close()
             if runtime is None:
                 rt.close()
 
@@ -121,7 +119,9 @@ def create_app(
         tokens,
         branches,
         listing,
+        identity_providers,
         signing,
+        idp,
         edo,
         dev_outbox,
         public,

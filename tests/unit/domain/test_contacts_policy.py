@@ -62,7 +62,7 @@ def test_informed_consent_refuses_codes() -> None:
 
 def test_methods_not_yet_available_are_refused_clearly() -> None:
     with pytest.raises(PolicyViolation) as err:
-        check_method(DocumentKind.USER_AGREEMENT, Method.IDP, Role.PATIENT, PolicyContext())
+        check_method(DocumentKind.USER_AGREEMENT, Method.CABINET, Role.PATIENT, PolicyContext())
     assert err.value.extra["rule"] == "method-not-available"
 
 

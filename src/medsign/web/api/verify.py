@@ -36,6 +36,12 @@ class SignatureOut(BaseModel):
         description="The signing time the signature claims (/M, ISO 32000-1 §12.8.1)."
     )
     method: str | None
+    identity_issuer: str | None = Field(
+        default=None, description="Method idp: the identity provider that vouched (OIDC iss)."
+    )
+    identity_subject: str | None = Field(
+        default=None, description="Method idp: the person's subject at that provider (sub)."
+    )
     intact: bool = Field(description="The signed bytes are unchanged (digest over /ByteRange).")
     valid: bool = Field(
         description="The bottom line for this signature: intact, cryptographically valid, "
@@ -113,6 +119,13 @@ def validator(request: Request) -> IsolatedValidator:
     return found
 
 
+def _idp_field(evidence: object, key: str) -> str | None:
+    """``evidence.idp.<key>`` of a signature made through an identity provider."""
+    idp = evidence.get("idp") if isinstance(evidence, dict) else None
+    value = idp.get(key) if isinstance(idp, dict) else None
+    return value if isinstance(value, str) else None
+
+
 async def verify_bytes(request: Request, data: bytes) -> VerifyOut:
     """Validate ``data`` against the medsign trust roots and look the file up.
 
@@ -152,6 +165,8 @@ async def verify_bytes(request: Request, data: bytes) -> VerifyOut:
                 signer=s.signer,
                 signed_at=s.signed_at,
                 method=s.method,
+                identity_issuer=_idp_field(s.evidence, "issuer"),
+                identity_subject=_idp_field(s.evidence, "subject"),
                 intact=s.intact,
                 valid=s.ok,
                 cryptographically_valid=s.valid,

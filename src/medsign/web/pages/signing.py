@@ -27,8 +27,10 @@ from medsign.envelopes.signing import (
 )
 from medsign.errors import Conflict, DomainError, InvalidInput, LinkExpired
 from medsign.i18n import LANGS, t
+from medsign.identity.models import IdentityProvider
 from medsign.runtime import Runtime
 from medsign.web.api.documents import pdf_response
+from medsign.web.csp import csp_allowing_form_target
 from medsign.web.deps import runtime
 from medsign.web.pages.render import page_lang, render
 from medsign.web.problems import domain_problem
@@ -137,7 +139,8 @@ def _page(
             text=t("not_your_turn_text" if waiting else "envelope_closed_text", lang),
         )
     channel = "sms" if view.signer.method == "sms_otp" else "email"
-    return render(
+    provider = idp_button(rt, view)
+    response = render(
         request,
         "sign.html",
         lang,
@@ -147,7 +150,23 @@ def _page(
         csrf=_csrf(rt, view),
         error=error,
         sent_text=t(f"code_sent_{channel}", lang, contact=view.masked_contact) if sent else "",
+        provider_name=provider[0] if provider else None,
     )
+    if provider is not None:
+        response.headers["Content-Security-Policy"] = csp_allowing_form_target(provider[1])
+    return response
+
+
+def idp_button(rt: Runtime, view: LinkView) -> tuple[str, str] | None:
+    """For a method ``idp`` signer: the provider's name (the button "Sign with <name>")
+    and its authorization endpoint (where the button's form leads)."""
+    if view.signer.identity_provider_id is None:
+        return None
+    with rt.transaction() as session:
+        provider = session.get(IdentityProvider, view.signer.identity_provider_id)
+        if provider is None:
+            return None
+        return provider.name, str(provider.discovery["authorization_endpoint"])
 
 
 @router.get("/{token}", response_class=HTMLResponse)

@@ -1,0 +1,70 @@
+"""Identity providers of an organization, logins in progress, verified identities."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from medsign.db.base import Base, UTCDateTime, new_id, utcnow
+
+
+class IdentityProvider(Base):
+    """An OpenID Connect provider an organization's patients may sign through."""
+
+    __tablename__ = "identity_providers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(200))
+    # AES-256-GCM under a key derived from the deployment secret (identity.secretbox).
+    client_secret_enc: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    # Which claim carries what: {"name", "birth_date", "national_id"} -> claim name.
+    claims: Mapped[dict[str, str]] = mapped_column(JSON)
+    # The provider's discovery document as fetched at registration (OIDC Discovery §4).
+    discovery: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdpLogin(Base):
+    """One trip of a signer to the provider and back; used once.
+
+    The PKCE verifier is derived from the deployment secret and the row id, the
+    ``state`` is kept only as its keyed hash, the nonce from ``nonce_salt`` and the
+    document (identity.binding).
+    """
+
+    __tablename__ = "idp_logins"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    signer_id: Mapped[str] = mapped_column(ForeignKey("signers.id"), index=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("identity_providers.id"), index=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce_salt: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))  # the document version shown
+    lang: Mapped[str] = mapped_column(String(2))  # the page's language, for the way back
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+
+
+class PatientIdentity(Base):
+    """A patient's identity as a provider vouched for it: what, from whom, when."""
+
+    __tablename__ = "patient_identities"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("identity_providers.id"))
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    claims: Mapped[dict[str, Any]] = mapped_column(JSON)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    envelope_id: Mapped[str | None] = mapped_column(String(36))

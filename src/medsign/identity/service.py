@@ -1,0 +1,134 @@
+"""Registering an organization's identity providers (the API and CLI side)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from medsign.audit.service import record
+from medsign.db.base import new_id
+from medsign.domain.tokens import Keyring
+from medsign.errors import Conflict, InvalidInput, NotFound
+from medsign.identity.models import IdentityProvider
+from medsign.identity.protocol import Http, check_url, discover
+from medsign.identity.schemas import ClaimsMap, ProviderIn, ProviderOut
+from medsign.identity.secretbox import seal_secret
+
+_SCOPE_CHARS = set(
+    "!#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~"
+)
+
+
+def redirect_uri(public_url: str, provider_id: str) -> str:
+    """Where the provider sends the patient back: one URI per provider, so an answer
+    can never be taken for another provider's (RFC 9700 §4.4.2, mix-up attacks)."""
+    return f"{public_url.rstrip('/')}/idp/callback/{provider_id}"
+
+
+def discover_provider(http: Http, body: ProviderIn, *, allow_http: bool) -> dict[str, object]:
+    """Check the issuer URL and scopes and fetch the discovery document (no database:
+    called before the transaction so a slow provider holds no connection)."""
+    check_url(body.issuer, allow_http=allow_http, field="issuer")
+    for scope in body.scopes:
+        # RFC 6749 §3.3: scope tokens are printable ASCII without spaces or quotes.
+        if not scope or not set(scope) <= _SCOPE_CHARS or '"' in scope or "\\" in scope:
+            raise InvalidInput(f"The scope {scope!r} is not a valid scope token.", field="scopes")
+    return discover(http, body.issuer, allow_http=allow_http)
+
+
+def register_provider(
+    session: Session,
+    keyring: Keyring,
+    organization_id: str,
+    body: ProviderIn,
+    discovery: dict[str, object],
+    *,
+    now: datetime,
+) -> IdentityProvider:
+    """Store a provider with its discovery document; the client secret encrypted."""
+    provider_id = new_id()
+    provider = IdentityProvider(
+        id=provider_id,
+        organization_id=organization_id,
+        name=body.name,
+        issuer=body.issuer,
+        client_id=body.client_id,
+        client_secret_enc=seal_secret(keyring, provider_id, body.client_secret),
+        scopes=list(dict.fromkeys(["openid", *body.scopes])),
+        claims=body.claims.model_dump(exclude_none=True),
+        discovery=dict(discovery),
+        created_at=now,
+    )
+    session.add(provider)
+    session.flush()
+    record(
+        session,
+        organization_id,
+        "identity_provider.created",
+        at=now,
+        actor="api",
+        data={"provider_id": provider.id, "issuer": provider.issuer, "name": provider.name},
+    )
+    return provider
+
+
+def get_provider(session: Session, organization_id: str, provider_id: str) -> IdentityProvider:
+    """The organization's provider, or NotFound (another organization's is not found)."""
+    provider = session.get(IdentityProvider, provider_id)
+    if provider is None or provider.organization_id != organization_id:
+        raise NotFound(f"No identity provider {provider_id} in this organization.")
+    return provider
+
+
+def usable_provider(session: Session, organization_id: str, provider_id: str) -> IdentityProvider:
+    """Like :func:`get_provider`, and not disabled (Conflict)."""
+    provider = get_provider(session, organization_id, provider_id)
+    if provider.disabled_at is not None:
+        raise Conflict(f"The identity provider {provider.name} is disabled.")
+    return provider
+
+
+def list_providers(session: Session, organization_id: str) -> list[IdentityProvider]:
+    """Every provider of the organization, oldest first."""
+    return list(
+        session.scalars(
+            select(IdentityProvider)
+            .where(IdentityProvider.organization_id == organization_id)
+            .order_by(IdentityProvider.created_at, IdentityProvider.id)
+        )
+    )
+
+
+def disable_provider(
+    session: Session, organization_id: str, provider_id: str, *, now: datetime
+) -> IdentityProvider:
+    """Stop offering a provider; logins under way through it fail cleanly."""
+    provider = get_provider(session, organization_id, provider_id)
+    if provider.disabled_at is None:
+        provider.disabled_at = now
+        record(
+            session,
+            organization_id,
+            "identity_provider.disabled",
+            at=now,
+            actor="api",
+            data={"provider_id": provider.id},
+        )
+    return provider
+
+
+def provider_out(provider: IdentityProvider, public_url: str) -> ProviderOut:
+    """The API view of a provider."""
+    return ProviderOut(
+        id=provider.id,
+        name=provider.name,
+        issuer=provider.issuer,
+        client_id=provider.client_id,
+        scopes=list(provider.scopes),
+        claims=ClaimsMap(**provider.claims),
+        redirect_uri=redirect_uri(public_url, provider.id),
+        created_at=provider.created_at,
+        disabled_at=provider.disabled_at,
+    )

@@ -1,0 +1,153 @@
+"""The trip to an identity provider and back (shared/API.md "Identity providers").
+
+``POST /s/{token}/idp`` ("Sign with <provider>") sends the browser to the provider with
+the login's ``state`` also kept in a cookie; ``GET /idp/callback/{provider_id}`` is
+where the provider sends it back. Every ending that signs nothing is a page that says
+why and what to do next, never a 500 (medsign.identity.login).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from medsign.envelopes.signing import open_link
+from medsign.errors import DomainError, LinkExpired, LoginRejected, ProviderUnavailable
+from medsign.i18n import LANGS, t
+from medsign.identity.login import (
+    Claimed,
+    Ended,
+    claim_login,
+    fail_claimed,
+    fetch_identity,
+    finish_login,
+    start_login,
+)
+from medsign.web.deps import runtime
+from medsign.web.idp_http import idp_http
+from medsign.web.pages.render import page_lang, render
+from medsign.web.pages.signing import (
+    _check_form,
+    _client,
+    _dead_link,
+    _page_with_error,
+)
+
+router = APIRouter(include_in_schema=False)
+COOKIE = "medsign_idp_state"
+COOKIE_PATH = "/idp/"
+COOKIE_SECONDS = 30 * 60  # the patient has half an hour at the provider
+
+
+@router.post("/s/{token}/idp")
+def begin(
+    request: Request,
+    token: str,
+    csrf: Annotated[str, Form()] = "",
+    lang: Annotated[str, Form()] = "",
+) -> Response:
+    """Send the patient to their identity provider to sign by logging in."""
+    rt = runtime(request)
+    try:
+        with rt.transaction() as session:
+            view = open_link(session, rt.keyring, token, now=rt.clock())
+            _check_form(rt, view, csrf)
+            lang = lang if lang in LANGS else view.signer.lang
+        with rt.transaction() as session:
+            started = start_login(
+                session,
+                rt.keyring,
+                token,
+                public_url=rt.settings.public_url,
+                lang=lang,
+                now=rt.clock(),
+            )
+    except LinkExpired as exc:
+        return _dead_link(request, exc)
+    except DomainError as exc:
+        return _page_with_error(request, token, exc, lang)
+    response = RedirectResponse(started.url, status_code=303)
+    # RFC 6749 §10.12: the state is bound to this browser. SameSite=Lax lets the
+    # provider's top-level redirect back carry it (RFC 6265bis §5.4.7).
+    response.set_cookie(
+        COOKIE,
+        started.state,
+        max_age=COOKIE_SECONDS,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=rt.settings.public_url.startswith("https://"),
+    )
+    return response
+
+
+def _ended(request: Request, ended: Ended) -> HTMLResponse:
+    """The page for a login that signed nothing (the status code of its error)."""
+    lang = ended.lang if ended.lang in LANGS else page_lang(request)
+    error = ended.error
+    if isinstance(error, ProviderUnavailable):
+        heading, text = t("idp_unavailable", lang), t("idp_unavailable_text", lang)
+    elif isinstance(error, LoginRejected) and error.reason == "identity-mismatch":
+        heading, text = t("idp_mismatch", lang), error.detail
+    elif isinstance(error, LinkExpired):
+        heading, text = t("envelope_closed", lang), t("envelope_closed_text", lang)
+    else:
+        heading, text = t("idp_failed", lang), error.detail
+    back = f"/s/{ended.link_token}?lang={lang}" if ended.link_token else None
+    if isinstance(error, LinkExpired):
+        back = None
+    response = render(
+        request,
+        "message.html",
+        lang,
+        status_code=error.status,
+        heading=heading,
+        text=text,
+        back_url=back,
+    )
+    if isinstance(error, ProviderUnavailable):  # RFC 9110 §10.2.3
+        response.headers["Retry-After"] = str(error.retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    return response
+
+
+@router.get("/idp/callback/{provider_id}", response_class=HTMLResponse)
+def callback(request: Request, provider_id: str) -> Response:
+    """Where the provider sends the patient back (OIDC Core §3.1.2.5 and §3.1.2.6)."""
+    rt = runtime(request)
+    params = {k: v[:2000] for k, v in request.query_params.items()}
+    with rt.transaction() as session:
+        claimed = claim_login(
+            session,
+            rt.keyring,
+            provider_id,
+            params,
+            request.cookies.get(COOKIE),
+            public_url=rt.settings.public_url,
+            now=rt.clock(),
+        )
+    if isinstance(claimed, Ended):
+        return _ended(request, claimed)
+    return _complete(request, claimed, params["code"])
+
+
+def _complete(request: Request, claimed: Claimed, code: str) -> Response:
+    rt = runtime(request)
+    try:
+        identity = fetch_identity(idp_http(request), claimed, code, now=rt.clock())
+    except (ProviderUnavailable, LoginRejected) as exc:
+        with rt.transaction() as session:
+            fail_claimed(session, rt.keyring, claimed, exc, now=rt.clock())
+        return _ended(request, Ended(exc, claimed.link_token, claimed.lang))
+    with rt.transaction() as session:
+        result = finish_login(
+            session, rt.keyring, claimed, identity, client=_client(request), now=rt.clock()
+        )
+    if isinstance(result, Ended):
+        return _ended(request, result)
+    response = RedirectResponse(f"/s/{claimed.link_token}?lang={claimed.lang}", status_code=303)
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    return response

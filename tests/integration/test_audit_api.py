@@ -13,7 +13,7 @@ from medsign.audit.note import open_note
 from medsign.audit.sequencer import sequence_pending
 from medsign.runtime import Runtime
 from tests.support.api import create_envelope, new_org, patient, upload
-from tests.support.pages import latest_code, path_of, press_sign, request_code
+from tests.support.pages import path_of, request_code, signed_envelope
 from tests.support.worker import drain
 
 
@@ -31,7 +31,11 @@ def test_monitor_checks_checkpoints_and_proofs(client: TestClient, rt: Runtime) 
     env = create_envelope(client, headers, doc["id"], patient())
     early = client.get("/api/v1/audit/checkpoints", headers=headers)
     assert early.status_code == 200 and early.json()["checkpoints"] == []
-    none_yet = client.get("/api/v1/audit/proofs/inclusion?event_id=1", headers=headers)
+    mine = client.get(f"/api/v1/audit/events?envelope_id={env['id']}", headers=headers).json()
+    assert mine and all(e["leaf_index"] is None for e in mine)  # not sequenced yet
+    none_yet = client.get(
+        f"/api/v1/audit/proofs/inclusion?event_id={mine[0]['id']}", headers=headers
+    )
     assert none_yet.status_code == 404 and none_yet.headers["retry-after"] == "5"
     first_size = sequence_pending(rt)
     drain(rt)
@@ -108,15 +112,7 @@ def test_monitor_checks_checkpoints_and_proofs(client: TestClient, rt: Runtime) 
 
 
 def test_certificate_carries_inclusion_proofs(client: TestClient, rt: Runtime) -> None:
-    _, headers = new_org(rt)
-    doc = upload(client, headers)
-    env = create_envelope(client, headers, doc["id"], patient())
-    drain(rt)
-    path = path_of(env["signers"][0]["signing_url"])
-    request_code(client, path)
-    drain(rt)
-    press_sign(client, path, latest_code(rt, "+79991234567"))
-    drain(rt)
+    _, headers, env = signed_envelope(client, rt)
     data = client.get(f"/api/v1/envelopes/{env['id']}/evidence.json", headers=headers).json()
     log = data["audit_log"]
     name, _, encoded = log["verifier_key"].split("+")

@@ -17,22 +17,13 @@ from medsign.audit.verify import verify_log
 from medsign.domain.tokens import Keyring
 from medsign.jobs.handlers import periodic
 from medsign.runtime import Runtime
-from tests.support.api import create_envelope, new_org, patient, upload
+from tests.support.api import new_org
 from tests.support.audit import event_ids, verify, write_legacy_chain
-from tests.support.pages import latest_code, path_of, press_sign, request_code
-from tests.support.worker import drain
+from tests.support.pages import signed_envelope
 
 
 def _signed_flow(client: TestClient, rt: Runtime) -> str:
-    org_id, headers = new_org(rt)
-    doc = upload(client, headers)
-    env = create_envelope(client, headers, doc["id"], patient())
-    drain(rt)
-    path = path_of(env["signers"][0]["signing_url"])
-    request_code(client, path)
-    drain(rt)
-    press_sign(client, path, latest_code(rt, "+79991234567"))
-    drain(rt)
+    org_id, _, _ = signed_envelope(client, rt)
     return org_id
 
 

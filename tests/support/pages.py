@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
@@ -46,3 +47,21 @@ def press_sign(client: TestClient, path: str, code: str) -> Response:
     """Type ``code`` and press "Sign"."""
     fields = form_fields(client.get(path).text)
     return client.post(f"{path}/sign", data={**fields, "code": code})
+
+
+def signed_envelope(client: TestClient, rt: Runtime) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A new organization's envelope signed by its patient by SMS code, every job run;
+    returns the organization id, its API headers and the envelope as created."""
+    from tests.support.api import create_envelope, new_org, patient, upload
+    from tests.support.worker import drain
+
+    org_id, headers = new_org(rt)
+    doc = upload(client, headers)
+    env = create_envelope(client, headers, doc["id"], patient())
+    drain(rt)
+    path = path_of(env["signers"][0]["signing_url"])
+    request_code(client, path)
+    drain(rt)
+    press_sign(client, path, latest_code(rt, "+79991234567"))
+    drain(rt)
+    return org_id, headers, env

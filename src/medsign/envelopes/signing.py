@@ -295,9 +295,32 @@ def sign(
             field="shown_sha256",
         )
     challenge.used_at = now
+    record_signature(
+        session,
+        env,
+        signer,
+        _evidence(view, challenge, shown, client, now),
+        {"method": signer.method, "sha256_shown": shown},
+        now=now,
+    )
+    return SignOutcome(view)
+
+
+def record_signature(
+    session: Session,
+    env: Envelope,
+    signer: Signer,
+    evidence: dict[str, Any],
+    audit_data: dict[str, Any],
+    *,
+    now: datetime,
+) -> None:
+    """The signer has signed (by code, identity provider, ...): move them to ``signed``
+    with their evidence, audit it, and queue the seal job that puts it into the PDF.
+    The caller holds the envelope's lock."""
     signer.status = signer_move(SignerStatus(signer.status), SignerStatus.SIGNED)
     signer.signed_at = now
-    signer.evidence = _evidence(view, challenge, shown, client, now)
+    signer.evidence = evidence
     env.updated_at = now
     record(
         session,
@@ -306,10 +329,9 @@ def sign(
         at=now,
         actor=f"signer:{signer.id}",
         envelope_id=env.id,
-        data={"signer_id": signer.id, "method": signer.method, "sha256_shown": shown},
+        data={"signer_id": signer.id, **audit_data},
     )
     enqueue(session, JobKind.SEAL, {"envelope_id": env.id}, now=now)
-    return SignOutcome(view)
 
 
 def _evidence(

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from medsign.audit.service import record
 from medsign.domain.identity_match import MatchOutcome, Person, match, normalize_national_id
 from medsign.domain.policy import DocumentKind, Method, Role, check_method
-from medsign.domain.states import SignerStatus, signer_move
 from medsign.domain.tokens import Keyring
 from medsign.envelopes.models import Signer
 from medsign.envelopes.policy_context import policy_context
@@ -39,6 +38,7 @@ from medsign.envelopes.signing import (
     _locked_view,
     _require_can_sign,
     open_link,
+    record_signature,
 )
 from medsign.errors import DomainError, InvalidInput, LoginRejected
 from medsign.i18n import t
@@ -54,7 +54,6 @@ from medsign.identity.protocol import (
 )
 from medsign.identity.secretbox import open_secret
 from medsign.identity.service import redirect_uri, usable_provider
-from medsign.jobs.outbox import JobKind, enqueue
 from medsign.patients.models import Patient
 
 STATE_PURPOSE = "idp-state"
@@ -442,24 +441,18 @@ def finish_login(
             )
         return Ended(error, *back)
     login.outcome = "signed"
-    signer.status = signer_move(SignerStatus(signer.status), SignerStatus.SIGNED)
-    signer.signed_at = now
-    signer.evidence = _evidence(view, claimed, identity, login, client, now)
-    env.updated_at = now
-    record(
+    record_signature(
         session,
-        env.organization_id,
-        "signer.signed",
-        at=now,
-        actor=f"signer:{signer.id}",
-        envelope_id=env.id,
-        data={
-            "signer_id": signer.id,
+        env,
+        signer,
+        _evidence(view, claimed, identity, login, client, now),
+        {
             "method": Method.IDP.value,
             "sha256_shown": claimed.sha256,
             "issuer": claimed.issuer,
             "subject": identity.subject,
         },
+        now=now,
     )
     if signer.patient_id:
         session.add(
@@ -474,7 +467,6 @@ def finish_login(
                 envelope_id=env.id,
             )
         )
-    enqueue(session, JobKind.SEAL, {"envelope_id": env.id}, now=now)
     return open_link(session, keyring, claimed.link_token, now=now)
 
 

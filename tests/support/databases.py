@@ -45,7 +45,8 @@ def migrated_database(kind: str, tmp: Path) -> Iterator[str]:
     admin_url = postgres_url()
     assert admin_url is not None
     name = f"medsign_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    # pre-ping: the fault tests restart PostgreSQL while this engine is pooled
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)

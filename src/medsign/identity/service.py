@@ -97,8 +97,10 @@ def register_provider(
     discovery: dict[str, object],
     *,
     now: datetime,
+    actor: str = "api",
 ) -> IdentityProvider:
-    """Store a provider with its discovery document; the client secret encrypted."""
+    """Store a provider with its discovery document; the client secret (and an ESIA
+    private key) encrypted."""
     provider_id = new_id()
     provider = IdentityProvider(
         id=provider_id,
@@ -127,7 +129,7 @@ def register_provider(
         organization_id,
         "identity_provider.created",
         at=now,
-        actor="api",
+        actor=actor,
         data={
             "provider_id": provider.id,
             "kind": provider.kind,

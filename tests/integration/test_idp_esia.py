@@ -234,7 +234,7 @@ def test_esia_refuses_a_bad_client_signature(
     assert _status(client, headers, env["id"]) == "notified"
 
 
-def test_a_tampered_signature_is_caught_by_the_peer(clinic_key: gost.Credential) -> None:
+def test_gost_cms_signature_rejects_any_change(clinic_key: gost.Credential) -> None:
     text = b"openid2026.12.04 09:30:00 +0000MEDSIGN" + str(uuid.uuid4()).encode()
     der = gost.sign_detached_cms(clinic_key, text)
     assert gost.verify_detached_cms(der, text, clinic_key.certificate_pem)

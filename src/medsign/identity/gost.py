@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
@@ -79,13 +80,17 @@ def certificate_der(certificate_pem: str) -> bytes:
     return der
 
 
+@lru_cache(maxsize=64)
 def certificate_hash(certificate_pem: str) -> str:
-    """Hex Streebog-256 of the certificate's DER (ESIA's ``client_certificate_hash``)."""
+    """Hex Streebog-256 of the certificate's DER (ESIA's ``client_certificate_hash``);
+    remembered per certificate."""
     return streebog256(certificate_der(certificate_pem)).hex()
 
 
+@lru_cache(maxsize=64)
 def public_key_pem(certificate_pem: str) -> str:
-    """The certificate's SubjectPublicKeyInfo, PEM (RFC 5280 §4.1.2.7)."""
+    """The certificate's SubjectPublicKeyInfo, PEM (RFC 5280 §4.1.2.7); remembered per
+    certificate."""
     certificate_der(certificate_pem)
     out = _openssl("x509", "-pubkey", "-noout", stdin=certificate_pem.encode())
     return _ok(out, "certificate").decode()

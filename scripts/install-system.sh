@@ -2,6 +2,7 @@
 # Install the Debian packages medsign's tests use (idempotent, fast when nothing is
 # missing): Chromium (browser tests), poppler-utils (pdfsig), qpdf, libnss3-tools,
 # DejaVu fonts, LibreOffice Writer without GUI (DOCX/DOC/ODT/RTF to PDF at intake),
+# OpenSSL's GOST engine (ESIA: GOST R 34.10-2012 signatures, Streebog),
 # PDF manuals from three documentation packages (the intake tests' third-party corpus:
 # pdfTeX, gnuplot and ReportLab output), and PostgreSQL when nothing answers on
 # 127.0.0.1:5432.
@@ -10,6 +11,7 @@ set -euo pipefail
 say() { printf '[install-system] %s\n' "$*"; }
 
 PACKAGES=(chromium poppler-utils qpdf libnss3-tools fonts-dejavu-core libreoffice-writer-nogui
+  libengine-gost-openssl
   asymptote-doc gnuplot-doc python-reportlab-doc)
 
 SUDO=()

@@ -240,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_send_parser(sub)
     add_agent_parser(sub)
+    from medsign.cli.idp import add_idp_parser
+
+    add_idp_parser(sub)
     return parser
 
 

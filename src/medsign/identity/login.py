@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -42,6 +43,7 @@ from medsign.envelopes.signing import (
 )
 from medsign.errors import DomainError, InvalidInput, LoginRejected
 from medsign.i18n import t
+from medsign.identity import esia
 from medsign.identity.models import IdentityProvider, IdpLogin, PatientIdentity
 from medsign.identity.protocol import (
     AuthRequest,
@@ -53,7 +55,7 @@ from medsign.identity.protocol import (
     verify_id_token,
 )
 from medsign.identity.secretbox import open_secret
-from medsign.identity.service import redirect_uri, usable_provider
+from medsign.identity.service import esia_client, redirect_uri, usable_provider
 from medsign.patients.models import Patient
 
 STATE_PURPOSE = "idp-state"
@@ -102,7 +104,8 @@ def start_login(
         policy_context(session, env.organization_id, signer.patient_id, now),
     )
     provider = usable_provider(session, env.organization_id, signer.identity_provider_id)
-    state = secrets.token_urlsafe(32)
+    # ESIA takes only a UUID as state (RFC 9562 §5.4: 122 random bits).
+    state = str(uuid.uuid4()) if provider.kind == "esia" else secrets.token_urlsafe(32)
     login = IdpLogin(
         signer_id=signer.id,
         provider_id=provider.id,
@@ -132,7 +135,13 @@ def start_login(
         envelope_id=env.id,
         data={"signer_id": signer.id, "provider_id": provider.id, "login_id": login.id},
     )
-    url = authorization_url(provider.discovery, provider.client_id, provider.scopes, request)
+    if provider.kind == "esia":
+        client = esia_client(keyring, provider)
+        url = esia.authorization_url(
+            provider.discovery, provider.client_id, provider.scopes, client, request, now
+        )
+    else:
+        url = authorization_url(provider.discovery, provider.client_id, provider.scopes, request)
     return Started(url, state, view)
 
 
@@ -157,6 +166,9 @@ class Claimed:
     code_verifier: str
     sha256: str
     started_at: datetime
+    kind: str = "oidc"
+    scopes: list[str] = field(default_factory=list)
+    esia: esia.EsiaClient | None = None
 
 
 def _fail(
@@ -292,6 +304,9 @@ def claim_login(
         code_verifier=code_verifier(keyring, login.id),
         sha256=login.sha256,
         started_at=login.started_at,
+        kind=provider.kind,
+        scopes=list(provider.scopes),
+        esia=esia_client(keyring, provider) if provider.kind == "esia" else None,
     )
 
 
@@ -319,6 +334,8 @@ class Identity:
 
 def fetch_identity(http: Http, claimed: Claimed, code: str, *, now: datetime) -> Identity:
     """Code exchange, ID token verification, userinfo (step 3, no database)."""
+    if claimed.esia is not None:
+        return _fetch_esia(http, claimed, claimed.esia, code, now=now)
     tokens = exchange_code(
         http,
         claimed.discovery,
@@ -359,6 +376,48 @@ def fetch_identity(http: Http, claimed: Claimed, code: str, *, now: datetime) ->
             )
     merged = {**{k: v for k, v in info.items() if k not in claims}, **claims}
     return Identity(str(claims["sub"]), merged, header, raw, jwks, info)
+
+
+def _fetch_esia(
+    http: Http, claimed: Claimed, client: esia.EsiaClient, code: str, *, now: datetime
+) -> Identity:
+    """ESIA's step 3: the v3 code exchange signed with the GOST key, the GOST-signed
+    ID token checked with ESIA's certificate, the person read from ``/rs/prns/{oid}``."""
+    discovery = claimed.discovery
+    tokens = esia.exchange_code(
+        http,
+        discovery,
+        claimed.client_id,
+        claimed.scopes,
+        client,
+        code,
+        claimed.redirect_uri,
+        now,
+    )
+    raw, access = tokens.get("id_token"), tokens.get("access_token")
+    if not isinstance(raw, str) or not isinstance(access, str):
+        raise LoginRejected(
+            "ESIA sent no ID token. Nothing was signed.", reason="id-token-invalid", check="missing"
+        )
+    header, claims = esia.verify_id_token(
+        raw,
+        client.provider_certificate,
+        issuer=str(discovery["id_token_issuer"]),
+        client_id=claimed.client_id,
+        nonce=claimed.nonce,
+        now=now,
+    )
+    record = esia.person(http, discovery, access, str(claims["sub"]))
+    person = esia.person_claims(record)
+    if not person["trusted"]:
+        raise LoginRejected(
+            "Your Gosuslugi account is not confirmed, so it cannot prove who you are. "
+            "Confirm it (at a service centre or through your bank) and sign again.",
+            reason="account-unconfirmed",
+        )
+    merged = {**person, **claims}
+    jwks = {"esia_certificate": client.provider_certificate}
+    return Identity(str(claims["sub"]), merged, header, raw, jwks, person)
 
 
 def _vouched(identity: Identity, claims_map: dict[str, str]) -> Person:

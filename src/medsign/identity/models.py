@@ -12,12 +12,14 @@ from medsign.db.base import Base, UTCDateTime, new_id, utcnow
 
 
 class IdentityProvider(Base):
-    """An OpenID Connect provider an organization's patients may sign through."""
+    """An identity provider an organization's patients may sign through: OpenID
+    Connect (``kind`` "oidc") or ESIA, Russia's Gosuslugi login (``kind`` "esia")."""
 
     __tablename__ = "identity_providers"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="oidc", server_default="oidc")
     name: Mapped[str] = mapped_column(String(100))
     issuer: Mapped[str] = mapped_column(String(500))
     client_id: Mapped[str] = mapped_column(String(200))
@@ -28,6 +30,11 @@ class IdentityProvider(Base):
     claims: Mapped[dict[str, str]] = mapped_column(JSON)
     # The provider's discovery document as fetched at registration (OIDC Discovery §4).
     discovery: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # ESIA: the information system's GOST certificate (PEM) and its private key (PEM,
+    # sealed like the client secret), and ESIA's certificate that signs its ID tokens.
+    client_certificate: Mapped[str | None] = mapped_column(Text)
+    client_key_enc: Mapped[str | None] = mapped_column(Text)
+    provider_certificate: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -11,10 +11,11 @@ from medsign.audit.service import record
 from medsign.db.base import new_id
 from medsign.domain.tokens import Keyring
 from medsign.errors import Conflict, InvalidInput, NotFound
+from medsign.identity import esia, gost
 from medsign.identity.models import IdentityProvider
 from medsign.identity.protocol import Http, check_url, discover
-from medsign.identity.schemas import ClaimsMap, ProviderIn, ProviderOut
-from medsign.identity.secretbox import seal_secret
+from medsign.identity.schemas import ClaimsMap, EsiaIn, ProviderIn, ProviderOut
+from medsign.identity.secretbox import open_secret, seal_secret
 
 _SCOPE_CHARS = set(
     "!#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~"
@@ -29,13 +30,63 @@ def redirect_uri(public_url: str, provider_id: str) -> str:
 
 def discover_provider(http: Http, body: ProviderIn, *, allow_http: bool) -> dict[str, object]:
     """Check the issuer URL and scopes and fetch the discovery document (no database:
-    called before the transaction so a slow provider holds no connection)."""
+    called before the transaction so a slow provider holds no connection). ESIA has
+    none: its endpoints follow from the base URL, and its certificates and key are
+    checked instead."""
     check_url(body.issuer, allow_http=allow_http, field="issuer")
     for scope in body.scopes:
         # RFC 6749 §3.3: scope tokens are printable ASCII without spaces or quotes.
         if not scope or not set(scope) <= _SCOPE_CHARS or '"' in scope or "\\" in scope:
             raise InvalidInput(f"The scope {scope!r} is not a valid scope token.", field="scopes")
+    if body.kind == "esia":
+        assert body.esia is not None  # ProviderIn's validator
+        check_esia(body.esia)
+        return esia.endpoints(body.issuer)
     return discover(http, body.issuer, allow_http=allow_http)
+
+
+def _esia_client(block: EsiaIn) -> esia.EsiaClient:
+    return esia.EsiaClient(
+        gost.Credential(block.client_certificate, block.client_private_key),
+        block.provider_certificate,
+    )
+
+
+def check_esia(block: EsiaIn) -> None:
+    """InvalidInput unless the certificates hold GOST R 34.10-2012 256-bit keys and
+    the private key belongs to the client certificate."""
+    try:
+        gost.certificate_der(block.client_certificate)
+    except gost.GostError as exc:
+        field = "esia.client_certificate"
+        raise InvalidInput(f"{field}: {exc}.", field=field) from None
+    try:
+        gost.certificate_der(block.provider_certificate)
+    except gost.GostError as exc:
+        field = "esia.provider_certificate"
+        raise InvalidInput(f"{field}: {exc}.", field=field) from None
+    try:
+        esia.check_registration(_esia_client(block))
+    except gost.GostError as exc:
+        field = "esia.client_private_key"
+        raise InvalidInput(f"{field}: {exc}.", field=field) from None
+
+
+def _key_box(provider_id: str) -> str:
+    """The associated data under which an ESIA private key is sealed (not the client
+    secret's, so one cannot stand in for the other)."""
+    return f"{provider_id}/esia-client-key"
+
+
+def esia_client(keyring: Keyring, provider: IdentityProvider) -> esia.EsiaClient:
+    """The ESIA provider's credential, its private key unsealed (ValueError if the
+    deployment secret changed)."""
+    assert provider.client_certificate and provider.client_key_enc
+    assert provider.provider_certificate
+    key = open_secret(keyring, _key_box(provider.id), provider.client_key_enc)
+    return esia.EsiaClient(
+        gost.Credential(provider.client_certificate, key), provider.provider_certificate
+    )
 
 
 def register_provider(
@@ -46,21 +97,31 @@ def register_provider(
     discovery: dict[str, object],
     *,
     now: datetime,
+    actor: str = "api",
 ) -> IdentityProvider:
-    """Store a provider with its discovery document; the client secret encrypted."""
+    """Store a provider with its discovery document; the client secret (and an ESIA
+    private key) encrypted."""
     provider_id = new_id()
     provider = IdentityProvider(
         id=provider_id,
         organization_id=organization_id,
+        kind=body.kind,
         name=body.name,
         issuer=body.issuer,
         client_id=body.client_id,
-        client_secret_enc=seal_secret(keyring, provider_id, body.client_secret),
+        # ESIA has no client secret: its requests are signed with the GOST key.
+        client_secret_enc=seal_secret(keyring, provider_id, body.client_secret or ""),
         scopes=list(dict.fromkeys(["openid", *body.scopes])),
         claims=body.claims.model_dump(exclude_none=True),
         discovery=dict(discovery),
         created_at=now,
     )
+    if body.esia is not None:
+        provider.client_certificate = body.esia.client_certificate
+        provider.client_key_enc = seal_secret(
+            keyring, _key_box(provider_id), body.esia.client_private_key
+        )
+        provider.provider_certificate = body.esia.provider_certificate
     session.add(provider)
     session.flush()
     record(
@@ -68,8 +129,13 @@ def register_provider(
         organization_id,
         "identity_provider.created",
         at=now,
-        actor="api",
-        data={"provider_id": provider.id, "issuer": provider.issuer, "name": provider.name},
+        actor=actor,
+        data={
+            "provider_id": provider.id,
+            "kind": provider.kind,
+            "issuer": provider.issuer,
+            "name": provider.name,
+        },
     )
     return provider
 
@@ -123,6 +189,7 @@ def provider_out(provider: IdentityProvider, public_url: str) -> ProviderOut:
     """The API view of a provider."""
     return ProviderOut(
         id=provider.id,
+        kind=provider.kind,
         name=provider.name,
         issuer=provider.issuer,
         client_id=provider.client_id,

@@ -35,11 +35,12 @@ def postgres_url() -> str | None:
 
 
 @contextmanager
-def migrated_database(kind: str, tmp: Path) -> Iterator[str]:
-    """Yield the URL of a fresh, migrated database of ``kind`` ('sqlite' or 'postgresql')."""
+def migrated_database(kind: str, tmp: Path, revision: str = "head") -> Iterator[str]:
+    """Yield the URL of a fresh database of ``kind`` ('sqlite' or 'postgresql'), migrated
+    to ``revision``."""
     if kind == "sqlite":
         url = f"sqlite:///{tmp / 'test.sqlite3'}"
-        upgrade(url)
+        upgrade(url, revision)
         yield url
         return
     admin_url = postgres_url()
@@ -51,7 +52,7 @@ def migrated_database(kind: str, tmp: Path) -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade(url)
+        upgrade(url, revision)
         yield url
     finally:
         with admin.connect() as conn:

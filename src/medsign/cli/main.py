@@ -83,11 +83,8 @@ def cmd_org_limits(args: argparse.Namespace) -> int:
             if session.get(Organization, args.org) is None:
                 print(f"medsign: no organization with id {args.org}", file=sys.stderr)
                 return 2
-            changes = {
-                metric: getattr(args, metric)
-                for metric in ("sms", "signatures")
-                if getattr(args, metric) != "keep"
-            }
+            given = vars(args)  # a flag left out keeps that limit as it is
+            changes = {m: given[m] for m in ("sms", "signatures") if m in given}
             set_limits(session, args.org, changes)
             limits = get_limits(session, args.org)
     finally:
@@ -276,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
         limits.add_argument(
             f"--{metric}",
             type=_limit,
-            default="keep",
+            default=argparse.SUPPRESS,
             help=f"{what} per calendar month; 'none' removes the limit",
         )
     limits.set_defaults(func=cmd_org_limits)

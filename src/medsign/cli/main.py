@@ -84,7 +84,9 @@ def cmd_org_limits(args: argparse.Namespace) -> int:
                 print(f"medsign: no organization with id {args.org}", file=sys.stderr)
                 return 2
             given = vars(args)  # a flag left out keeps that limit as it is
-            changes = {m: given[m] for m in ("sms", "signatures") if m in given}
+            changes: dict[str, int | None] = {
+                m: given[m] for m in ("sms", "signatures") if m in given
+            }
             set_limits(session, args.org, changes)
             limits = get_limits(session, args.org)
     finally:

@@ -336,3 +336,16 @@ class LoginRejected(DomainError):
     def __init__(self, detail: str, reason: str, **extra: Any) -> None:
         super().__init__(detail, reason=reason, **extra)
         self.reason = reason
+
+
+# --- usage metering ([notify]) ----------------------------------------------------------
+
+
+class PlanLimitReached(DomainError):
+    """The organization used its monthly allowance of a metric (``metric``, ``limit``,
+    ``used``, ``resets_on``). 402 Payment Required (RFC 9110 §15.5.3): waiting a few
+    seconds does not help, raising the limit or the next month does."""
+
+    status = 402
+    type_slug = "plan-limit"
+    title = "Plan limit reached"

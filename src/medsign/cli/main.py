@@ -60,6 +60,41 @@ def cmd_org_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limit(value: str) -> int | None:
+    if value.lower() == "none":
+        return None
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more, or 'none'")
+    return number
+
+
+def cmd_org_limits(args: argparse.Namespace) -> int:
+    """Set or remove an organization's monthly plan limits; print them as JSON."""
+    from medsign.organizations.models import Organization
+    from medsign.runtime import Runtime
+    from medsign.usage.service import get_limits, set_limits
+
+    s = _settings()
+    rt = Runtime.build(s)
+    try:
+        upgrade(s.resolved_database_url)
+        with rt.transaction() as session:
+            if session.get(Organization, args.org) is None:
+                print(f"medsign: no organization with id {args.org}", file=sys.stderr)
+                return 2
+            given = vars(args)  # a flag left out keeps that limit as it is
+            changes: dict[str, int | None] = {
+                m: given[m] for m in ("sms", "signatures") if m in given
+            }
+            set_limits(session, args.org, changes)
+            limits = get_limits(session, args.org)
+    finally:
+        rt.close()
+    print(json.dumps({"organization_id": args.org, "monthly_limits": limits}, sort_keys=True))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the API, pages and an in-process worker in ``--workers`` web processes."""
     import uvicorn
@@ -232,6 +267,18 @@ def build_parser() -> argparse.ArgumentParser:
     create = org_sub.add_parser("create", help="create an organization and a token")
     create.add_argument("--name", required=True)
     create.set_defaults(func=cmd_org_create)
+    limits = org_sub.add_parser(
+        "limits", help="set monthly plan limits (402 plan-limit on new envelopes past them)"
+    )
+    limits.add_argument("--org", required=True, help="the organization's id")
+    for metric, what in (("sms", "SMS messages"), ("signatures", "signatures")):
+        limits.add_argument(
+            f"--{metric}",
+            type=_limit,
+            default=argparse.SUPPRESS,
+            help=f"{what} per calendar month; 'none' removes the limit",
+        )
+    limits.set_defaults(func=cmd_org_limits)
     from medsign.cli.audit import add_audit_parser
 
     add_audit_parser(sub)

@@ -13,6 +13,7 @@ from medsign.jobs.models import Job
 from medsign.notify.models import DevMessage
 from medsign.organizations.models import ApiToken, Organization
 from medsign.patients.models import EdoAgreement
+from medsign.usage.models import PlanLimit, UsageRecord
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -37,7 +38,9 @@ __all__ = [
     "Organization",
     "OtpChallenge",
     "PatientIdentity",
+    "PlanLimit",
     "Signer",
+    "UsageRecord",
     "WebhookDelivery",
     "WebhookSubscription",
 ]

@@ -14,6 +14,7 @@ from medsign.notify.ports import Channel, Message, Sender
 from medsign.organizations.models import Organization
 from medsign.patients.service import active_agreement, revoke_token
 from medsign.runtime import Runtime
+from medsign.usage.service import local_day, message_amounts, record_usage
 
 
 def _channel(signer: Signer) -> tuple[Channel, str] | None:
@@ -25,6 +26,39 @@ def _channel(signer: Signer) -> tuple[Channel, str] | None:
     if signer.phone:
         return "sms", signer.phone
     return None
+
+
+def _hand_off(
+    rt: Runtime,
+    call: JobCall,
+    sender: Sender,
+    message: Message,
+    signer_scope: tuple[str, str | None],
+) -> None:
+    """Hand ``message`` to its sender, then meter it (SMS segments per 3GPP TS 23.038).
+
+    Counted only after the hand-off succeeded, under the job's id: a job that fails
+    counts nothing, one retried after a crash past this point is handed off again (the
+    gateway deduplicates by the same id) and counted once.
+    """
+    sender.send(message)
+    organization_id, branch_id = signer_scope
+    now = rt.clock()
+    with rt.transaction() as session:
+        record_usage(
+            session,
+            organization_id=organization_id,
+            branch_id=branch_id,
+            day=local_day(now, rt.settings.time_zone),
+            key=f"message:{call.id}",
+            amounts=message_amounts(message.channel, message.body),
+            now=now,
+        )
+
+
+def _scope(signer: Signer) -> tuple[str, str | None]:
+    """The organization and branch a signer's messages are metered to."""
+    return signer.envelope.organization_id, signer.envelope.branch_id
 
 
 def _revoke_hint(session: Session, rt: Runtime, signer: Signer) -> str:
@@ -65,6 +99,7 @@ def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
         if route is None:
             return
         channel, to = route
+        scope = _scope(signer)
         subject_key = "reminder_subject" if call.payload.get("reminder") else "invite_subject"
         message = Message(
             channel=channel,
@@ -74,7 +109,7 @@ def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
             + _revoke_hint(session, rt, signer),
             idempotency_key=call.id,  # the same for every attempt of this job
         )
-    senders[channel].send(message)
+    _hand_off(rt, call, senders[channel], message, scope)
 
 
 def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> None:
@@ -89,6 +124,7 @@ def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
         if route is None:
             return  # a seal signer: the MIS learns of it by webhook
         channel, to = route
+        scope = _scope(signer)
         doc, org = _context(session, signer)
         url = rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
         message = Message(
@@ -99,7 +135,7 @@ def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
             + _revoke_hint(session, rt, signer),
             idempotency_key=call.id,  # the same for every attempt of this job
         )
-    senders[channel].send(message)
+    _hand_off(rt, call, senders[channel], message, scope)
 
 
 def send_code(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> None:
@@ -117,6 +153,7 @@ def send_code(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> Non
         route = _channel(signer)
         assert route is not None  # codes go only to signers with a channel
         channel, to = route
+        scope = _scope(signer)
         message = Message(
             channel=channel,
             to=to,
@@ -124,4 +161,4 @@ def send_code(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> Non
             body=t("code_body", signer.lang, title=doc.title, code=code),
             idempotency_key=call.id,  # the same for every attempt of this job
         )
-    senders[channel].send(message)
+    _hand_off(rt, call, senders[channel], message, scope)

@@ -54,6 +54,12 @@ class EnvelopeIn(BaseModel):
     )
 
 
+def reaches_by_sms(body: EnvelopeIn) -> bool:
+    """True when a signer of ``body`` will get SMS: a phone with ``sms_otp``, or a phone
+    and no email (the channel :mod:`medsign.envelopes.messages` picks)."""
+    return any(s.phone and (s.method == "sms_otp" or not s.email) for s in body.signers)
+
+
 class SignerOut(BaseModel):
     """A signer's current state."""
 

@@ -22,6 +22,7 @@ from medsign.jobs.outbox import JobCall
 from medsign.organizations.models import Organization
 from medsign.pdf import SealRequest, SignatureBlock, seal_pdf
 from medsign.runtime import Runtime
+from medsign.usage.service import count_signature, local_day
 
 
 def field_name(signer: Signer) -> str:
@@ -89,6 +90,17 @@ def seal_envelope(rt: Runtime, call: JobCall) -> None:
             )
             signer.sealed_at = now
             signer.verification_code = code
+            # Metered in this transaction: the signature counts if and only if it is in
+            # the PDF; keyed by the signer, so a re-run seal cannot count it twice.
+            count_signature(
+                session,
+                organization_id=env.organization_id,
+                branch_id=env.branch_id,
+                signer_id=signer.id,
+                method=signer.method,
+                day=local_day(signer.signed_at, rt.settings.time_zone),
+                now=now,
+            )
             record(
                 session,
                 env.organization_id,

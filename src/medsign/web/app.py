@@ -30,6 +30,7 @@ from medsign.web.api import (
     pki,
     policy,
     tokens,
+    usage,
     verify,
     webhooks,
 )
@@ -119,6 +120,7 @@ def create_app(
         tokens,
         branches,
         listing,
+        usage,
         identity_providers,
         signing,
         idp,

@@ -11,18 +11,31 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 
 from medsign.envelopes.queries import load_envelope
-from medsign.envelopes.schemas import EnvelopeIn, EnvelopeOut, SealIn, SignerPatch, VoidIn
+from medsign.envelopes.schemas import (
+    EnvelopeIn,
+    EnvelopeOut,
+    SealIn,
+    SignerPatch,
+    VoidIn,
+    reaches_by_sms,
+)
 from medsign.envelopes.service import create_envelope, envelope_out, void_envelope
 from medsign.envelopes.signer_actions import apply_seal, resend_link, update_signer
 from medsign.evidence.service import artifact_sha256
 from medsign.idempotency.service import lookup, remember, request_hash
+from medsign.usage.service import check_limits, local_day
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import org_transaction, runtime
 
 router = APIRouter(prefix="/api/v1/envelopes", tags=["envelopes"])
 
 
-@router.post("", status_code=201, response_model=EnvelopeOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=EnvelopeOut,
+    responses={402: {"description": "A monthly plan limit is used up (`plan-limit`)."}},
+)
 def create(
     request: Request,
     body: EnvelopeIn,
@@ -43,6 +56,12 @@ def create(
                     stored = lookup(session, org_id, idempotency_key, fingerprint)
                     if stored is not None:
                         return JSONResponse(stored[1], status_code=stored[0])
+                check_limits(  # 402 plan-limit when this month's allowance is used up
+                    session,
+                    org_id,
+                    sends_sms=reaches_by_sms(body),
+                    today=local_day(rt.clock(), rt.settings.time_zone),
+                )
                 env = create_envelope(
                     session,
                     rt.keyring,

@@ -334,9 +334,18 @@ def record_signature(
     enqueue(session, JobKind.SEAL, {"envelope_id": env.id}, now=now)
 
 
-def _evidence(
-    view: LinkView, challenge: OtpChallenge, shown: str, client: Client, now: datetime
+def evidence_of(
+    view: LinkView,
+    shown: str,
+    client: Client,
+    now: datetime,
+    *,
+    lang: str,
+    consent_text: str,
+    how: dict[str, Any],
 ) -> dict[str, Any]:
+    """A signature's evidence (DESIGN.md "Evidence"): who, what was shown, when, from
+    where, the consent text, and ``how`` (the method's own part: code or login)."""
     signer = view.signer
     return {
         "version": 1,
@@ -356,18 +365,35 @@ def _evidence(
             "contact": view.masked_contact,
             "patient_mis_id": signer.patient_mis_id,
         },
-        "method": signer.method,
-        "channel": challenge.channel,
-        "code_sent_at": challenge.sent_at.isoformat(),
-        "code_entered_at": now.isoformat(),
-        "code_attempts": challenge.attempts + 1,
+        **how,
         "signed_at": now.isoformat(),
         "ip": client.ip,
         "user_agent": (client.user_agent or "")[:300],
-        "consent_text": t("consent", signer.lang),
-        "lang": signer.lang,
+        "consent_text": consent_text,
+        "lang": lang,
         "organization": view.organization_name,
     }
+
+
+def _evidence(
+    view: LinkView, challenge: OtpChallenge, shown: str, client: Client, now: datetime
+) -> dict[str, Any]:
+    lang = view.signer.lang
+    return evidence_of(
+        view,
+        shown,
+        client,
+        now,
+        lang=lang,
+        consent_text=t("consent", lang),
+        how={
+            "method": view.signer.method,
+            "channel": challenge.channel,
+            "code_sent_at": challenge.sent_at.isoformat(),
+            "code_entered_at": now.isoformat(),
+            "code_attempts": challenge.attempts + 1,
+        },
+    )
 
 
 def decline(

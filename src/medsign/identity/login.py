@@ -38,6 +38,7 @@ from medsign.envelopes.signing import (
     LinkView,
     _locked_view,
     _require_can_sign,
+    evidence_of,
     open_link,
     record_signature,
 )
@@ -561,47 +562,33 @@ def _evidence(
 ) -> dict[str, Any]:
     """Who, how, what, where (DESIGN.md "Evidence"), with the raw ID token and the JWKS
     as fetched, so the login can be re-checked from the evidence alone."""
-    signer, claims = view.signer, identity.claims
-    return {
-        "version": 1,
-        "envelope_id": view.envelope.id,
-        "document": {
-            "id": view.document.id,
-            "title": view.document.title,
-            "kind": view.document.kind,
-            "sha256_original": view.document.sha256,
-            "sha256_shown": claimed.sha256,
+    claims = identity.claims
+    return evidence_of(
+        view,
+        claimed.sha256,
+        client,
+        now,
+        lang=claimed.lang,
+        consent_text=t("consent_idp", claimed.lang),
+        how={
+            "method": Method.IDP.value,
+            "idp": {
+                "provider": claimed.provider_id,
+                "issuer": claimed.issuer,
+                "subject": identity.subject,
+                "auth_time": claims.get("auth_time"),
+                "acr": claims.get("acr"),
+                "amr": claims.get("amr"),
+                "claims": _claims_kept(identity, claimed.claims_map),
+                "id_token": identity.id_token,
+                "id_token_header": identity.header,
+                "jwks": identity.jwks,
+                "userinfo": identity.userinfo,
+                "nonce": claimed.nonce,
+                "nonce_salt": login.nonce_salt,
+                "nonce_rule": "base64url(SHA-256('medsign-idp-nonce-v1\\n' + sha256_shown + "
+                "'\\n' + signer.id + '\\n' + nonce_salt))",
+                "login_started_at": claimed.started_at.isoformat(),
+            },
         },
-        "signer": {
-            "id": signer.id,
-            "name": signer.name,
-            "role": signer.role,
-            "relation": signer.relation,
-            "patient_mis_id": signer.patient_mis_id,
-        },
-        "method": Method.IDP.value,
-        "idp": {
-            "provider": claimed.provider_id,
-            "issuer": claimed.issuer,
-            "subject": identity.subject,
-            "auth_time": claims.get("auth_time"),
-            "acr": claims.get("acr"),
-            "amr": claims.get("amr"),
-            "claims": _claims_kept(identity, claimed.claims_map),
-            "id_token": identity.id_token,
-            "id_token_header": identity.header,
-            "jwks": identity.jwks,
-            "userinfo": identity.userinfo,
-            "nonce": claimed.nonce,
-            "nonce_salt": login.nonce_salt,
-            "nonce_rule": "base64url(SHA-256('medsign-idp-nonce-v1\\n' + sha256_shown + "
-            "'\\n' + signer.id + '\\n' + nonce_salt))",
-            "login_started_at": claimed.started_at.isoformat(),
-        },
-        "signed_at": now.isoformat(),
-        "ip": client.ip,
-        "user_agent": (client.user_agent or "")[:300],
-        "consent_text": t("consent_idp", claimed.lang),
-        "lang": claimed.lang,
-        "organization": view.organization_name,
-    }
+    )

@@ -41,6 +41,8 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("fanned_out_at", medsign.db.base.UTCDateTime(timezone=True), nullable=True)
         )
+    _mark_events_fanned_out()
+    with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(
             "ix_events_fan_out",
             ["organization_id", "id"],
@@ -48,11 +50,35 @@ def upgrade() -> None:
             postgresql_where=NOT_FANNED_OUT,
             sqlite_where=NOT_FANNED_OUT,
         )
-    op.execute("UPDATE events SET fanned_out_at = created_at")
+    # Only jobs still to run need their priority; finished ones keep the default.
     op.execute(
         "UPDATE jobs SET priority = CASE kind WHEN 'send_code' THEN 0 WHEN 'invite' THEN 1 "
-        "WHEN 'seal' THEN 2 WHEN 'evidence' THEN 4 ELSE 3 END"
+        "WHEN 'seal' THEN 2 WHEN 'evidence' THEN 4 ELSE 3 END "
+        "WHERE status IN ('queued', 'running')"
     )
+
+
+BATCH = 50_000  # events marked per transaction on PostgreSQL
+
+
+def _mark_events_fanned_out() -> None:
+    """Events recorded before this revision were fanned out already. On PostgreSQL in
+    batches of their own transactions, so a large ``events`` table is never locked whole
+    (the same lesson as migration 0011); the partial index is built afterwards, so the
+    rows never enter it."""
+    if op.get_bind().dialect.name != "postgresql":
+        op.execute("UPDATE events SET fanned_out_at = created_at")
+        return
+    bind = op.get_bind()
+    with op.get_context().autocommit_block():
+        while bind.execute(
+            sa.text(
+                "UPDATE events SET fanned_out_at = created_at WHERE id IN "
+                "(SELECT id FROM events WHERE fanned_out_at IS NULL LIMIT :batch)"
+            ),
+            {"batch": BATCH},
+        ).rowcount:
+            pass
 
 
 def downgrade() -> None:

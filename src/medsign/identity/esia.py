@@ -32,7 +32,14 @@ from urllib.parse import urlencode, urlsplit
 
 from medsign.errors import LoginRejected, ProviderUnavailable
 from medsign.identity import gost
-from medsign.identity.protocol import LEEWAY, AuthRequest, Http, _json, b64url
+from medsign.identity.protocol import (
+    AuthRequest,
+    Http,
+    _json,
+    b64url,
+    check_times,
+    untrusted,
+)
 
 AUTHORIZE_PATH = "/aas/oauth2/v2/ac"
 TOKEN_PATH = "/aas/oauth2/v3/te"  # noqa: S105 (a path, not a password)
@@ -160,17 +167,8 @@ def exchange_code(
         )
     tokens = _json(response, "token")
     if tokens.get("state") != state:
-        raise _untrusted("token state")
+        raise untrusted("token state")
     return tokens
-
-
-def _untrusted(what: str) -> LoginRejected:
-    return LoginRejected(
-        f"The identity provider's answer could not be trusted ({what}). Nothing was "
-        "signed; go back to the document and try again.",
-        reason="id-token-invalid",
-        check=what,
-    )
 
 
 def _b64url_decode(part: str) -> bytes:
@@ -195,45 +193,36 @@ def verify_id_token(
     """
     parts = raw.split(".")
     if len(parts) != 3:
-        raise _untrusted("signature")
+        raise untrusted("signature")
     try:
         header = json.loads(_b64url_decode(parts[0]))
         claims = json.loads(_b64url_decode(parts[1]))
         signature = _b64url_decode(parts[2])
     except (ValueError, binascii.Error):
-        raise _untrusted("signature") from None
+        raise untrusted("signature") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
-        raise _untrusted("signature")
+        raise untrusted("signature")
     if header.get("alg") != JWT_ALGORITHM:
-        raise _untrusted("algorithm")
+        raise untrusted("algorithm")
     signed = f"{parts[0]}.{parts[1]}".encode()
     try:
         valid = gost.verify_raw(provider_certificate, signed, signature)
     except gost.GostError:
         valid = False
     if not valid:
-        raise _untrusted("signature")
+        raise untrusted("signature")
     if claims.get("iss") != issuer:
-        raise _untrusted("issuer")
+        raise untrusted("issuer")
     aud = claims.get("aud")
     if client_id not in (aud if isinstance(aud, list) else [aud]):
-        raise _untrusted("audience")
+        raise untrusted("audience")
     if "nonce" in claims and claims["nonce"] != nonce:
-        raise _untrusted("nonce")
+        raise untrusted("nonce")
     subject = _subject(claims)
     if not subject:
-        raise _untrusted("subject")
+        raise untrusted("subject")
     claims["sub"] = subject
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, int | float) or not isinstance(iat, int | float):
-        raise _untrusted("times")
-    if datetime.fromtimestamp(exp, UTC) <= now - LEEWAY:
-        raise _untrusted("expired")
-    if datetime.fromtimestamp(iat, UTC) > now + LEEWAY:
-        raise _untrusted("issued in the future")
-    nbf = claims.get("nbf")
-    if isinstance(nbf, int | float) and datetime.fromtimestamp(nbf, UTC) > now + LEEWAY:
-        raise _untrusted("not yet valid")
+    check_times(claims, now)
     return header, claims
 
 

@@ -260,14 +260,7 @@ def verify_id_token(
     than the moment the patient was sent to log in (``max_age=0``).
     """
 
-    def reject(what: str) -> LoginRejected:
-        return LoginRejected(
-            f"The identity provider's answer could not be trusted ({what}). Nothing was "
-            "signed; go back to the document and try again.",
-            reason="id-token-invalid",
-            check=what,
-        )
-
+    reject = untrusted
     try:
         token = jwt.decode(raw, KeySet.import_key_set(jwks), algorithms=ALGORITHMS)  # type: ignore[arg-type]
     except (JoseError, ValueError, TypeError, KeyError):
@@ -285,19 +278,38 @@ def verify_id_token(
         raise reject("nonce")
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise reject("subject")
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, int | float) or not isinstance(iat, int | float):
-        raise reject("times")
-    if datetime.fromtimestamp(exp, UTC) <= now - LEEWAY:
-        raise reject("expired")
-    if datetime.fromtimestamp(iat, UTC) > now + LEEWAY:
-        raise reject("issued in the future")
+    check_times(claims, now)
     auth_time = claims.get("auth_time")
     if not isinstance(auth_time, int | float):
         raise reject("auth_time missing")
     if datetime.fromtimestamp(auth_time, UTC) < started_at - LEEWAY:
         raise reject("not a fresh login")
     return header, claims
+
+
+def untrusted(what: str) -> LoginRejected:
+    """The refusal of an ID token that failed check ``what`` (no signature is made)."""
+    return LoginRejected(
+        f"The identity provider's answer could not be trusted ({what}). Nothing was "
+        "signed; go back to the document and try again.",
+        reason="id-token-invalid",
+        check=what,
+    )
+
+
+def check_times(claims: dict[str, Any], now: datetime) -> None:
+    """``exp``, ``iat`` and, when present, ``nbf`` of a JWT (RFC 7519 §4.1.4-4.1.6),
+    within ``LEEWAY`` of clock skew; :func:`untrusted` otherwise."""
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not isinstance(exp, int | float) or not isinstance(iat, int | float):
+        raise untrusted("times")
+    if datetime.fromtimestamp(exp, UTC) <= now - LEEWAY:
+        raise untrusted("expired")
+    if datetime.fromtimestamp(iat, UTC) > now + LEEWAY:
+        raise untrusted("issued in the future")
+    nbf = claims.get("nbf")
+    if isinstance(nbf, int | float) and datetime.fromtimestamp(nbf, UTC) > now + LEEWAY:
+        raise untrusted("not yet valid")
 
 
 def userinfo(http: Http, discovery: dict[str, Any], access_token: str) -> dict[str, Any]:

@@ -7,13 +7,11 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from medsign.audit.models import AuditEvent
 from medsign.identity.models import IdentityProvider, PatientIdentity
 from medsign.identity.protocol import nonce_for
 from medsign.runtime import Runtime
@@ -21,6 +19,8 @@ from medsign.settings import Settings
 from tests.support.api import create_envelope, new_org, patient, upload
 from tests.support.clock import FrozenClock
 from tests.support.idp_flow import at_provider, idp_signer, press_sign_with, register, send
+from tests.support.idp_flow import audited as _audit
+from tests.support.idp_flow import signer_status as _status
 from tests.support.oidc_peer import OidcPeer
 from tests.support.worker import drain
 
@@ -36,17 +36,6 @@ def peer(clock: FrozenClock) -> Iterator[OidcPeer]:
     """A provider on loopback that issues tokens on the test's clock."""
     with OidcPeer(clock) as provider:
         yield provider
-
-
-def _audit(rt: Runtime, action: str) -> list[dict[str, Any]]:
-    with rt.transaction() as session:
-        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
-        return [dict(r.data or {}) for r in rows]
-
-
-def _status(client: TestClient, headers: dict[str, str], env_id: str) -> str:
-    res = client.get(f"/api/v1/envelopes/{env_id}", headers=headers)
-    return str(res.json()["signers"][0]["status"])
 
 
 def test_registration_discovers_and_encrypts_the_secret(

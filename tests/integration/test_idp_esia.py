@@ -15,7 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from medsign.audit.models import AuditEvent
 from medsign.envelopes.models import Signer
 from medsign.identity import gost
 from medsign.identity.models import IdentityProvider, PatientIdentity
@@ -25,6 +24,9 @@ from tests.support.api import new_org
 from tests.support.clock import FrozenClock
 from tests.support.esia_peer import EsiaPeer
 from tests.support.idp_flow import at_provider, press_sign_with, send
+from tests.support.idp_flow import audited as _audit
+from tests.support.idp_flow import signer_status as _status
+from tests.support.tls import make_loopback_tls
 
 STAMP = re.compile(r"^\d{4}\.\d{2}\.\d{2} \d{2}:\d{2}:\d{2} \+0000$")
 
@@ -77,17 +79,6 @@ def _body(peer: EsiaPeer, credential: gost.Credential) -> dict[str, Any]:
     }
 
 
-def _audit(rt: Runtime, action: str) -> list[dict[str, Any]]:
-    with rt.transaction() as session:
-        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
-        return [dict(r.data or {}) for r in rows]
-
-
-def _status(client: TestClient, headers: dict[str, str], env_id: str) -> str:
-    res = client.get(f"/api/v1/envelopes/{env_id}", headers=headers)
-    return str(res.json()["signers"][0]["status"])
-
-
 def test_registration_checks_the_gost_credentials(
     client: TestClient, rt: Runtime, peer: EsiaPeer, clinic_key: gost.Credential
 ) -> None:
@@ -103,7 +94,7 @@ def test_registration_checks_the_gost_credentials(
         assert "PRIVATE KEY" not in row.client_key_enc
         assert row.discovery["token_endpoint"] == f"{peer.url}/aas/oauth2/v3/te"
     other = gost.new_credential("another system")
-    ec_cert = _ec_certificate()
+    ec_cert = make_loopback_tls().cert_pem.decode()  # a valid certificate, but not GOST
     body = _body(peer, clinic_key)
     bad = [
         ({**body["esia"], "client_private_key": other.private_key_pem}, "client_private_key"),
@@ -127,30 +118,6 @@ def test_registration_checks_the_gost_credentials(
     )
     assert res.status_code == 422 and "client_secret" in res.text
     assert len(client.get("/api/v1/identity-providers", headers=headers).json()["items"]) == 1
-
-
-def _ec_certificate() -> str:
-    from datetime import UTC, datetime, timedelta
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not GOST")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def test_matching_patient_signs_with_gost_checked_both_ways(

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from asn1crypto import cms
 
 from medsign.identity import gost
-from tests.support.peer import LoopbackPeer
+from tests.support.peer import LoopbackPeer, send_json
 
 STREEBOG_256 = "1.2.643.7.1.1.2.2"  # id-tc26-gost3411-12-256 (RFC 9215 §2)
 PERSONS: dict[str, dict[str, Any]] = {
@@ -228,14 +228,7 @@ class EsiaPeer(LoopbackPeer):
                 """Quiet."""
 
             def _send(self, status: int, body: dict[str, Any] | None, location: str = "") -> None:
-                data = json.dumps(body).encode() if body is not None else b""
-                self.send_response(status)
-                if location:
-                    self.send_header("Location", location)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body, location)
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)

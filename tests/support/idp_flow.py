@@ -8,7 +8,10 @@ from urllib.parse import urlsplit
 
 import httpx
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from medsign.audit.models import AuditEvent
+from medsign.runtime import Runtime
 from tests.support.api import create_envelope, upload
 from tests.support.oidc_peer import OidcPeer
 from tests.support.pages import form_fields, path_of
@@ -81,3 +84,16 @@ def at_provider(location: str) -> str:
 def sign_through(client: TestClient, path: str) -> Any:
     """The whole trip: button, provider, callback; the callback's response."""
     return client.get(at_provider(press_sign_with(client, path)))
+
+
+def audited(rt: Runtime, action: str) -> list[dict[str, Any]]:
+    """The data of every audit event ``action``."""
+    with rt.transaction() as session:
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+        return [dict(r.data or {}) for r in rows]
+
+
+def signer_status(client: TestClient, headers: dict[str, str], env_id: str) -> str:
+    """The first signer's status of envelope ``env_id``."""
+    res = client.get(f"/api/v1/envelopes/{env_id}", headers=headers)
+    return str(res.json()["signers"][0]["status"])

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from tests.support.peer import LoopbackPeer
+from tests.support.peer import LoopbackPeer, send_json
 
 ACCOUNTS: dict[str, dict[str, Any]] = {
     "maria": {
@@ -178,14 +178,7 @@ class OidcPeer(LoopbackPeer):
                 """Quiet."""
 
             def _send(self, status: int, body: dict[str, Any] | None, location: str = "") -> None:
-                data = json.dumps(body).encode() if body is not None else b""
-                self.send_response(status)
-                if location:
-                    self.send_header("Location", location)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body, location)
 
             def _gate(self) -> bool:
                 if peer.delay:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 
 class LoopbackPeer:
@@ -28,3 +30,17 @@ class LoopbackPeer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def send_json(
+    handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any] | None, location: str = ""
+) -> None:
+    """Answer a loopback peer's request with ``body`` as JSON (and a ``Location``)."""
+    data = json.dumps(body).encode() if body is not None else b""
+    handler.send_response(status)
+    if location:
+        handler.send_header("Location", location)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)

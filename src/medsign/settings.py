@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     worker_processes: int | None = Field(default=None, ge=0, le=256)
     # A claimed job whose worker died is taken again after this many seconds.
     worker_lease_seconds: float = 120.0
+    # Jobs that finished successfully are deleted after this many days (dead ones stay).
+    job_retention_days: float = Field(default=7.0, gt=0)
     in_process_worker: bool = True
     default_lang: Literal["en", "ru", "fa"] = "ru"
     # IANA time zone in which signature blocks show the signing time (with its offset).

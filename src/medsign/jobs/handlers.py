@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from medsign.audit.sequencer import sequence_pending
 from medsign.envelopes import messages
@@ -10,6 +11,7 @@ from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
 from medsign.evidence.service import create_evidence
 from medsign.jobs.outbox import JobCall, JobKind
+from medsign.jobs.retention import purge_done
 from medsign.jobs.running import Handler
 from medsign.notify.dispatch import build_senders
 from medsign.runtime import Runtime
@@ -47,7 +49,8 @@ class Housekeeping:
     Each call folds new audit events into the log and checkpoints it, so an event is
     covered by a signed, time-stamped checkpoint within a couple of seconds (the only
     window in which it could be dropped unnoticed); every ``sweep_seconds`` it also
-    expires envelopes past their date and queues reminders that are due.
+    expires envelopes past their date, queues reminders that are due and deletes one
+    batch of jobs finished longer ago than ``MEDSIGN_JOB_RETENTION_DAYS``.
     """
 
     def __init__(self, sweep_seconds: float = 30.0) -> None:
@@ -63,6 +66,9 @@ class Housekeeping:
                 expire_due(session, now=rt.clock())
             with rt.transaction() as session:
                 remind_due(session, rt.settings.reminder_delays, now=rt.clock())
+            with rt.transaction() as session:
+                keep = timedelta(days=rt.settings.job_retention_days)
+                purge_done(session, now=rt.clock(), keep=keep)
         sequence_pending(rt)
 
 

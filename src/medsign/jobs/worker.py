@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -212,18 +213,26 @@ class Worker:
         ]
         for thread in threads:
             thread.start()
+        # Leases are renewed every third of the lease (Leases.renew), so the loop ticks
+        # at least that often; housekeeping still runs about once per PERIODIC_SECONDS.
+        tick = min(PERIODIC_SECONDS, self.rt.settings.worker_lease_seconds / 4)
+        last_periodic: float | None = None
         try:
             while not self.stopping.is_set():
                 try:
                     self.leases.renew(self.rt)
                 except Exception:
                     log.exception("lease renewal failed")
-                if periodic is not None:
+                started = time.monotonic()
+                if periodic is not None and (
+                    last_periodic is None or started - last_periodic >= PERIODIC_SECONDS
+                ):
+                    last_periodic = started
                     try:
                         periodic(self.rt)
                     except Exception:
                         log.exception("periodic task failed")
-                self.stopping.wait(PERIODIC_SECONDS)
+                self.stopping.wait(tick)
         finally:
             self.stopping.set()
             self.rt.job_ready.ring()

@@ -1,5 +1,6 @@
-"""A job that runs longer than its lease is never taken by a second worker while its
-worker lives (medsign.jobs.leases); a dead worker's job is still taken back."""
+"""Jobs over their life: a job that runs longer than its lease is never taken by a second
+worker while its worker lives (medsign.jobs.leases); finished jobs are deleted after the
+retention time, dead ones kept (medsign.jobs.retention)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from medsign.jobs.handlers import periodic
 from medsign.jobs.leases import Leases
 from medsign.jobs.models import Job
 from medsign.jobs.outbox import JobCall, JobKind, enqueue
+from medsign.jobs.retention import purge_done
 from medsign.jobs.running import Handler
 from medsign.jobs.worker import Worker, claim
 from medsign.runtime import Runtime, system_clock
@@ -58,8 +61,8 @@ def test_renewal_never_extends_another_workers_run(rt: Runtime, clock: FrozenClo
 
 
 def test_a_long_job_runs_once_with_two_workers(settings: Settings) -> None:
-    """Real time, real threads: a 1 s lease, a 3.5 s job, two workers polling."""
-    settings.worker_lease_seconds = 1.0
+    """Real time, real threads: a 2 s lease, a 5 s job, two workers polling."""
+    settings.worker_lease_seconds = 2.0
     settings.worker_poll_seconds = 0.05
     rt = Runtime.build(settings, clock=system_clock)
     runs: list[int] = []
@@ -67,7 +70,7 @@ def test_a_long_job_runs_once_with_two_workers(settings: Settings) -> None:
 
     def slow(_rt: Runtime, call: JobCall) -> None:
         runs.append(call.attempt)
-        time.sleep(3.5)
+        time.sleep(5)
         done.set()
 
     handlers: dict[str, Handler] = {JobKind.NOTICE.value: slow}
@@ -80,6 +83,27 @@ def test_a_long_job_runs_once_with_two_workers(settings: Settings) -> None:
         time.sleep(0.5)
     finally:
         for worker in workers:
-            worker.stop(10)
+            worker.stop(30)
         rt.close()
     assert runs == [1]
+
+
+def test_housekeeping_deletes_old_done_jobs_and_keeps_dead_ones(
+    rt: Runtime, clock: FrozenClock
+) -> None:
+    for _ in range(3):
+        _queue_one(rt)
+    with rt.transaction() as session:
+        jobs = list(session.scalars(select(Job).order_by(Job.id)))
+        jobs[0].status, jobs[0].finished_at = "done", clock()
+        jobs[1].status, jobs[1].finished_at = "dead", clock()
+    clock.advance(days=rt.settings.job_retention_days - 1)
+    with rt.transaction() as session:
+        assert purge_done(session, now=clock(), keep=timedelta(days=7)) == 0
+    clock.advance(days=2)
+    periodic(rt)
+    with rt.transaction() as session:
+        left = {j.id: j.status for j in session.scalars(select(Job))}
+    assert jobs[0].id not in left
+    assert left[jobs[1].id] == "dead"
+    assert left[jobs[2].id] == "queued"

@@ -424,6 +424,7 @@ def _close_siblings(session: Session, req: DeviceRequest, now: datetime) -> None
             DeviceRequest.id != req.id,
         )
         .values(status=CLOSED, decided_at=now)
+        .execution_options(synchronize_session=False)  # no loaded sibling is used after
     )
 
 

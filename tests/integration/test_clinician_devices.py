@@ -193,13 +193,22 @@ def test_expired_requests_and_revoked_devices(
 ) -> None:
     _, headers = new_org(rt)
     cid, device = enrolled(client, rt, headers)
-    prescription(client, headers, cid)
+    env = prescription(client, headers, cid)
     drain(rt)
     item = device.requests(client)[0]
     clock.advance(hours=rt.settings.device_request_ttl_hours + 1)
     assert device.requests(client) == []
     res = device.approve(client, item)
     assert res.status_code == 410 and res.json()["type"] == "/problems/request-expired"
+    # The clinic sends it again: a fresh request, which signs.
+    signer_id = env["signers"][0]["id"]
+    res = client.post(f"/api/v1/envelopes/{env['id']}/signers/{signer_id}/resend", headers=headers)
+    assert res.status_code == 200, res.text
+    drain(rt)
+    fresh = device.requests(client)
+    assert len(fresh) == 1 and fresh[0]["id"] != item["id"]
+    assert device.approve(client, fresh[0]).status_code == 200
+    assert audit_count(rt, "signature.applied") == 1
 
     prescription(client, headers, cid)
     drain(rt)
@@ -212,7 +221,7 @@ def test_expired_requests_and_revoked_devices(
     assert res.status_code == 200 and res.json()["status"] == "revoked"
     res = device.approve(client, item)
     assert res.status_code == 403 and res.json()["type"] == "/problems/device-revoked"
-    assert audit_count(rt, "signature.applied") == 0
+    assert audit_count(rt, "signature.applied") == 1
 
 
 def test_enrollment_refusals(client: TestClient, rt: Runtime) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from medsign.audit.models import AuditEvent
 from medsign.notify.models import DevMessage
-from medsign.pdf import read_evidence
+from medsign.pdf import read_evidence, validate_pdf
 from medsign.runtime import Runtime
 from tests.support.api import new_org, upload, validated_pdf
 from tests.support.clock import FrozenClock
@@ -134,6 +134,12 @@ def test_invite_enroll_sign_complete(client: TestClient, rt: Runtime) -> None:
         cert.serial_number, "x"
     )
     assert device.requests(client) == []
+    # The certificate of completion and the B-LTA archive cover the device signature too.
+    archive = client.get(f"/api/v1/envelopes/{env['id']}/archive.pdf", headers=headers)
+    assert archive.status_code == 200 and archive.content.startswith(pdf)
+    assert validate_pdf(archive.content, rt.seal_keys.trust_roots()).valid
+    proof = client.get(f"/api/v1/envelopes/{env['id']}/evidence.json", headers=headers)
+    assert proof.status_code == 200 and device.device_id in proof.text
     listed = client.get("/api/v1/clinicians", headers=headers).json()["items"]
     assert listed[0]["devices"][0]["id"] == device.device_id
 

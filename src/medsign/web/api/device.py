@@ -71,7 +71,12 @@ def _pem(der_or_cert: Any) -> str:
     return str(der_or_cert.public_bytes(serialization.Encoding.PEM).decode())
 
 
-@router.post("/enroll", status_code=201, response_model=EnrolledOut, responses=_GONE)
+@router.post(
+    "/enroll",
+    status_code=201,
+    response_model=EnrolledOut,
+    responses={401: {"description": "The enrollment token is not known."}, **_GONE},
+)
 def enroll_device(request: Request, body: EnrollIn) -> EnrolledOut:
     """Enroll a device: a CSR signed by its ECDSA P-256 key (proof of possession) for
     the enrollment token's clinician and workplace. The device token is shown once."""

@@ -363,6 +363,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "fa": "درخواست‌های بررسی از نشانی شما زیاد است. یک دقیقه صبر کنید و دوباره امتحان کنید.",
     },
     "language": {"en": "Language", "ru": "Язык", "fa": "زبان"},
+    "zoom_text": {
+        "en": "Zoom and select text",
+        "ru": "Увеличить и выделить текст",
+        "fa": "بزرگ‌نمایی و انتخاب متن",
+    },
     "page_n": {
         "en": "Page {n} of {total}",
         "ru": "Страница {n} из {total}",

@@ -1,0 +1,97 @@
+"""The document viewer shared by every page that shows a document (docs/viewer.md).
+
+A page that shows a document builds a :class:`Viewer` with :func:`viewer_for` and
+renders the ``document_viewer`` macro of ``_viewer.html``; its own route for page
+images (behind its own authorization: a signing link, a cabinet session, ...) answers
+with :func:`page_image_response`. Images are named ``{base}/pages/{n}.webp?w=&v=``:
+``v`` is the start of the document's SHA-256, so a URL always names the same bytes and
+may be cached as immutable (RFC 8246); a ``v`` that is not the document's current one
+is a 404 (the page was drawn from an earlier revision).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from medsign.errors import NotFound
+from medsign.pdf.pages import PAGE_WIDTHS
+from medsign.runtime import Runtime
+
+VERSION_CHARS = 16  # of the SHA-256 hex in ``v``: 64 bits name a revision well enough
+_NAME = re.compile(r"([1-9][0-9]{0,5})\.(webp|png)")
+_WIDTH = re.compile(r"[0-9]{1,5}")
+IMMUTABLE = "private, max-age=31536000, immutable"  # RFC 9111 §5.2.2.7, RFC 8246
+
+
+@dataclass(frozen=True)
+class ViewerPage:
+    """One page as the template lays it out (width and height reserve its box)."""
+
+    number: int
+    width: int
+    height: int
+    src: str
+    srcset: str
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Everything the ``document_viewer`` macro needs."""
+
+    title: str
+    pdf_url: str
+    pages: list[ViewerPage]
+
+    @property
+    def total(self) -> int:
+        """How many pages the document has."""
+        return len(self.pages)
+
+
+def viewer_for(rt: Runtime, sha256: str, *, base: str, title: str, pdf_url: str) -> Viewer:
+    """The viewer of document ``sha256`` whose page images are served under ``base``."""
+    version = sha256[:VERSION_CHARS]
+    small, large = PAGE_WIDTHS
+    pages = []
+    for number, size in enumerate(rt.page_images.layout(sha256), start=1):
+        url = f"{base}/pages/{number}.webp?v={version}&w="
+        width, height = size.pixels(small)
+        pages.append(
+            ViewerPage(
+                number,
+                width,
+                height,
+                src=f"{url}{small}",
+                srcset=f"{url}{small} {small}w, {url}{large} {large}w",
+            )
+        )
+    return Viewer(title=title, pdf_url=pdf_url, pages=pages)
+
+
+def page_image_response(request: Request, rt: Runtime, sha256: str, name: str) -> Response:
+    """The page image ``name`` (``<n>.webp`` or ``<n>.png``) of document ``sha256``.
+
+    Query: ``w`` (one of :data:`~medsign.pdf.pages.PAGE_WIDTHS`, default the smallest)
+    and ``v`` (the version the URL was made for). NotFound for any other name, width
+    or version; 304 when the client already holds it (RFC 9110 §13.1.2).
+    """
+    match = _NAME.fullmatch(name)
+    width_text = request.query_params.get("w", str(PAGE_WIDTHS[0]))
+    if match is None or _WIDTH.fullmatch(width_text) is None:
+        raise NotFound("No such page image: pages are named <number>.webp or <number>.png.")
+    version = request.query_params.get("v")
+    if version is not None and version != sha256[:VERSION_CHARS]:
+        raise NotFound("This page image is of an earlier revision; reload the page.")
+    image = rt.page_images.image(sha256, int(match[1]), int(width_text), match[2])
+    headers = {
+        "ETag": image.etag,
+        # Without ``v`` the same URL shows a later revision once another party signs.
+        "Cache-Control": IMMUTABLE if version is not None else "private, no-cache",
+    }
+    if image.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(image.data, media_type=image.media_type, headers=headers)

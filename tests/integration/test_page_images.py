@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import time
 
 import httpx
 import pytest
@@ -183,3 +184,18 @@ def test_concurrent_first_requests_draw_a_page_once(rt: Runtime) -> None:
     assert not errors, errors
     assert len(results) == 9 and len(set(results)) == 1
     assert rt.page_images.renders + twin.renders == 1
+
+
+def test_opening_the_page_draws_the_first_page_ahead(client: TestClient, rt: Runtime) -> None:
+    path = _signing_path(client, rt, pages=2)
+    client.get(path)  # the warm-up thread starts drawing page 1 at both widths
+    deadline = time.monotonic() + 30
+    while rt.page_images.renders < 2:
+        assert time.monotonic() < deadline, rt.page_images.renders
+        time.sleep(0.05)
+    for width in (480, 960):
+        assert client.get(f"{path}/pages/1.webp?w={width}").status_code == 200
+    assert rt.page_images.renders == 2  # served from what was drawn ahead
+    client.get(path)
+    time.sleep(0.2)
+    assert rt.page_images.renders == 2  # drawn already: no second warm-up

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -29,6 +30,8 @@ from pathlib import Path
 from medsign.errors import NotFound
 from medsign.pdf.pages import MEDIA_TYPES, PAGE_WIDTHS, PageSize, page_sizes, render_page
 from medsign.storage.ports import BlobStore, check_digest
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class PageImages:
         self.root = root
         self.renders = 0  # pages drawn by this object (figures and tests)
         self._count_lock = threading.Lock()
+        self._warming = threading.Lock()  # one warm-up thread at a time
 
     def layout(self, sha256: str) -> list[PageSize]:
         """The displayed size of every page of document ``sha256`` (read once, then kept)."""
@@ -88,6 +92,30 @@ class PageImages:
                     with self._count_lock:
                         self.renders += 1
         return PageImage(data, MEDIA_TYPES[fmt], etag)
+
+    def warm(self, sha256: str, number: int = 1) -> None:
+        """Start drawing page ``number`` at every width in a background thread, unless
+        it is drawn already or another warm-up is running in this process.
+
+        Called when a page that shows the document is served: on a slow network its
+        images are asked for a second or so later, and by then they are ready. Losing
+        a warm-up costs nothing: the image request draws the page itself.
+        """
+        folder = self._dir(sha256)
+        missing = [w for w in PAGE_WIDTHS if not (folder / f"p{number}-w{w}.webp").exists()]
+        if not missing or not self._warming.acquire(blocking=False):
+            return
+
+        def draw() -> None:
+            try:
+                for width in missing:
+                    self.image(sha256, number, width)
+            except Exception:  # the image request will draw it again and say what is wrong
+                log.warning("drawing page %d of document %s ahead failed", number, sha256[:16])
+            finally:
+                self._warming.release()
+
+        threading.Thread(target=draw, name="page-warm-up", daemon=True).start()
 
     def _dir(self, sha256: str) -> Path:
         return self.root / sha256[:2] / check_digest(sha256)

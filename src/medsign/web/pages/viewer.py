@@ -69,6 +69,7 @@ def viewer_for(rt: Runtime, sha256: str, *, base: str, title: str, pdf_url: str)
                 srcset=f"{url}{small} {small}w, {url}{large} {large}w",
             )
         )
+    rt.page_images.warm(sha256)  # the first page is wanted next, at one of the widths
     return Viewer(title=title, pdf_url=pdf_url, pages=pages)
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 from medsign.documents.page_images import PageImages
 from medsign.runtime import Runtime
 from medsign.web.app import create_app
+from medsign.web.pages.viewer import PAGES_IN_HTML
 from tests.support.api import create_envelope, new_org, upload
 from tests.support.pages import path_of
 from tests.support.pdfs import make_pdf
@@ -64,6 +65,21 @@ def test_the_signing_page_lays_out_page_images_before_any_script(
     assert "user-scalable" not in html and "maximum-scale" not in html  # pinch-zoom works
     fa = client.get(path + "?lang=fa").text
     assert _images(fa)[1]["alt"] == "صفحه 2 از 3"
+
+
+def test_a_long_document_lists_its_later_pages_compactly(client: TestClient, rt: Runtime) -> None:
+    path = _signing_path(client, rt, pages=PAGES_IN_HTML + 5)
+    html = client.get(path + "?lang=ru").text
+    assert len(_images(html)) == PAGES_IN_HTML
+    assert 'data-more="480x679*5"' in html
+    assert f'data-label="Страница {{n}} из {PAGES_IN_HTML + 5}"' in html
+    assert f"Страницы {PAGES_IN_HTML + 1}–{PAGES_IN_HTML + 5}" in html  # without JavaScript
+    pattern = re.search(r'data-src="([^"]+)"', html)
+    assert pattern is not None
+    last = pattern[1].replace("&amp;", "&").replace("{n}", str(PAGES_IN_HTML + 5)) + "960"
+    assert client.get(last).status_code == 200
+    short = client.get(_signing_path(client, rt, pages=2)).text
+    assert "data-more" not in short and "<noscript>" not in short
 
 
 def test_a_page_image_is_an_immutable_webp_of_that_page(client: TestClient, rt: Runtime) -> None:

@@ -102,7 +102,9 @@ class PageImages:
         a warm-up costs nothing: the image request draws the page itself.
         """
         folder = self._dir(sha256)
-        missing = [w for w in PAGE_WIDTHS if not (folder / f"p{number}-w{w}.webp").exists()]
+        # Widest first: phones with 2x and 3x screens (most of them) and desktops ask for it.
+        widths = sorted(PAGE_WIDTHS, reverse=True)
+        missing = [w for w in widths if not (folder / f"p{number}-w{w}.webp").exists()]
         if not missing or not self._warming.acquire(blocking=False):
             return
 

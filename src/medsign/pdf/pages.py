@@ -56,14 +56,8 @@ def page_sizes(pdf: bytes) -> list[PageSize]:
     with PDFIUM_LOCK:
         doc = _open(pdf)
         try:
-            sizes = []
-            for index in range(len(doc)):
-                page = doc[index]
-                try:
-                    sizes.append(PageSize(*page.get_size()))  # /Rotate already applied
-                finally:
-                    page.close()
-            return sizes
+            # FPDF_GetPageSizeByIndexF: without loading each page, /Rotate applied.
+            return [PageSize(*doc.get_page_size(index)) for index in range(len(doc))]
         finally:
             doc.close()
 

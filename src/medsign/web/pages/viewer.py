@@ -11,6 +11,7 @@ is a 404 (the page was drawn from an earlier revision).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ VERSION_CHARS = 16  # of the SHA-256 hex in ``v``: 64 bits name a revision well 
 _NAME = re.compile(r"([1-9][0-9]{0,5})\.(webp|png)")
 _WIDTH = re.compile(r"[0-9]{1,5}")
 IMMUTABLE = "private, max-age=31536000, immutable"  # RFC 9111 §5.2.2.7, RFC 8246
+# Pages written into the HTML; viewer.js adds the rest from ``Viewer.more``, so a
+# 2,000-page record does not make the page weigh 800 KB before the document.
+PAGES_IN_HTML = 20
 
 
 @dataclass(frozen=True)
@@ -44,33 +48,37 @@ class Viewer:
 
     title: str
     pdf_url: str
-    pages: list[ViewerPage]
-
-    @property
-    def total(self) -> int:
-        """How many pages the document has."""
-        return len(self.pages)
+    pages: list[ViewerPage]  # the first PAGES_IN_HTML
+    total: int
+    src_pattern: str  # a page's URL up to the width, with ``{n}`` for its number
+    more: str  # sizes of the pages after ``pages``: runs "480x679*12,480x339*1"
 
 
 def viewer_for(rt: Runtime, sha256: str, *, base: str, title: str, pdf_url: str) -> Viewer:
     """The viewer of document ``sha256`` whose page images are served under ``base``."""
     version = sha256[:VERSION_CHARS]
     small, large = PAGE_WIDTHS
+    pattern = f"{base}/pages/{{n}}.webp?v={version}&w="
+    sizes = [size.pixels(small) for size in rt.page_images.layout(sha256)]
     pages = []
-    for number, size in enumerate(rt.page_images.layout(sha256), start=1):
-        url = f"{base}/pages/{number}.webp?v={version}&w="
-        width, height = size.pixels(small)
-        pages.append(
-            ViewerPage(
-                number,
-                width,
-                height,
-                src=f"{url}{small}",
-                srcset=f"{url}{small} {small}w, {url}{large} {large}w",
-            )
-        )
+    for number, (width, height) in enumerate(sizes[:PAGES_IN_HTML], start=1):
+        url = pattern.replace("{n}", str(number))
+        srcset = f"{url}{small} {small}w, {url}{large} {large}w"
+        pages.append(ViewerPage(number, width, height, src=f"{url}{small}", srcset=srcset))
     rt.page_images.warm(sha256)  # the first page is wanted next, at one of the widths
-    return Viewer(title=title, pdf_url=pdf_url, pages=pages)
+    return Viewer(
+        title=title,
+        pdf_url=pdf_url,
+        pages=pages,
+        total=len(sizes),
+        src_pattern=pattern,
+        more=_runs(sizes[PAGES_IN_HTML:]),
+    )
+
+
+def _runs(sizes: list[tuple[int, int]]) -> str:
+    """``480x679*3,480x339*1`` for three portrait pages and then a landscape one."""
+    return ",".join(f"{w}x{h}*{sum(1 for _ in run)}" for (w, h), run in itertools.groupby(sizes))
 
 
 def page_image_response(request: Request, rt: Runtime, sha256: str, name: str) -> Response:

@@ -5,6 +5,45 @@
 const PDFJS = "/static/pdfjs/pdf.min.mjs";
 const WORKER = "/static/pdfjs/pdf.worker.min.mjs";
 
+// Pages after the first few are not in the HTML (a long record would weigh too much):
+// data-more lists their sizes as runs, "480x679*12,480x339*1"; add them, lazily loaded.
+function addMorePages(viewer) {
+  const { more, src, label } = viewer.dataset;
+  const frames = viewer.querySelectorAll(".page-frame");
+  const last = frames[frames.length - 1];
+  if (!more || !src || !last) return;
+  const model = last.querySelector("img");
+  const sizes = model.getAttribute("sizes");
+  // The widths the server draws at, as the page's own srcset names them ("... 480w, ... 960w").
+  const [small, large] = [...model.getAttribute("srcset").matchAll(/ (\d+)w/g)].map((m) => m[1]);
+  let n = Number(last.dataset.page);
+  const added = document.createDocumentFragment();
+  for (const run of more.split(",")) {
+    const [size, count] = run.split("*");
+    const [width, height] = size.split("x");
+    for (let i = 0; i < Number(count); i++) {
+      n += 1;
+      const url = src.replace("{n}", String(n));
+      const frame = document.createElement("div");
+      frame.className = "page-frame";
+      frame.dataset.page = String(n);
+      const img = document.createElement("img");
+      img.className = "page";
+      img.loading = "lazy";
+      img.decoding = "async";
+      img.width = Number(width);
+      img.height = Number(height);
+      img.alt = (label || "{n}").replace("{n}", String(n));
+      img.setAttribute("sizes", sizes);
+      img.srcset = `${url}${small} ${small}w, ${url}${large} ${large}w`;
+      img.src = `${url}${small}`;
+      frame.append(img);
+      added.append(frame);
+    }
+  }
+  last.after(added);
+}
+
 function markShown(viewer) {
   const first = viewer.querySelector("img.page");
   const done = () => {
@@ -67,6 +106,7 @@ async function openPdf(viewer, button) {
 }
 
 for (const viewer of document.querySelectorAll("section.viewer")) {
+  addMorePages(viewer);
   markShown(viewer);
   const button = viewer.querySelector("button[data-zoom]");
   if (button && viewer.dataset.pdf) {

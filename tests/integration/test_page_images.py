@@ -215,3 +215,19 @@ def test_opening_the_page_draws_the_first_page_ahead(client: TestClient, rt: Run
     client.get(path)
     time.sleep(0.2)
     assert rt.page_images.renders == 2  # drawn already: no second warm-up
+
+
+def test_the_page_still_opens_while_the_document_cannot_be_read(
+    client: TestClient, rt: Runtime
+) -> None:
+    path, sha256 = _signing_link(client, rt, pages=2)
+    stored = rt.settings.data_dir / "files" / sha256[:2] / sha256
+    kept = stored.read_bytes()
+    stored.unlink()  # as if storage were away
+    page = client.get(path + "?lang=en")
+    assert page.status_code == 200 and _images(page.text) == []
+    assert f'href="{path}/document.pdf"' in page.text  # which says for itself what is wrong
+    lost = client.get(f"{path}/pages/1.webp")
+    assert lost.status_code == 500 and lost.headers["content-type"] == "application/problem+json"
+    stored.write_bytes(kept)
+    assert len(_images(client.get(path).text)) == 2  # nothing wrong was cached

@@ -32,6 +32,9 @@ from medsign.pdf.pages import MEDIA_TYPES, PAGE_WIDTHS, PageSize, page_sizes, re
 from medsign.storage.ports import BlobStore, check_digest
 
 log = logging.getLogger(__name__)
+# One warm-up thread per process at a time: drawing ahead must never crowd out the
+# requests themselves (PDFium draws one page at a time per process anyway).
+_WARMING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,6 @@ class PageImages:
         self.root = root
         self.renders = 0  # pages drawn by this object (figures and tests)
         self._count_lock = threading.Lock()
-        self._warming = threading.Lock()  # one warm-up thread at a time
 
     def layout(self, sha256: str) -> list[PageSize]:
         """The displayed size of every page of document ``sha256`` (read once, then kept)."""
@@ -105,7 +107,7 @@ class PageImages:
         # Widest first: phones with 2x and 3x screens (most of them) and desktops ask for it.
         widths = sorted(PAGE_WIDTHS, reverse=True)
         missing = [w for w in widths if not (folder / f"p{number}-w{w}.webp").exists()]
-        if not missing or not self._warming.acquire(blocking=False):
+        if not missing or not _WARMING.acquire(blocking=False):
             return
 
         def draw() -> None:
@@ -115,7 +117,7 @@ class PageImages:
             except Exception:  # the image request will draw it again and say what is wrong
                 log.warning("drawing page %d of document %s ahead failed", number, sha256[:16])
             finally:
-                self._warming.release()
+                _WARMING.release()
 
         threading.Thread(target=draw, name="page-warm-up", daemon=True).start()
 

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.responses import Response
 
-from medsign.errors import NotFound
+from medsign.errors import InvalidDocument, NotFound
 from medsign.pdf.pages import PAGE_WIDTHS
 from medsign.runtime import Runtime
+from medsign.storage.ports import StorageError
 
 VERSION_CHARS = 16  # of the SHA-256 hex in ``v``: 64 bits name a revision well enough
 _NAME = re.compile(r"([1-9][0-9]{0,5})\.(webp|png)")
@@ -59,7 +60,12 @@ def viewer_for(rt: Runtime, sha256: str, *, base: str, title: str, pdf_url: str)
     version = sha256[:VERSION_CHARS]
     small, large = PAGE_WIDTHS
     pattern = f"{base}/pages/{{n}}.webp?v={version}&w="
-    sizes = [size.pixels(small) for size in rt.page_images.layout(sha256)]
+    try:
+        sizes = [size.pixels(small) for size in rt.page_images.layout(sha256)]
+    except (StorageError, InvalidDocument):
+        # Storage is away (or PDFium cannot read the file): the page still works, with
+        # the link to the PDF, which answers for itself (a 503 that says to retry).
+        return Viewer(title=title, pdf_url=pdf_url, pages=[], total=0, src_pattern="", more="")
     pages = []
     for number, (width, height) in enumerate(sizes[:PAGES_IN_HTML], start=1):
         url = pattern.replace("{n}", str(number))

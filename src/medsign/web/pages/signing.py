@@ -192,27 +192,8 @@ def signing_page(request: Request, token: str) -> Response:
     return _page(request, token, view, sent=request.query_params.get("sent") == "1")
 
 
-@router.get("/{token}/document.pdf", response_class=Response)
-def document_pdf(request: Request, token: str) -> Response:
-    """The PDF as it stands now (what the signer reads and signs)."""
-    rt = runtime(request)
-    try:
-        with rt.transaction() as session:
-            view = open_link(session, rt.keyring, token, now=rt.clock())
-            sha256 = view.envelope.current_sha256
-    except LinkExpired as exc:
-        return _dead_link(request, exc)
-    if _closed(view, rt.clock()):
-        return _closed_page(request, view)
-    response = pdf_response(rt.files.get(sha256), "document.pdf", inline=True)
-    response.headers["X-Document-SHA256"] = sha256
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-@router.get("/{token}/pages/{name}", response_class=Response)
-def page_image(request: Request, token: str, name: str) -> Response:
-    """One page of the document as an image (``<n>.webp?w=480&v=...``), drawn once."""
+def _shown_document(request: Request, token: str) -> str | Response:
+    """The SHA-256 of the PDF the link shows now, or the page that says why it shows none."""
     rt = runtime(request)
     try:
         with rt.transaction(write=False) as session:
@@ -222,7 +203,28 @@ def page_image(request: Request, token: str, name: str) -> Response:
         return _dead_link(request, exc)
     if _closed(view, rt.clock()):
         return _closed_page(request, view)
-    return page_image_response(request, rt, sha256, name)
+    return sha256
+
+
+@router.get("/{token}/document.pdf", response_class=Response)
+def document_pdf(request: Request, token: str) -> Response:
+    """The PDF as it stands now (what the signer reads and signs)."""
+    sha256 = _shown_document(request, token)
+    if isinstance(sha256, Response):
+        return sha256
+    response = pdf_response(runtime(request).files.get(sha256), "document.pdf", inline=True)
+    response.headers["X-Document-SHA256"] = sha256
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@router.get("/{token}/pages/{name}", response_class=Response)
+def page_image(request: Request, token: str, name: str) -> Response:
+    """One page of the document as an image (``<n>.webp?w=480&v=...``), drawn once."""
+    sha256 = _shown_document(request, token)
+    if isinstance(sha256, Response):
+        return sha256
+    return page_image_response(request, runtime(request), sha256, name)
 
 
 def _page_with_error(request: Request, token: str, exc: DomainError, lang: str) -> HTMLResponse:

@@ -231,3 +231,27 @@ def test_the_page_still_opens_while_the_document_cannot_be_read(
     assert lost.status_code == 500 and lost.headers["content-type"] == "application/problem+json"
     stored.write_bytes(kept)
     assert len(_images(client.get(path).text)) == 2  # nothing wrong was cached
+
+
+def test_the_api_serves_page_images_of_the_organizations_own_documents(
+    client: TestClient, rt: Runtime
+) -> None:
+    _, headers = new_org(rt)
+    doc = upload(client, headers, make_pdf(pages=2))
+    base = f"/api/v1/documents/{doc['id']}/pages"
+    res = client.get(f"{base}/2.webp?w=960&v={doc['sha256'][:16]}", headers=headers)
+    assert res.status_code == 200 and _decode(res.content).size == (960, 1359)
+    assert res.headers["cache-control"] == "private, max-age=31536000, immutable"
+    for bad, status in [("3.webp", 404), ("1.webp?w=500", 404), ("1.webp?w=abc", 422)]:
+        answer = client.get(f"{base}/{bad}", headers=headers)
+        assert answer.status_code == status, (bad, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+    assert client.get(f"{base}/1.webp").status_code == 401
+    _, other = new_org(rt, "Clinic Two")
+    assert client.get(f"{base}/1.webp", headers=other).status_code == 404  # not theirs
+    spec = client.get("/openapi.json").json()["paths"][
+        "/api/v1/documents/{document_id}/pages/{name}"
+    ]
+    answers = spec["get"]["responses"]
+    assert {"200", "401", "404", "429", "503"} <= set(answers)
+    assert "image/webp" in answers["200"]["content"]

@@ -33,8 +33,9 @@ from medsign.runtime import Runtime
 from medsign.web.api.documents import pdf_response
 from medsign.web.csp import csp_allowing_form_target
 from medsign.web.deps import runtime
+from medsign.web.page_images import page_image_response
 from medsign.web.pages.render import page_lang, render
-from medsign.web.pages.viewer import page_image_response, viewer_for
+from medsign.web.pages.viewer import viewer_for
 from medsign.web.problems import domain_problem
 
 router = APIRouter(prefix="/s", include_in_schema=False)

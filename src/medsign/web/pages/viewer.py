@@ -3,30 +3,20 @@
 A page that shows a document builds a :class:`Viewer` with :func:`viewer_for` and
 renders the ``document_viewer`` macro of ``_viewer.html``; its own route for page
 images (behind its own authorization: a signing link, a cabinet session, ...) answers
-with :func:`page_image_response`. Images are named ``{base}/pages/{n}.webp?w=&v=``:
-``v`` is the start of the document's SHA-256, so a URL always names the same bytes and
-may be cached as immutable (RFC 8246); a ``v`` that is not the document's current one
-is a 404 (the page was drawn from an earlier revision).
+with :func:`medsign.web.page_images.page_image_response`.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass
 
-from fastapi import Request
-from fastapi.responses import Response
-
-from medsign.errors import InvalidDocument, NotFound
+from medsign.errors import InvalidDocument
 from medsign.pdf.pages import PAGE_WIDTHS
 from medsign.runtime import Runtime
 from medsign.storage.ports import StorageError
+from medsign.web.page_images import VERSION_CHARS
 
-VERSION_CHARS = 16  # of the SHA-256 hex in ``v``: 64 bits name a revision well enough
-_NAME = re.compile(r"([1-9][0-9]{0,5})\.(webp|png)")
-_WIDTH = re.compile(r"[0-9]{1,5}")
-IMMUTABLE = "private, max-age=31536000, immutable"  # RFC 9111 §5.2.2.7, RFC 8246
 # Pages written into the HTML; viewer.js adds the rest from ``Viewer.more``, so a
 # 2,000-page record does not make the page weigh 800 KB before the document.
 PAGES_IN_HTML = 20
@@ -85,28 +75,3 @@ def viewer_for(rt: Runtime, sha256: str, *, base: str, title: str, pdf_url: str)
 def _runs(sizes: list[tuple[int, int]]) -> str:
     """``480x679*3,480x339*1`` for three portrait pages and then a landscape one."""
     return ",".join(f"{w}x{h}*{sum(1 for _ in run)}" for (w, h), run in itertools.groupby(sizes))
-
-
-def page_image_response(request: Request, rt: Runtime, sha256: str, name: str) -> Response:
-    """The page image ``name`` (``<n>.webp`` or ``<n>.png``) of document ``sha256``.
-
-    Query: ``w`` (one of :data:`~medsign.pdf.pages.PAGE_WIDTHS`, default the smallest)
-    and ``v`` (the version the URL was made for). NotFound for any other name, width
-    or version; 304 when the client already holds it (RFC 9110 §13.1.2).
-    """
-    match = _NAME.fullmatch(name)
-    width_text = request.query_params.get("w", str(PAGE_WIDTHS[0]))
-    if match is None or _WIDTH.fullmatch(width_text) is None:
-        raise NotFound("No such page image: pages are named <number>.webp or <number>.png.")
-    version = request.query_params.get("v")
-    if version is not None and version != sha256[:VERSION_CHARS]:
-        raise NotFound("This page image is of an earlier revision; reload the page.")
-    image = rt.page_images.image(sha256, int(match[1]), int(width_text), match[2])
-    headers = {
-        "ETag": image.etag,
-        # Without ``v`` the same URL shows a later revision once another party signs.
-        "Cache-Control": IMMUTABLE if version is not None else "private, no-cache",
-    }
-    if image.etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(image.data, media_type=image.media_type, headers=headers)

@@ -4,9 +4,13 @@ cached on disk, bounded, behind the signing link, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,11 +19,12 @@ from PIL import Image
 
 from medsign.documents.page_images import PageImages
 from medsign.runtime import Runtime
+from medsign.storage.files import FileStore
 from medsign.web.app import create_app
 from medsign.web.pages.viewer import PAGES_IN_HTML
 from tests.support.api import create_envelope, new_org, upload
 from tests.support.pages import path_of
-from tests.support.pdfs import make_pdf
+from tests.support.pdfs import make_pdf, make_text_pdf
 from tests.support.threaded import serve_in_thread
 
 IMG = re.compile(r"<img class=\"page\"[^>]*>")
@@ -255,3 +260,40 @@ def test_the_api_serves_page_images_of_the_organizations_own_documents(
     answers = spec["get"]["responses"]
     assert {"200", "401", "404", "429", "503"} <= set(answers)
     assert "image/webp" in answers["200"]["content"]
+
+
+DRAW_IN_A_PROCESS = """
+import sys, time
+from pathlib import Path
+from medsign.documents.page_images import PageImages
+from medsign.storage.files import FileStore
+files, cache, sha256, start = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+images = PageImages(FileStore(files), cache)
+time.sleep(max(0.0, start - time.time()))  # every process asks at the same moment
+images.image(sha256, 1, 960)
+print(images.renders)
+"""
+
+
+def test_processes_sharing_a_cache_draw_a_page_once(tmp_path: Path) -> None:
+    """Several web processes on one machine (``medsign serve`` workers) share the cache
+    directory: the flock keeps them from drawing the same page twice."""
+    files = FileStore(tmp_path / "files")
+    sha256 = files.put(make_text_pdf(pages=1))
+    start = time.time() + 2.0  # after every interpreter has started
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    argv = [str(tmp_path / "files"), str(tmp_path / "cache"), sha256, str(start)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", DRAW_IN_A_PROCESS, *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert sum(int(out.strip()) for out, _ in outputs) == 1, outputs
+    assert len(list((tmp_path / "cache").rglob("p1-w960.webp"))) == 1

@@ -205,6 +205,40 @@ def test_pages_read_on_a_phone_and_pdf_js_waits_for_the_button(
     assert_accessible(page)
 
 
+def _pinch_scale(page: Page) -> float:
+    """Spread two fingers on the page (CDP Input.synthesizePinchGesture); the scale of the
+    visual viewport afterwards (1.0: the page did not zoom)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send(
+        "Input.synthesizePinchGesture",
+        {"x": 180, "y": 500, "scaleFactor": 2.5, "gestureSourceType": "default"},
+    )
+    cdp.detach()
+    page.wait_for_timeout(300)
+    scale = page.evaluate("visualViewport.scale")
+    assert isinstance(scale, int | float)
+    return float(scale)
+
+
+def test_pinch_zoom_works_on_the_document(browser: Browser, served: ServedStack) -> None:
+    url = _signing_url(served)
+    context = browser.new_context(
+        viewport=VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    try:
+        page = context.new_page()
+        # The check itself: a page that forbids zooming does not zoom under the same pinch.
+        page.set_content(
+            '<meta name="viewport" content="width=device-width, user-scalable=no"><p>Fixed</p>'
+        )
+        assert _pinch_scale(page) == 1.0
+        page.goto(url + "?lang=en")
+        expect(page.locator("#viewer")).to_have_attribute("data-rendered", "2")
+        assert _pinch_scale(page) > 2.0
+    finally:
+        context.close()
+
+
 def test_a_long_document_shows_every_page(page: Page, served: ServedStack) -> None:
     """Pages after the first 20 come from data-more (viewer.js), with the same markup."""
     url = _signing_url(served, pages=23)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pikepdf
+from PIL import Image
 
 
 def make_pdf(pages: int = 1, text: str = "Informed consent") -> bytes:
@@ -87,6 +88,29 @@ def make_text_pdf(pages: int = 2, lines: int = 58) -> bytes:
             )
         )
         pdf.pages.append(page)
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def make_photo_pdf() -> bytes:
+    """One A4 page filled by a noisy grey image, like a poor scan (the worst case for an
+    image encoder: it hardly compresses)."""
+    noise = Image.effect_noise((1200, 1700), 60).convert("RGB")
+    jpeg = io.BytesIO()
+    noise.save(jpeg, "JPEG", quality=85)
+    pdf = pikepdf.new()
+    image = pikepdf.Stream(pdf, jpeg.getvalue())
+    image.Type, image.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+    image.Width, image.Height, image.BitsPerComponent = 1200, 1700, 8
+    image.ColorSpace, image.Filter = pikepdf.Name.DeviceRGB, pikepdf.Name.DCTDecode
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, 595, 842],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image)),
+        Contents=pdf.make_stream(b"q 595 0 0 842 0 0 cm /Im0 Do Q"),
+    )
+    pdf.pages.append(pikepdf.Page(page))
     out = io.BytesIO()
     pdf.save(out)
     return out.getvalue()

@@ -10,7 +10,7 @@ from PIL import Image
 
 from medsign.errors import NotFound
 from medsign.pdf.pages import MAX_PAGE_PIXELS, PAGE_WIDTHS, PageSize, page_sizes, render_page
-from tests.support.pdfs import make_pdf, make_text_pdf
+from tests.support.pdfs import make_pdf, make_photo_pdf, make_text_pdf
 
 
 def _pdf(*boxes: tuple[float, float, int]) -> bytes:
@@ -78,3 +78,11 @@ def test_pages_widths_and_formats_outside_the_bounds_are_not_found(
 def test_png_for_browsers_without_webp() -> None:
     image = _image(render_page(make_pdf(pages=1), 1, 480, "png"))
     assert image.format == "PNG" and image.size == (480, 679)
+
+
+def test_text_is_lossless_and_a_noisy_scan_lossy() -> None:
+    """WebP's RIFF chunk says which: ``VP8L`` lossless, ``VP8 `` lossy (RFC 9649)."""
+    text = render_page(make_text_pdf(pages=1), 1, 960)
+    scan = render_page(make_photo_pdf(), 1, 960)
+    assert text[12:16] == b"VP8L" and scan[12:16] == b"VP8 "
+    assert len(text) < 60_000

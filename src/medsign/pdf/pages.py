@@ -3,7 +3,7 @@
 A phone on a slow network sees the first page as a small image long before pdf.js and
 the whole PDF could arrive (DESIGN.md "Patient pages"; docs/viewer.md). Text pages
 are encoded as lossless WebP (RFC 9649): sharp glyphs at a fraction of PNG's size;
-a page that is mostly photograph falls back to lossy WebP when that is much smaller.
+a page that hardly compresses (a photograph, a noisy scan) is encoded lossy instead.
 
 Only PDFs medsign normalized itself at intake reach this module. PDFium is not
 thread-safe (pypdfium2 documents that it must not be called from two threads at

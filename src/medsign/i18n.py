@@ -386,6 +386,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "fa": "درخواست‌های بررسی از نشانی شما زیاد است. یک دقیقه صبر کنید و دوباره امتحان کنید.",
     },
     "language": {"en": "Language", "ru": "Язык", "fa": "زبان"},
+    "zoom_text": {
+        "en": "Zoom and select text",
+        "ru": "Увеличить и выделить текст",
+        "fa": "بزرگ‌نمایی و انتخاب متن",
+    },
+    "more_pages_in_pdf": {
+        "en": "Pages {first}–{last} are in the PDF: use “Open the PDF” above.",
+        "ru": "Страницы {first}–{last} — в PDF: нажмите «Открыть PDF» выше.",
+        "fa": "صفحه‌های {first} تا {last} در فایل PDF هستند: «باز کردن PDF» را در بالا بزنید.",
+    },
     "page_n": {
         "en": "Page {n} of {total}",
         "ru": "Страница {n} из {total}",

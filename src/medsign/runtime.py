@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from medsign.audit.note import LogIdentity, NoteKey
 from medsign.db.engine import READ_MOSTLY, make_engine, make_session_factory
+from medsign.documents.page_images import PageImages
 from medsign.domain.otp import OtpRules
 from medsign.domain.tokens import Keyring
 from medsign.jobs.wakeup import Doorbell, install
@@ -240,6 +241,11 @@ class Runtime:
         secret, and the origin line (the public host) that names the log."""
         host = urlsplit(self.settings.public_url).netloc or "medsign"
         return LogIdentity(NoteKey.from_keyring(self.keyring), f"{host}/audit")
+
+    @cached_property
+    def page_images(self) -> PageImages:
+        """Page images of documents for the viewer, kept under ``<data_dir>/cache/pages``."""
+        return PageImages(self.files, self.settings.data_dir / "cache" / "pages")
 
     def signing_url(self, token: str) -> str:
         """The public link a signer opens."""

@@ -116,11 +116,11 @@ def signer(name: str, method: str, order: int = 1, **contact: str) -> dict[str, 
 
 
 def open_document(page: Page, link: str, lang: str = "en", pages: int = 2) -> None:
-    """Open the signing page and wait until pdf.js has drawn the document."""
+    """Open the signing page and wait until the first page image of the document shows."""
     response = page.goto(with_lang(link, lang))
     assert response is not None and response.status == 200, response and response.status
     expect(page.locator("#viewer")).to_have_attribute("data-rendered", str(pages))
-    expect(page.locator("#viewer canvas")).to_have_count(pages)
+    expect(page.locator("#viewer img.page")).to_have_count(pages)
 
 
 def assert_no_horizontal_scroll(page: Page) -> None:

@@ -3,6 +3,17 @@
 from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.branches.models import Branch
+from medsign.cabinet.models import (
+    AgreementAcceptance,
+    AttachCode,
+    AttachFailure,
+    CabinetAccount,
+    CabinetLoginCode,
+    CabinetSession,
+    CabinetSettings,
+    PatientLink,
+    SharedFile,
+)
 from medsign.db.base import Base
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
@@ -17,7 +28,10 @@ from medsign.usage.models import PlanLimit, UsageRecord
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "AgreementAcceptance",
     "ApiToken",
+    "AttachCode",
+    "AttachFailure",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditLogCheckpoint",
@@ -25,6 +39,10 @@ __all__ = [
     "AuditTreeNode",
     "Base",
     "Branch",
+    "CabinetAccount",
+    "CabinetLoginCode",
+    "CabinetSession",
+    "CabinetSettings",
     "DevMessage",
     "Document",
     "EdoAgreement",
@@ -38,7 +56,9 @@ __all__ = [
     "Organization",
     "OtpChallenge",
     "PatientIdentity",
+    "PatientLink",
     "PlanLimit",
+    "SharedFile",
     "Signer",
     "UsageRecord",
     "WebhookDelivery",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from medsign.audit.sequencer import sequence_pending
+from medsign.cabinet import messages as cabinet_messages
 from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
@@ -30,8 +31,16 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
     def notice(rt: Runtime, call: JobCall) -> None:
         messages.send_notice(rt, call, senders)
 
+    def cabinet_code(rt: Runtime, call: JobCall) -> None:
+        cabinet_messages.send_login_code(rt, call, senders)
+
+    def attach_code(rt: Runtime, call: JobCall) -> None:
+        cabinet_messages.send_attach_code(rt, call, senders)
+
     return {
         JobKind.INVITE.value: invite,
+        JobKind.CABINET_CODE.value: cabinet_code,
+        JobKind.ATTACH_CODE.value: attach_code,
         JobKind.SEND_CODE.value: code,
         JobKind.SEAL.value: seal_envelope,
         JobKind.NOTICE.value: notice,

@@ -93,7 +93,8 @@ def send_login_code(
     """Create a login code for ``contact`` and queue its delivery (TooManyRequests when
     the contact asked moments ago or had its codes for the window)."""
     latest = _latest_code(session, contact.value)
-    check_can_send(rules, 0, latest.sent_at if latest else None, now)
+    if latest is not None and latest.used_at is None:  # waiting for it: not again so soon
+        check_can_send(rules, 0, latest.sent_at, now)
     count, oldest = session.execute(
         select(func.count(), func.min(CabinetLoginCode.sent_at)).where(
             CabinetLoginCode.contact == contact.value,

@@ -14,6 +14,7 @@ import hmac
 import json
 import secrets
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -54,6 +55,7 @@ from medsign.web.api.cabinet import attach_limits
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
 from medsign.web.pages.render import page_lang, render
+from medsign.web.pages.signing import SEAL_WAIT_SECONDS
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
 
@@ -540,28 +542,35 @@ def sign(
 
 
 def _own_pdf(request: Request, signer_id: str, *, signed: bool) -> Response:
+    """The document, or (``signed``) the copy with the patient's signature, waiting
+    briefly while the seal job applies it (as the signing page does)."""
     rt = runtime(request)
     visit = _visit(request, rt)
     if visit is None:
         return _to_login(_lang(request, rt))
-    try:
-        with rt.transaction(write=False) as session:
-            signer = own_signer(session, visit.account.id, signer_id)
-            env = signer.envelope
-            if signed and signer.sealed_at is None:
-                lang = _lang(request, rt)
-                return _page(
-                    request,
-                    "message.html",
-                    lang,
-                    503,
-                    heading=t("signed", lang),
-                    text=t("preparing_signed", lang),
-                    refresh=True,
-                )
-            sha256 = env.current_sha256
-    except NotFound:
-        return _not_found(request, rt)
+    deadline = time.monotonic() + SEAL_WAIT_SECONDS
+    while True:
+        try:
+            with rt.transaction(write=False) as session:
+                signer = own_signer(session, visit.account.id, signer_id)
+                sealed = signer.sealed_at is not None
+                sha256 = signer.envelope.current_sha256
+        except NotFound:
+            return _not_found(request, rt)
+        if not signed or sealed:
+            break
+        if time.monotonic() > deadline:
+            lang = _lang(request, rt)
+            return _page(
+                request,
+                "message.html",
+                lang,
+                503,
+                heading=t("signed", lang),
+                text=t("preparing_signed", lang),
+                refresh=True,
+            )
+        time.sleep(0.2)
     name = "signed.pdf" if signed else "document.pdf"
     return pdf_response(rt.files.get(sha256), name, inline=not signed)
 

@@ -158,7 +158,7 @@ def test_a_verified_contact_alone_attaches_nothing(client: TestClient, rt: Runti
 def test_attach_brute_force_locks_the_account_and_the_address(
     client: TestClient, rt: Runtime, clock: FrozenClock
 ) -> None:
-    org_id, headers = new_org(rt, "Clinic Guard")
+    _, headers = new_org(rt, "Clinic Guard")
     put_patient(client, headers, "G-1")
     code = attach_code(client, headers, "G-1")
     log_in(client, rt, PHONE)
@@ -359,3 +359,21 @@ def test_patient_shares_a_file_with_a_clinic(client: TestClient, rt: Runtime) ->
     )
     assert res.status_code == 404
     assert _events(rt, org_id).count("patient.file_shared") == 1
+
+
+def test_https_cookie_is_secure_and_forms_need_the_session_token(rt: Runtime) -> None:
+    rt.settings.public_url = "https://testserver"
+    app = create_app(runtime=rt, migrate=False)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        res = log_in(client, rt, PHONE)
+        assert "Secure" in res.headers["set-cookie"]
+        _, headers = new_org(rt, "Clinic Forged")
+        put_patient(client, headers, "X-1")
+        code = attach_code(client, headers, "X-1")
+        res = client.post("/cabinet/attach", data={"code": code, "lang": "en"})
+        assert res.status_code == 303  # no token: back to the cabinet, nothing done
+        res = client.post("/cabinet/attach", data={"code": code, "csrf": "forged", "lang": "en"})
+        assert res.status_code == 303
+        with rt.transaction() as session:
+            assert session.scalars(select(PatientLink)).first() is None
+        assert press_attach(client, code).status_code == 200

@@ -257,3 +257,60 @@ def test_the_same_attach_code_typed_twice_at_once_attaches_once(
     finally:
         for tab in tabs:
             tab.close()
+
+
+# Slow 3G as emulated here: 400 ms round trip, 400 kbit/s each way (DESIGN.md "Patient
+# pages": first paint within 1.5 s, under 200 KB).
+SLOW_3G = {
+    "offline": False,
+    "latency": 400,
+    "downloadThroughput": 400 * 1000 / 8,
+    "uploadThroughput": 400 * 1000 / 8,
+}
+
+
+def _first_paint(page: Page, url: str) -> tuple[float, int]:
+    """Open ``url`` on slow 3G; (first contentful paint in ms, bytes transferred)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    cdp.send("Network.emulateNetworkConditions", SLOW_3G)
+    page.goto(url)
+    page.wait_for_load_state("load")
+    for _ in range(150):  # polled from here: wait_for_function would need 'unsafe-eval'
+        if page.evaluate("performance.getEntriesByName('first-contentful-paint').length"):
+            break
+        page.wait_for_timeout(100)
+    fcp = float(
+        page.evaluate("performance.getEntriesByName('first-contentful-paint')[0].startTime")
+    )
+    weight = int(
+        page.evaluate(
+            "performance.getEntriesByType('navigation')[0].transferSize +"
+            " performance.getEntriesByType('resource').reduce((n, r) => n + r.transferSize, 0)"
+        )
+    )
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {**SLOW_3G, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    cdp.detach()
+    return fcp, weight
+
+
+def test_cabinet_paints_fast_on_slow_3g(page: Page, served: ServedStack) -> None:
+    app, sms = served.app, served.sms
+    fcp, weight = _first_paint(page, f"{app.url}/cabinet?lang=ru")
+    print(f"slow 3G, login page: first contentful paint {fcp:.0f} ms, {weight} bytes")
+    assert fcp <= 1500 and weight < 200_000
+    phone = new_phone()
+    mis_id = f"FAST-{phone[-6:]}"
+    _card(app, app.headers, mis_id, phone)
+    code = _attach_code(app, app.headers, mis_id)
+    browser_login(page, app, sms, phone)
+    page.locator("#attach-code").fill(code)
+    page.locator("#attach-form button").click()
+    expect(page.get_by_role("status")).to_contain_text("Clinic One")
+    fcp, weight = _first_paint(page, f"{app.url}/cabinet?lang=ru")
+    print(f"slow 3G, cabinet home: first contentful paint {fcp:.0f} ms, {weight} bytes")
+    assert fcp <= 1500 and weight < 200_000

@@ -29,6 +29,7 @@ from tests.support.cabinet import (
 from tests.support.clock import FrozenClock
 from tests.support.pages import latest_code
 from tests.support.pdfs import make_pdf
+from tests.support.webhook_receiver import WebhookReceiver
 from tests.support.worker import drain
 
 PHONE = "+79991234567"
@@ -377,3 +378,46 @@ def test_https_cookie_is_secure_and_forms_need_the_session_token(rt: Runtime) ->
         with rt.transaction() as session:
             assert session.scalars(select(PatientLink)).first() is None
         assert press_attach(client, code).status_code == 200
+
+
+def test_the_mis_hears_of_it_by_signed_webhooks(client: TestClient, rt: Runtime) -> None:
+    rt.settings.webhook_allow_private = True
+    org_id, headers = new_org(rt, "Clinic Hooks")
+    terms = upload(client, headers, title="Terms")
+    client.put(
+        "/api/v1/cabinet/settings",
+        headers=headers,
+        json={"user_agreement_document_id": terms["id"]},
+    )
+    with WebhookReceiver() as receiver:
+        res = client.post(
+            "/api/v1/webhooks", headers=headers, json={"url": receiver.url, "events": ["*"]}
+        )
+        assert res.status_code == 201, res.text
+        receiver.secrets.append(res.json()["secret"])
+        put_patient(client, headers, "H-1")
+        log_in(client, rt, PHONE)
+        assert press_attach(client, attach_code(client, headers, "H-1")).status_code == 200
+        fields = hidden(client)
+        assert client.post(f"/cabinet/agreements/{org_id}/accept", data=fields).status_code == 200
+        with rt.transaction() as session:
+            link = session.scalars(select(PatientLink)).one()
+        res = client.post(
+            "/cabinet/files",
+            data={**fields, "clinic": link.id, "title": "Scan"},
+            files={"file": ("scan.pdf", make_pdf(), "application/pdf")},
+        )
+        assert res.status_code == 200
+        assert client.delete("/api/v1/patients/H-1/attachment", headers=headers).status_code == 204
+        drain(rt)
+        drain(rt)
+        got = {m.type: m for m in receiver.unique}
+    for kind in (
+        "patient.attached",
+        "envelope.completed",
+        "patient.file_shared",
+        "patient.detached",
+    ):
+        assert kind in got, sorted(got)
+    assert got["patient.attached"].body["data"]["patient_mis_id"] == "H-1"
+    assert got["patient.detached"].body["data"]["by"] == "mis"

@@ -35,6 +35,7 @@ from medsign.jobs.outbox import JobKind, enqueue
 from medsign.organizations.models import Organization
 from medsign.patients.models import Patient
 from medsign.patients.service import find_patient, get_patient
+from medsign.settings import Settings
 
 ATTACH_PURPOSE = "attach-code"
 IP_PURPOSE = "cabinet-ip"
@@ -50,6 +51,17 @@ class AttachLimits:
     failures_per_account: int = 5
     failures_per_ip: int = 20
     lockout: timedelta = timedelta(hours=1)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AttachLimits:
+        """The limits configured in ``settings`` (``MEDSIGN_CABINET_*``)."""
+        return cls(
+            ttl=timedelta(hours=settings.cabinet_attach_code_ttl_hours),
+            codes_per_patient_per_day=settings.cabinet_attach_codes_per_patient_per_day,
+            failures_per_account=settings.cabinet_attach_failures_per_account,
+            failures_per_ip=settings.cabinet_attach_failures_per_ip,
+            lockout=timedelta(minutes=settings.cabinet_attach_lockout_minutes),
+        )
 
 
 def missing_card_fields(patient: Patient) -> list[str]:

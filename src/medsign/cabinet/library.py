@@ -73,9 +73,13 @@ def documents_for(
 ) -> list[CabinetDocument]:
     """Every envelope of an attached clinic whose patient signer is the attached card,
     newest first."""
+    # Documents and organizations come in the same query, so signer_view finds them in
+    # the session's identity map (no query per row).
     rows = session.execute(
-        select(Signer, Envelope)
+        select(Signer, Envelope, Document, Organization)
         .join(Envelope, Envelope.id == Signer.envelope_id)
+        .join(Document, Document.id == Envelope.document_id)
+        .join(Organization, Organization.id == Envelope.organization_id)
         .join(PatientLink, PatientLink.patient_id == Signer.patient_id)
         .where(
             PatientLink.account_id == account_id,
@@ -86,7 +90,7 @@ def documents_for(
         .limit(LIST_LIMIT)
     ).all()
     found = []
-    for signer, env in rows:
+    for signer, env, _doc, _org in rows:
         view = signer_view(session, signer, env, now)
         token = (
             keyring.link_token(signer.id, signer.link_version)

@@ -3,29 +3,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Request, Response
 
 from medsign.branches.service import require_organization_scope
 from medsign.cabinet.attach import AttachLimits, detach_by_clinic, issue_attach_code
 from medsign.cabinet.clinic import settings_out, update_settings
 from medsign.cabinet.schemas import AttachCodeOut, CabinetSettingsIn, CabinetSettingsOut
-from medsign.settings import Settings
 from medsign.web.deps import org_transaction, runtime
 
 router = APIRouter(prefix="/api/v1", tags=["cabinet"])
-
-
-def attach_limits(settings: Settings) -> AttachLimits:
-    """The attach-code limits configured in ``settings``."""
-    return AttachLimits(
-        ttl=timedelta(hours=settings.cabinet_attach_code_ttl_hours),
-        codes_per_patient_per_day=settings.cabinet_attach_codes_per_patient_per_day,
-        failures_per_account=settings.cabinet_attach_failures_per_account,
-        failures_per_ip=settings.cabinet_attach_failures_per_ip,
-        lockout=timedelta(minutes=settings.cabinet_attach_lockout_minutes),
-    )
 
 
 @router.post(
@@ -48,7 +34,7 @@ def attach_code(request: Request, mis_id: str) -> AttachCodeOut:
             rt.keyring,
             org_id,
             mis_id,
-            limits=attach_limits(rt.settings),
+            limits=AttachLimits.from_settings(rt.settings),
             now=rt.clock(),
         )
         return AttachCodeOut(

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from medsign.cabinet.attach import attach, detach_by_patient, live_links
+from medsign.cabinet.attach import AttachLimits, attach, detach_by_patient, live_links
 from medsign.cabinet.library import (
     accept_agreement,
     documents_for,
@@ -51,7 +51,6 @@ from medsign.i18n import LANGS, t
 from medsign.organizations.models import Organization
 from medsign.ratelimit.bucket import TokenBuckets
 from medsign.runtime import Runtime
-from medsign.web.api.cabinet import attach_limits
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
 from medsign.web.pages.render import page_lang, render
@@ -115,7 +114,8 @@ def _limit_address(request: Request, name: str, quota: int) -> None:
 
 
 def _visit(request: Request, rt: Runtime) -> Visit | None:
-    with rt.transaction() as session:
+    # Read-mostly: the session's last visit is written at most every few minutes.
+    with rt.transaction(write=False) as session:
         return current_visit(
             session,
             rt.keyring,
@@ -355,7 +355,7 @@ def attach_clinic(
                 visit.account,
                 code,
                 ip=_client(request).ip,
-                limits=attach_limits(rt.settings),
+                limits=AttachLimits.from_settings(rt.settings),
                 now=rt.clock(),
             )
     except DomainError as exc:

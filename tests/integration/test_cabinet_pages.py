@@ -113,6 +113,15 @@ def test_wrong_codes_lock_and_bad_contacts_are_explained(
         "/cabinet/login", data={**fields, "contact": PHONE, "code": latest_code(rt, PHONE)}
     )
     assert res.status_code == 303
+    clock.advance(seconds=31)  # a Persian keyboard types ۱۲۳۴۵۶: the code still works
+    persian = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+    other = TestClient(create_app(runtime=rt, migrate=False), follow_redirects=False)
+    f2 = hidden(other)
+    assert other.post("/cabinet/code", data={**f2, "contact": PHONE}).status_code == 200
+    drain(rt)
+    typed = latest_code(rt, PHONE).translate(persian)
+    res = other.post("/cabinet/login", data={**f2, "contact": PHONE, "code": typed})
+    assert res.status_code == 303, res.text
     clock.advance(minutes=11)
     # a used code cannot log in a second device
     other = TestClient(create_app(runtime=rt, migrate=False), follow_redirects=False)

@@ -28,6 +28,7 @@ from medsign.cabinet.models import (
     PatientLink,
 )
 from medsign.db.base import new_id
+from medsign.domain.otp import ascii_digits
 from medsign.domain.tokens import Keyring
 from medsign.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 from medsign.events.service import emit
@@ -243,8 +244,8 @@ def attach(
     """Attach ``account`` to the card an attach code was issued for."""
     ip_hash = keyring.hash(IP_PURPOSE, ip or "unknown")
     _check_lockout(session, account.id, ip_hash, limits, now)
-    digits = "".join(ch for ch in raw_code if ch not in " -")
-    if not (digits.isdigit() and len(digits) == CODE_DIGITS):
+    digits = ascii_digits(raw_code)
+    if not (digits.isascii() and digits.isdigit() and len(digits) == CODE_DIGITS):
         return AttachOutcome(
             error=InvalidInput("Type the 9-digit attach code from the clinic.", field="code")
         )

@@ -24,6 +24,7 @@ from medsign.domain.contacts import mask_email, mask_phone, normalize_email, nor
 from medsign.domain.otp import (
     ChallengeState,
     OtpRules,
+    ascii_digits,
     check_can_send,
     check_challenge_usable,
     check_contact_cap,
@@ -142,8 +143,8 @@ def log_in(
 ) -> LoginOutcome:
     """Check the code sent to ``contact``; on success open a session for the account
     (created on first login) and return its token."""
-    code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    code = ascii_digits(code)
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return LoginOutcome(error=CodeRejected("Type the 6-digit code from the message."))
     challenge = _latest_code(session, contact.value, lock=True)
     state = (

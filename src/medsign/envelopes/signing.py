@@ -21,6 +21,7 @@ from medsign.domain.contacts import mask_email, mask_phone
 from medsign.domain.otp import (
     ChallengeState,
     OtpRules,
+    ascii_digits,
     check_can_send,
     check_challenge_usable,
     check_contact_cap,
@@ -266,8 +267,8 @@ def sign(
         Role(signer.role),
         policy_context(session, env.organization_id, signer.patient_id, now),
     )
-    code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    code = ascii_digits(code)
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return SignOutcome(view, CodeRejected("Type the 6-digit code from the message."))
     challenge = _latest_challenge(session, signer.id)
     state = (

@@ -82,7 +82,7 @@ def test_login_by_code_sets_a_safe_cookie_stored_as_a_hash(client: TestClient, r
         stored = session.scalars(select(CabinetSession)).one()
     assert token.group(1) not in stored.token_hash
     home = client.get("/cabinet?lang=en")
-    assert "Logged in as +7999***4567" in home.text and ">Attach code<" in home.text
+    assert "Logged in as \u2066+7999***4567\u2069" in home.text and ">Attach code<" in home.text
 
 
 def test_wrong_codes_lock_and_bad_contacts_are_explained(

@@ -85,6 +85,11 @@ def _idle(rt: Runtime) -> timedelta:
 
 
 def _page(request: Request, template: str, lang: str, status: int = 200, **ctx: Any) -> Response:
+    visit = ctx.get("visit")
+    if isinstance(visit, Visit):
+        # The contact reads left to right inside right-to-left text (Unicode bidi
+        # isolates, UAX #9 §2.7): "+7999***4567", never "4567***7999+".
+        ctx["me"] = f"\u2066{visit.contact.masked}\u2069"
     response = render(request, template, lang, status_code=status, **ctx)
     response.headers["Cache-Control"] = "private, no-store"  # a person's own data
     return response

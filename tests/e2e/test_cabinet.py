@@ -126,9 +126,11 @@ def test_login_attach_and_sign_in_the_cabinet(
 
     page.get_by_role("button", name="Sign", exact=True).click()
     expect(page.get_by_text("Signed", exact=True)).to_be_visible()
+    download = page.get_by_role("link", name="Download the signed PDF", exact=True)
+    expect(download).to_be_visible(timeout=60_000)  # the page reloads until it is sealed
     assert_accessible(page)
     with page.expect_download(timeout=30_000) as info:
-        page.get_by_role("link", name="Download the signed PDF", exact=True).click()
+        download.click()
     target = tmp_path / "signed.pdf"
     info.value.save_as(target)
     check_signed_pdf(app, target.read_bytes(), tmp_path, signatures=1)

@@ -513,6 +513,8 @@ def _document(
         link_token=token,
         error=error,
         can_sign=view.state is LinkState.CAN_SIGN,
+        # the seal job is still putting the signature into the PDF: look again shortly
+        refresh=view.state is LinkState.SIGNED and not view.signed_pdf_ready,
     )
 
 

@@ -12,10 +12,12 @@ from sqlalchemy import select
 from medsign.cabinet.models import (
     AgreementAcceptance,
     AttachFailure,
+    CabinetLoginCode,
     CabinetSession,
     PatientLink,
 )
 from medsign.events.models import Event
+from medsign.jobs.handlers import periodic
 from medsign.runtime import Runtime
 from medsign.web.app import create_app
 from tests.support.api import create_envelope, new_org, patient, upload, validated_pdf
@@ -430,3 +432,28 @@ def test_the_mis_hears_of_it_by_signed_webhooks(client: TestClient, rt: Runtime)
         assert kind in got, sorted(got)
     assert got["patient.attached"].body["data"]["patient_mis_id"] == "H-1"
     assert got["patient.detached"].body["data"]["by"] == "mis"
+
+
+def test_old_codes_sessions_and_failures_are_purged(
+    client: TestClient, rt: Runtime, clock: FrozenClock
+) -> None:
+    log_in(client, rt, PHONE)
+    press_attach(client, "000000000")
+    other = TestClient(create_app(runtime=rt, migrate=False), follow_redirects=False)
+    log_in(other, rt, "+79990002222")
+    clock.advance(days=2)
+    periodic(rt)  # the worker's housekeeping sweep
+    with rt.transaction() as session:
+        assert session.scalars(select(CabinetLoginCode)).first() is None  # contacts gone
+        assert len(session.scalars(select(CabinetSession)).all()) == 2  # still logged in
+        assert len(session.scalars(select(AttachFailure)).all()) == 1
+    client.post("/cabinet/devices/end-all", data=hidden(client, "/cabinet/devices?lang=en"))
+    clock.advance(days=31)
+    periodic(rt)
+    with rt.transaction() as session:
+        assert session.scalars(select(AttachFailure)).first() is None
+        assert len(session.scalars(select(CabinetSession)).all()) == 1  # the other device
+    clock.advance(days=30)
+    periodic(rt)
+    with rt.transaction() as session:
+        assert session.scalars(select(CabinetSession)).first() is None  # idle for too long

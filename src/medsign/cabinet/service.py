@@ -15,11 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from medsign.cabinet.models import CabinetAccount, CabinetLoginCode, CabinetSession
+from medsign.cabinet.models import (
+    AttachFailure,
+    CabinetAccount,
+    CabinetLoginCode,
+    CabinetSession,
+)
 from medsign.domain.contacts import mask_email, mask_phone, normalize_email, normalize_phone
 from medsign.domain.otp import (
     ChallengeState,
@@ -275,3 +280,26 @@ def end_all_sessions(session: Session, account_id: str, *, now: datetime) -> int
         .values(ended_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# Login codes name a contact: kept only while the per-contact cap counts them. Ended
+# or idle sessions (with their address and browser) and brute-force records go after
+# a month (personal data stays minimal, shared/DESIGN.md "Security floor").
+KEEP_CODES = timedelta(days=1)
+KEEP_RECORDS = timedelta(days=30)
+
+
+def purge_stale(session: Session, *, idle: timedelta, now: datetime) -> int:
+    """Delete login codes past the contact window, sessions ended or idle a month ago
+    and attach failures a month old; return how many rows went."""
+    removed = 0
+    for stmt in (
+        delete(CabinetLoginCode).where(CabinetLoginCode.sent_at < now - KEEP_CODES),
+        delete(CabinetSession).where(
+            (CabinetSession.ended_at < now - KEEP_RECORDS)
+            | (CabinetSession.last_seen_at < now - idle - KEEP_RECORDS)
+        ),
+        delete(AttachFailure).where(AttachFailure.at < now - KEEP_RECORDS),
+    ):
+        removed += int(getattr(session.execute(stmt), "rowcount", 0) or 0)
+    return removed

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from medsign.audit.sequencer import sequence_pending
 from medsign.cabinet import messages as cabinet_messages
+from medsign.cabinet.service import purge_stale
 from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
@@ -68,6 +70,9 @@ class Housekeeping:
         now = time.monotonic()
         if self._last_sweep is None or now - self._last_sweep >= self.sweep_seconds:
             self._last_sweep = now
+            with rt.transaction() as session:  # docs/cabinet.md "Keeping data"
+                idle = timedelta(days=rt.settings.cabinet_session_days)
+                purge_stale(session, idle=idle, now=rt.clock())
             with rt.transaction() as session:
                 expire_due(session, now=rt.clock())
             with rt.transaction() as session:

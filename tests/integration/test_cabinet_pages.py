@@ -276,12 +276,36 @@ def test_the_signing_link_of_a_cabinet_signer_points_to_the_cabinet(
     page = client.get(url.replace("http://testserver", "") + "?lang=en")
     assert "signed in your patient cabinet" in page.text
     drain(rt)
+    nobody = {"role": "patient", "name": "Nobody", "method": "cabinet"}
     res = client.post(
-        "/api/v1/envelopes",
-        headers=headers,
-        json={"document_id": doc["id"], "signers": [patient(method="cabinet", phone=PHONE)]},
+        "/api/v1/envelopes", headers=headers, json={"document_id": doc["id"], "signers": [nobody]}
     )
     assert res.status_code == 422 and "patient_mis_id" in res.json()["detail"]
+
+
+def test_a_document_addressed_to_the_contact_shows_only_in_attached_clinics(
+    client: TestClient, rt: Runtime
+) -> None:
+    log_in(client, rt, PHONE)
+    _, headers = _attached(client, rt, "Clinic Mine", "M-1")
+    _, stranger = new_org(rt, "Clinic Stranger")
+    mine = upload(client, headers, title="Addressed to my phone")
+    env = create_envelope(client, headers, mine["id"], patient(method="cabinet", phone=PHONE))
+    theirs = upload(client, stranger, title="From a clinic I never attached to")
+    other = create_envelope(client, stranger, theirs["id"], patient(method="cabinet", phone=PHONE))
+    home = client.get("/cabinet?lang=en").text
+    assert "Addressed to my phone" in home and "never attached" not in home
+    other_id = other["signers"][0]["id"]
+    assert client.get(f"/cabinet/documents/{other_id}").status_code == 404
+    res = client.post(f"/cabinet/documents/{other_id}/sign", data=hidden(client))
+    assert res.status_code == 404
+    signer_id = env["signers"][0]["id"]
+    res = client.post(f"/cabinet/documents/{signer_id}/sign", data=hidden(client))
+    assert res.status_code == 303, res.text
+    drain(rt)
+    assert client.get(f"/api/v1/envelopes/{env['id']}", headers=headers).json()["status"] == (
+        "completed"
+    )
 
 
 # -- the user agreement ---------------------------------------------------------------

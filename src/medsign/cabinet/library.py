@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
 from medsign.cabinet.models import (
     AgreementAcceptance,
+    CabinetAccount,
     CabinetSettings,
     PatientLink,
     SharedFile,
@@ -68,11 +69,31 @@ class CabinetDocument:
         return self.view.state is LinkState.CAN_SIGN
 
 
+def _patients_signers(account: CabinetAccount) -> ColumnElement[bool]:
+    """Patient signers this account may see: those of its attached cards, and, in an
+    attached clinic, those the clinic addressed to the account's verified contact without
+    naming a card (a contact alone, in a clinic not attached, shows nothing)."""
+    live = (PatientLink.account_id == account.id, PatientLink.detached_at.is_(None))
+    cards = select(PatientLink.patient_id).where(*live)
+    clinics = select(PatientLink.organization_id).where(*live)
+    contact = Signer.phone if account.channel == "sms" else Signer.email
+    return and_(
+        Signer.role == Role.PATIENT.value,
+        or_(
+            Signer.patient_id.in_(cards),
+            and_(
+                Signer.patient_id.is_(None),
+                Envelope.organization_id.in_(clinics),
+                contact == account.contact,
+            ),
+        ),
+    )
+
+
 def documents_for(
-    session: Session, keyring: Keyring, account_id: str, now: datetime
+    session: Session, keyring: Keyring, account: CabinetAccount, now: datetime
 ) -> list[CabinetDocument]:
-    """Every envelope of an attached clinic whose patient signer is the attached card,
-    newest first."""
+    """Every envelope of an attached clinic with the patient as a signer, newest first."""
     # Documents and organizations come in the same query, so signer_view finds them in
     # the session's identity map (no query per row).
     rows = session.execute(
@@ -80,12 +101,7 @@ def documents_for(
         .join(Envelope, Envelope.id == Signer.envelope_id)
         .join(Document, Document.id == Envelope.document_id)
         .join(Organization, Organization.id == Envelope.organization_id)
-        .join(PatientLink, PatientLink.patient_id == Signer.patient_id)
-        .where(
-            PatientLink.account_id == account_id,
-            PatientLink.detached_at.is_(None),
-            Signer.role == Role.PATIENT.value,
-        )
+        .where(_patients_signers(account))
         .order_by(Envelope.created_at.desc())
         .limit(LIST_LIMIT)
     ).all()
@@ -101,18 +117,13 @@ def documents_for(
     return found
 
 
-def own_signer(session: Session, account_id: str, signer_id: str) -> Signer:
-    """The patient signer ``signer_id`` if its card is attached to the account, else
-    NotFound (another patient's or another clinic's document looks the same)."""
+def own_signer(session: Session, account: CabinetAccount, signer_id: str) -> Signer:
+    """The patient signer ``signer_id`` if the account may see it, else NotFound
+    (another patient's or another clinic's document looks the same)."""
     signer = session.scalars(
         select(Signer)
-        .join(PatientLink, PatientLink.patient_id == Signer.patient_id)
-        .where(
-            Signer.id == signer_id,
-            Signer.role == Role.PATIENT.value,
-            PatientLink.account_id == account_id,
-            PatientLink.detached_at.is_(None),
-        )
+        .join(Envelope, Envelope.id == Signer.envelope_id)
+        .where(Signer.id == signer_id, _patients_signers(account))
     ).first()
     if signer is None:
         raise NotFound("There is no such document in your cabinet.")
@@ -177,7 +188,7 @@ def sign_document(
     now: datetime,
 ) -> Signer:
     """The patient presses "Sign" on a document awaiting them in the cabinet."""
-    signer = own_signer(session, visit.account.id, signer_id)
+    signer = own_signer(session, visit.account, signer_id)
     env = lock_envelope_by_id(session, signer.envelope_id)
     assert env is not None
     _sign_as_patient(

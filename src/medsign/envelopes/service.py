@@ -127,11 +127,12 @@ def _validated_signer(
             field=f"{where}.method",
         )
     if method is Method.CABINET and (
-        not raw.patient_mis_id or role not in (Role.PATIENT, Role.REPRESENTATIVE)
+        role is not Role.PATIENT or not (raw.patient_mis_id or phone or email)
     ):
         raise InvalidInput(
-            f"{where}: method cabinet is for a patient or representative with "
-            "`patient_mis_id` (the card their cabinet is attached to, docs/cabinet.md).",
+            f"{where}: method cabinet is for a patient with `patient_mis_id` (the card "
+            "their cabinet is attached to) or the `phone` or `email` they log in with "
+            "(docs/cabinet.md).",
             field=f"{where}.patient_mis_id",
         )
     patient_id = None

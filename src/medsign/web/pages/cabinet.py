@@ -318,7 +318,7 @@ def _home(
     with rt.transaction(write=False) as session:
         agreements = pending_agreements(session, visit)
         clinics = live_links(session, visit.account.id)
-        documents = documents_for(session, rt.keyring, visit.account.id, now)
+        documents = documents_for(session, rt.keyring, visit.account, now)
         held = {a.organization.id for a in agreements}
         documents = [d for d in documents if d.view.envelope.organization_id not in held]
     return _page(
@@ -493,7 +493,7 @@ def _document(
 ) -> Response:
     try:
         with rt.transaction(write=False) as session:
-            signer = own_signer(session, visit.account.id, signer_id)
+            signer = own_signer(session, visit.account, signer_id)
             view = signer_view(session, signer, signer.envelope, rt.clock())
             token = (
                 rt.keyring.link_token(signer.id, signer.link_version)
@@ -559,7 +559,7 @@ def _own_pdf(request: Request, signer_id: str, *, signed: bool) -> Response:
     while True:
         try:
             with rt.transaction(write=False) as session:
-                signer = own_signer(session, visit.account.id, signer_id)
+                signer = own_signer(session, visit.account, signer_id)
                 sealed = signer.sealed_at is not None
                 sha256 = signer.envelope.current_sha256
         except NotFound:
@@ -603,7 +603,7 @@ def evidence(request: Request, signer_id: str) -> Response:
         return _to_login(_lang(request, rt))
     try:
         with rt.transaction(write=False) as session:
-            signer = own_signer(session, visit.account.id, signer_id)
+            signer = own_signer(session, visit.account, signer_id)
             data = signer.evidence
     except NotFound:
         return _not_found(request, rt)

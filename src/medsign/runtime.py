@@ -251,6 +251,10 @@ class Runtime:
         """The public link a signer opens."""
         return f"{self.settings.public_url.rstrip('/')}/s/{token}"
 
+    def cabinet_url(self) -> str:
+        """The public address of the patient cabinet."""
+        return f"{self.settings.public_url.rstrip('/')}/cabinet"
+
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()

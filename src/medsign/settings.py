@@ -104,6 +104,17 @@ class Settings(BaseSettings):
     # Jobs that finished successfully are deleted after this many days (dead ones stay).
     job_retention_days: float = Field(default=7.0, gt=0)
     in_process_worker: bool = True
+    # Patient cabinet (docs/cabinet.md): attach codes live this long; a device stays
+    # logged in this many days after its last visit; login codes per client address
+    # and hour; wrong attach codes allowed per account and per address before a lockout
+    # of ``cabinet_attach_lockout_minutes``; attach codes per patient card and day.
+    cabinet_attach_code_ttl_hours: float = Field(default=72.0, gt=0)
+    cabinet_session_days: float = Field(default=30.0, gt=0)
+    cabinet_codes_per_ip_per_hour: int = Field(default=30, ge=1)
+    cabinet_attach_failures_per_account: int = Field(default=5, ge=1)
+    cabinet_attach_failures_per_ip: int = Field(default=20, ge=1)
+    cabinet_attach_lockout_minutes: float = Field(default=60.0, gt=0)
+    cabinet_attach_codes_per_patient_per_day: int = Field(default=10, ge=1)
     default_lang: Literal["en", "ru", "fa"] = "ru"
     # IANA time zone in which signature blocks show the signing time (with its offset).
     time_zone: str = "Europe/Moscow"

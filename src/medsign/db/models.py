@@ -3,6 +3,17 @@
 from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.branches.models import Branch
+from medsign.cabinet.models import (
+    AgreementAcceptance,
+    AttachCode,
+    AttachFailure,
+    CabinetAccount,
+    CabinetLoginCode,
+    CabinetSession,
+    CabinetSettings,
+    PatientLink,
+    SharedFile,
+)
 from medsign.clinicians.models import (
     Clinician,
     ClinicianDevice,
@@ -23,7 +34,10 @@ from medsign.usage.models import PlanLimit, UsageRecord
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "AgreementAcceptance",
     "ApiToken",
+    "AttachCode",
+    "AttachFailure",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditLogCheckpoint",
@@ -31,6 +45,10 @@ __all__ = [
     "AuditTreeNode",
     "Base",
     "Branch",
+    "CabinetAccount",
+    "CabinetLoginCode",
+    "CabinetSession",
+    "CabinetSettings",
     "Clinician",
     "ClinicianDevice",
     "ClinicianEnrollment",
@@ -48,7 +66,9 @@ __all__ = [
     "Organization",
     "OtpChallenge",
     "PatientIdentity",
+    "PatientLink",
     "PlanLimit",
+    "SharedFile",
     "Signer",
     "UsageRecord",
     "WebhookDelivery",

@@ -92,7 +92,7 @@ _STAFF_METHODS: dict[Role, frozenset[Method]] = {
 }
 # Methods this release can carry out end to end; the others are refused clearly.
 IMPLEMENTED_METHODS = frozenset(
-    {Method.SMS_OTP, Method.EMAIL_OTP, Method.SEAL, Method.IDP, Method.DEVICE}
+    {Method.SMS_OTP, Method.EMAIL_OTP, Method.SEAL, Method.IDP, Method.DEVICE, Method.CABINET}
 )
 Overrides = Mapping[str, Iterable[str]]
 

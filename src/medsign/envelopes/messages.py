@@ -94,7 +94,11 @@ def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
         if signer.status != SignerStatus.NOTIFIED.value or env.status != EnvelopeStatus.SENT.value:
             return
         doc, org = _context(session, signer)
-        url = rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
+        url = (
+            rt.cabinet_url()  # signed inside the patient cabinet (docs/cabinet.md)
+            if signer.method == Method.CABINET.value
+            else rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
+        )
         route = _channel(signer)
         if route is None:
             return

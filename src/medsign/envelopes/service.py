@@ -151,6 +151,15 @@ def _validated_signer(
             f"{where}: a viewer receives the final copy by sms_otp or email_otp (the channel).",
             field=f"{where}.method",
         )
+    if method is Method.CABINET and (
+        role is not Role.PATIENT or not (raw.patient_mis_id or phone or email)
+    ):
+        raise InvalidInput(
+            f"{where}: method cabinet is for a patient with `patient_mis_id` (the card "
+            "their cabinet is attached to) or the `phone` or `email` they log in with "
+            "(docs/cabinet.md).",
+            field=f"{where}.patient_mis_id",
+        )
     patient_id = None
     if raw.patient_mis_id and role in (Role.PATIENT, Role.REPRESENTATIVE):
         patient = patient_for_signer(

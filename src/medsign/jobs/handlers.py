@@ -6,6 +6,8 @@ import time
 from datetime import timedelta
 
 from medsign.audit.sequencer import sequence_pending
+from medsign.cabinet import messages as cabinet_messages
+from medsign.cabinet.service import purge_stale
 from medsign.clinicians.messages import send_enrollment
 from medsign.clinicians.requests import prepare_signer
 from medsign.envelopes import messages
@@ -37,8 +39,16 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
     def enrollment(rt: Runtime, call: JobCall) -> None:
         send_enrollment(rt, call, senders)
 
+    def cabinet_code(rt: Runtime, call: JobCall) -> None:
+        cabinet_messages.send_login_code(rt, call, senders)
+
+    def attach_code(rt: Runtime, call: JobCall) -> None:
+        cabinet_messages.send_attach_code(rt, call, senders)
+
     return {
         JobKind.INVITE.value: invite,
+        JobKind.CABINET_CODE.value: cabinet_code,
+        JobKind.ATTACH_CODE.value: attach_code,
         JobKind.SEND_CODE.value: code,
         JobKind.SEAL.value: seal_envelope,
         JobKind.NOTICE.value: notice,
@@ -69,6 +79,9 @@ class Housekeeping:
         now = time.monotonic()
         if self._last_sweep is None or now - self._last_sweep >= self.sweep_seconds:
             self._last_sweep = now
+            with rt.transaction() as session:  # docs/cabinet.md "Keeping data"
+                idle = timedelta(days=rt.settings.cabinet_session_days)
+                purge_stale(session, idle=idle, now=rt.clock())
             with rt.transaction() as session:
                 expire_due(session, now=rt.clock())
             with rt.transaction() as session:

@@ -21,6 +21,7 @@ from medsign.web import access_log, openapi, problems
 from medsign.web.api import (
     audit,
     branches,
+    cabinet,
     clinicians,
     device,
     documents,
@@ -39,6 +40,7 @@ from medsign.web.api import (
 from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
+from medsign.web.pages import cabinet as cabinet_pages
 from medsign.web.pages import dev_outbox, edo, idp, public, signing
 from medsign.web.static_files import static_router
 from medsign.web.transient import TransientErrorMiddleware
@@ -126,9 +128,11 @@ def create_app(
         identity_providers,
         clinicians,
         device,
+        cabinet,
         signing,
         idp,
         edo,
+        cabinet_pages,
         dev_outbox,
         public,
     ):

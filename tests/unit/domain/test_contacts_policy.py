@@ -62,8 +62,17 @@ def test_informed_consent_refuses_codes() -> None:
 
 def test_methods_not_yet_available_are_refused_clearly() -> None:
     with pytest.raises(PolicyViolation) as err:
-        check_method(DocumentKind.USER_AGREEMENT, Method.CABINET, Role.PATIENT, PolicyContext())
+        check_method(DocumentKind.INFORMED_CONSENT, Method.EXTERNAL, Role.PATIENT, PolicyContext())
     assert err.value.extra["rule"] == "method-not-available"
+
+
+def test_cabinet_signs_user_agreements_and_contracts_only_with_edo() -> None:
+    check_method(DocumentKind.USER_AGREEMENT, Method.CABINET, Role.PATIENT, PolicyContext())
+    with_edo = PolicyContext(has_edo_agreement=True)
+    check_method(DocumentKind.CONTRACT, Method.CABINET, Role.PATIENT, with_edo)
+    with pytest.raises(PolicyViolation) as err:
+        check_method(DocumentKind.CONTRACT, Method.CABINET, Role.PATIENT, PolicyContext())
+    assert err.value.extra["rule"] == "edo-agreement-required"
 
 
 def test_parse_enum_lists_accepted_values() -> None:

@@ -141,6 +141,15 @@ def _page(
             heading=t("not_your_turn" if waiting else "envelope_closed", lang),
             text=t("not_your_turn_text" if waiting else "envelope_closed_text", lang),
         )
+    if view.signer.method == "cabinet":  # signed inside the patient cabinet
+        return render(
+            request,
+            "message.html",
+            lang,
+            status_code=status_code,
+            heading=view.document.title,
+            text=t("cabinet_sign_there", lang, url=rt.cabinet_url()),
+        )
     channel = "sms" if view.signer.method == "sms_otp" else "email"
     provider = idp_button(rt, view)
     response = render(

@@ -349,3 +349,12 @@ class PlanLimitReached(DomainError):
     status = 402
     type_slug = "plan-limit"
     title = "Plan limit reached"
+
+
+class AuthenticatorRejected(DomainError):
+    """A WebAuthn registration or assertion did not verify: missing, made over something
+    else, from an unknown credential, without user verification, or replayed."""
+
+    status = 403
+    type_slug = "authenticator-rejected"
+    title = "The authenticator's confirmation was not accepted"

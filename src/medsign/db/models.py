@@ -2,6 +2,7 @@
 
 from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
+from medsign.authenticators.models import AuthenticatorCredential
 from medsign.branches.models import Branch
 from medsign.db.base import Base
 from medsign.documents.models import Document
@@ -23,6 +24,7 @@ __all__ = [
     "AuditLogCheckpoint",
     "AuditLogHead",
     "AuditTreeNode",
+    "AuthenticatorCredential",
     "Base",
     "Branch",
     "DevMessage",

@@ -36,7 +36,12 @@ def test_signing_page_is_light_and_locked_down(client: TestClient, rt: Runtime) 
     assert res.headers["referrer-policy"] == "no-referrer"
     assert "http://" not in res.text.replace("http://testserver", "")  # nothing external
     page_weight = len(res.content)
-    for asset in ("/static/app.css", "/static/sign.js", "/static/pdfjs/pdf.min.mjs"):
+    for asset in (
+        "/static/app.css",
+        "/static/sign.js",
+        "/static/pdfview.js",
+        "/static/pdfjs/pdf.min.mjs",
+    ):
         asset_res = client.get(asset, headers={"Accept-Encoding": "gzip"})
         page_weight += len(gzip.compress(asset_res.content))
     assert page_weight < 200_000  # DESIGN.md: under 200 KB before the PDF

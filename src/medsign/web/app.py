@@ -37,7 +37,7 @@ from medsign.web.api import (
 from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
-from medsign.web.pages import dev_outbox, edo, idp, public, signing
+from medsign.web.pages import clinician_app, dev_outbox, edo, idp, public, signing
 from medsign.web.static_files import static_router
 from medsign.web.transient import TransientErrorMiddleware
 
@@ -127,6 +127,7 @@ def create_app(
         edo,
         dev_outbox,
         public,
+        clinician_app,
     ):
         app.include_router(module.router)
     app.include_router(static_router(Path(__file__).parent / "static"))

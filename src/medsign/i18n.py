@@ -40,6 +40,29 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Вход через поставщика идентификации",
         "fa": "ورود از طریق ارائه‌دهنده هویت",
     },
+    "method_device": {
+        "en": "Clinician's device key",
+        "ru": "Ключ на устройстве врача",
+        "fa": "کلید دستگاه پزشک",
+    },
+    "consent_device": {
+        "en": "By approving on my enrolled device I sign this document with my own key.",
+        "ru": "Подтверждая на своём устройстве, я подписываю документ своим ключом.",
+        "fa": "با تأیید در دستگاه ثبت‌شده‌ام، این سند را با کلید خودم امضا می‌کنم.",
+    },
+    "enroll_subject": {
+        "en": "Set up signing on your device for {org}",
+        "ru": "Настройте подпись на своём устройстве для {org}",
+        "fa": "امضا را در دستگاه خود برای {org} راه‌اندازی کنید",
+    },
+    "enroll_body": {
+        "en": "{org} invites you to approve prescriptions on your device. Open on your "
+        "phone: {url} (valid until {expires}).",
+        "ru": "{org} приглашает вас подписывать рецепты на своём устройстве. Откройте на "
+        "телефоне: {url} (действует до {expires}).",
+        "fa": "{org} از شما دعوت می‌کند نسخه‌ها را در دستگاه خود تأیید کنید. در تلفن خود "
+        "باز کنید: {url} (معتبر تا {expires}).",
+    },
     "sign_with": {
         "en": "Sign with {provider}",
         "ru": "Подписать через {provider}",

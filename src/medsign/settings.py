@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     seal_key_file: Path | None = None
     seal_cert_file: Path | None = None
     seal_chain_files: list[Path] = Field(default_factory=list)
+    # Clinician devices (docs/clinician-devices.md): the CA that certifies device keys
+    # (unset: a development clinician CA under data_dir/keys/clinician-ca), how long a
+    # device certificate is valid, how long an enrollment link and a signing request live.
+    clinician_ca_key_file: Path | None = None
+    clinician_ca_cert_file: Path | None = None
+    clinician_ca_chain_files: list[Path] = Field(default_factory=list)
+    clinician_certificate_days: int = Field(default=365, ge=1, le=825)
+    clinician_enrollment_hours: float = Field(default=72.0, gt=0)
+    device_request_ttl_hours: float = Field(default=24.0, gt=0)
     # RFC 3161 time-stamping authority for PAdES B-T; unset -> the built-in TSA, whose
     # certificate is issued by the development CA under data_dir/keys/tsa.
     tsa_url: str | None = None

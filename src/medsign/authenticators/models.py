@@ -20,7 +20,7 @@ class AuthenticatorCredential(Base):
     __tablename__ = "authenticator_credentials"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    device_id: Mapped[str] = mapped_column(String(36), index=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("clinician_devices.id"), index=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     credential_id: Mapped[bytes] = mapped_column(LargeBinary(1023), unique=True)
     public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE_Key (RFC 9052 §7)

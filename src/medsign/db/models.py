@@ -4,6 +4,12 @@ from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.authenticators.models import AuthenticatorCredential
 from medsign.branches.models import Branch
+from medsign.clinicians.models import (
+    Clinician,
+    ClinicianDevice,
+    ClinicianEnrollment,
+    DeviceRequest,
+)
 from medsign.db.base import Base
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
@@ -27,7 +33,11 @@ __all__ = [
     "AuthenticatorCredential",
     "Base",
     "Branch",
+    "Clinician",
+    "ClinicianDevice",
+    "ClinicianEnrollment",
     "DevMessage",
+    "DeviceRequest",
     "Document",
     "EdoAgreement",
     "Envelope",

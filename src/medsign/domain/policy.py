@@ -91,7 +91,9 @@ _STAFF_METHODS: dict[Role, frozenset[Method]] = {
     Role.CLINICIAN: frozenset({Method.DEVICE, Method.EXTERNAL}),
 }
 # Methods this release can carry out end to end; the others are refused clearly.
-IMPLEMENTED_METHODS = frozenset({Method.SMS_OTP, Method.EMAIL_OTP, Method.SEAL, Method.IDP})
+IMPLEMENTED_METHODS = frozenset(
+    {Method.SMS_OTP, Method.EMAIL_OTP, Method.SEAL, Method.IDP, Method.DEVICE}
+)
 Overrides = Mapping[str, Iterable[str]]
 
 

@@ -28,7 +28,7 @@ def _channel(signer: Signer) -> tuple[Channel, str] | None:
     return None
 
 
-def _hand_off(
+def hand_off(
     rt: Runtime,
     call: JobCall,
     sender: Sender,
@@ -109,7 +109,7 @@ def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
             + _revoke_hint(session, rt, signer),
             idempotency_key=call.id,  # the same for every attempt of this job
         )
-    _hand_off(rt, call, senders[channel], message, scope)
+    hand_off(rt, call, senders[channel], message, scope)
 
 
 def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> None:
@@ -135,7 +135,7 @@ def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
             + _revoke_hint(session, rt, signer),
             idempotency_key=call.id,  # the same for every attempt of this job
         )
-    _hand_off(rt, call, senders[channel], message, scope)
+    hand_off(rt, call, senders[channel], message, scope)
 
 
 def send_code(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> None:
@@ -161,4 +161,4 @@ def send_code(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> Non
             body=t("code_body", signer.lang, title=doc.title, code=code),
             idempotency_key=call.id,  # the same for every attempt of this job
         )
-    _hand_off(rt, call, senders[channel], message, scope)
+    hand_off(rt, call, senders[channel], message, scope)

@@ -314,10 +314,12 @@ def record_signature(
     audit_data: dict[str, Any],
     *,
     now: datetime,
+    seal: bool = True,
 ) -> None:
     """The signer has signed (by code, identity provider, ...): move them to ``signed``
-    with their evidence, audit it, and queue the seal job that puts it into the PDF.
-    The caller holds the envelope's lock."""
+    with their evidence, audit it, and queue the seal job that puts it into the PDF
+    (``seal=False``: the caller puts the signature into the PDF itself, as a
+    clinician's device signature is). The caller holds the envelope's lock."""
     signer.status = signer_move(SignerStatus(signer.status), SignerStatus.SIGNED)
     signer.signed_at = now
     signer.evidence = evidence
@@ -331,7 +333,8 @@ def record_signature(
         envelope_id=env.id,
         data={"signer_id": signer.id, **audit_data},
     )
-    enqueue(session, JobKind.SEAL, {"envelope_id": env.id}, now=now)
+    if seal:
+        enqueue(session, JobKind.SEAL, {"envelope_id": env.id}, now=now)
 
 
 def evidence_of(

@@ -32,7 +32,8 @@ def _signing(env: Envelope) -> list[Signer]:
 def invite_due(session: Session, env: Envelope, *, now: datetime) -> list[Signer]:
     """Invite the lowest order group that has not finished; return who was invited.
 
-    Signers with method ``seal`` get no message: the MIS applies the seal via the API.
+    Signers with method ``seal`` get no message: the MIS applies the seal via the API;
+    method ``device`` gets its signature prepared for the clinician's devices.
     """
     pending = [s for s in _signing(env) if s.sealed_at is None]
     if not pending:
@@ -43,7 +44,10 @@ def invite_due(session: Session, env: Envelope, *, now: datetime) -> list[Signer
         if signer.order == group and signer.status == SignerStatus.WAITING.value:
             signer.status = signer_move(SignerStatus(signer.status), SignerStatus.NOTIFIED)
             signer.notified_at = now
-            if signer.method != Method.SEAL.value:
+            if signer.method == Method.DEVICE.value:
+                # The clinician's devices get a prepared signature (medsign.clinicians).
+                enqueue(session, JobKind.DEVICE_PREPARE, {"signer_id": signer.id}, now=now)
+            elif signer.method != Method.SEAL.value:
                 enqueue(session, JobKind.INVITE, {"signer_id": signer.id}, now=now)
             record(
                 session,
@@ -201,7 +205,7 @@ def remind_due(
             Envelope.status == EnvelopeStatus.SENT.value,
             Envelope.expires_at > now,
             Signer.status == SignerStatus.NOTIFIED.value,
-            Signer.method != Method.SEAL.value,
+            Signer.method.not_in((Method.SEAL.value, Method.DEVICE.value)),
             Signer.reminders_sent < len(schedule),
         )
         .order_by(Signer.id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 from medsign.audit.sequencer import sequence_pending
+from medsign.clinicians.messages import send_enrollment
+from medsign.clinicians.requests import prepare_signer
 from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
@@ -30,6 +32,9 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
     def notice(rt: Runtime, call: JobCall) -> None:
         messages.send_notice(rt, call, senders)
 
+    def enrollment(rt: Runtime, call: JobCall) -> None:
+        send_enrollment(rt, call, senders)
+
     return {
         JobKind.INVITE.value: invite,
         JobKind.SEND_CODE.value: code,
@@ -38,6 +43,8 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.WEBHOOK_FAN_OUT.value: fan_out_events,
         JobKind.WEBHOOK.value: deliver_webhook,
         JobKind.EVIDENCE.value: create_evidence,
+        JobKind.DEVICE_PREPARE.value: prepare_signer,
+        JobKind.ENROLLMENT.value: enrollment,
     }
 
 

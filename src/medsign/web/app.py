@@ -21,6 +21,8 @@ from medsign.web import access_log, openapi, problems
 from medsign.web.api import (
     audit,
     branches,
+    clinicians,
+    device,
     documents,
     envelopes,
     health,
@@ -122,6 +124,8 @@ def create_app(
         listing,
         usage,
         identity_providers,
+        clinicians,
+        device,
         signing,
         idp,
         edo,

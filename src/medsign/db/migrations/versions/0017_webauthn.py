@@ -4,7 +4,7 @@
 and last signature counter), owned by a device of an organization (docs/clinician-app.md).
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import medsign.db.base
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
@@ -35,6 +35,11 @@ def upgrade() -> None:
         sa.Column("aaguid", sa.String(36), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("last_used_at", _TS, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["device_id"],
+            ["clinician_devices.id"],
+            name="fk_authenticator_credentials_device_id_clinician_devices",
+        ),
         sa.ForeignKeyConstraint(
             ["organization_id"],
             ["organizations.id"],

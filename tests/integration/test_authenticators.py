@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import uuid
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from medsign.authenticators.models import AuthenticatorCredential
 from medsign.authenticators.service import (
@@ -25,15 +27,24 @@ from medsign.runtime import Runtime
 from tests.support.api import new_org
 from tests.support.authenticator import SoftAuthenticator, b64url
 from tests.support.clock import FrozenClock
+from tests.support.device import Device
 
 RP = RelyingParty.of("http://testserver")
 TO_SIGN = b"\x31\x4b DER of the CMS signed attributes"
 
 
-def _enrolled(rt: Runtime) -> tuple[str, str]:
-    """An organization and a device id of it."""
-    org, _headers = new_org(rt)
-    return org, f"device-{org[:8]}"
+def _enrolled(client: TestClient, rt: Runtime) -> tuple[str, str]:
+    """An organization and an enrolled device of it."""
+    org, headers = new_org(rt)
+    res = client.post(
+        "/api/v1/clinicians",
+        headers=headers,
+        json={"name": "Dr A", "licence_number": "MC-1", "email": "a@example.com"},
+    )
+    assert res.status_code == 201, res.text
+    device = Device()
+    device.enroll(client, res.json()["enrollment_token"])
+    return org, device.device_id
 
 
 def _register(rt: Runtime, org: str, device: str, auth: SoftAuthenticator) -> None:
@@ -79,9 +90,10 @@ def test_approval_challenges_bind_exactly_what_is_approved() -> None:
 
 
 def test_registration_options_ask_for_a_user_verifying_platform_authenticator(
+    client: TestClient,
     rt: Runtime,
 ) -> None:
-    org, device = _enrolled(rt)
+    org, device = _enrolled(client, rt)
     with rt.transaction() as session:
         options = registration_options(
             session, rt.keyring, RP, device_id=device, user_name="Dr A", now=rt.clock()
@@ -102,9 +114,9 @@ def test_registration_options_ask_for_a_user_verifying_platform_authenticator(
 
 
 def test_a_registration_is_refused_when_it_is_not_what_was_asked(
-    rt: Runtime, clock: FrozenClock
+    client: TestClient, rt: Runtime, clock: FrozenClock
 ) -> None:
-    org, device = _enrolled(rt)
+    org, device = _enrolled(client, rt)
     with rt.transaction() as session:
         options = registration_options(
             session, rt.keyring, RP, device_id=device, user_name="Dr A", now=rt.clock()
@@ -123,7 +135,7 @@ def test_a_registration_is_refused_when_it_is_not_what_was_asked(
             )
 
     with pytest.raises(AuthenticatorRejected, match="not started by this device"):
-        attempt(SoftAuthenticator(RP.origin, RP.id).register(options), "another-device")
+        attempt(SoftAuthenticator(RP.origin, RP.id).register(options), str(uuid.uuid4()))
     with pytest.raises(AuthenticatorRejected, match="did not verify"):
         attempt(SoftAuthenticator("http://evil.example", RP.id).register(options))
     with pytest.raises(AuthenticatorRejected, match="did not verify"):
@@ -137,16 +149,18 @@ def test_a_registration_is_refused_when_it_is_not_what_was_asked(
         assert credential_ids(session, device) == []
 
 
-def test_the_same_authenticator_registers_once(rt: Runtime) -> None:
-    org, device = _enrolled(rt)
+def test_the_same_authenticator_registers_once(client: TestClient, rt: Runtime) -> None:
+    org, device = _enrolled(client, rt)
     auth = SoftAuthenticator(RP.origin, RP.id)
     _register(rt, org, device, auth)
     with pytest.raises(Conflict):
         _register(rt, org, device, auth)
 
 
-def test_an_assertion_over_what_is_approved_goes_into_the_evidence(rt: Runtime) -> None:
-    org, device = _enrolled(rt)
+def test_an_assertion_over_what_is_approved_goes_into_the_evidence(
+    client: TestClient, rt: Runtime
+) -> None:
+    org, device = _enrolled(client, rt)
     assert _check(rt, device, b"x" * 32, None) is None  # no authenticator: nothing asked
     auth = SoftAuthenticator(RP.origin, RP.id)
     _register(rt, org, device, auth)
@@ -165,8 +179,8 @@ def test_an_assertion_over_what_is_approved_goes_into_the_evidence(rt: Runtime) 
 @pytest.mark.parametrize(
     "case", ["missing", "other-document", "other-origin", "other-rp", "no-uv", "stranger"]
 )
-def test_a_bad_assertion_is_refused(rt: Runtime, case: str) -> None:
-    org, device = _enrolled(rt)
+def test_a_bad_assertion_is_refused(client: TestClient, rt: Runtime, case: str) -> None:
+    org, device = _enrolled(client, rt)
     auth = SoftAuthenticator(RP.origin, RP.id)
     _register(rt, org, device, auth)
     challenge = approval_challenge([TO_SIGN], batch=False)
@@ -191,8 +205,8 @@ def test_a_bad_assertion_is_refused(rt: Runtime, case: str) -> None:
         assert session.query(AuthenticatorCredential).one().sign_count == 0
 
 
-def test_a_replayed_assertion_is_refused(rt: Runtime) -> None:
-    org, device = _enrolled(rt)
+def test_a_replayed_assertion_is_refused(client: TestClient, rt: Runtime) -> None:
+    org, device = _enrolled(client, rt)
     auth = SoftAuthenticator(RP.origin, RP.id)
     _register(rt, org, device, auth)
     challenge = approval_challenge([TO_SIGN], batch=False)
@@ -204,11 +218,11 @@ def test_a_replayed_assertion_is_refused(rt: Runtime) -> None:
 
 
 def test_copies_of_one_assertion_sent_at_once_are_accepted_once(
-    rt: Runtime, database_url: str
+    client: TestClient, rt: Runtime, database_url: str
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("parallel writers are checked on PostgreSQL (SQLite serializes them)")
-    org, device = _enrolled(rt)
+    org, device = _enrolled(client, rt)
     auth = SoftAuthenticator(RP.origin, RP.id)
     _register(rt, org, device, auth)
     challenge = approval_challenge([TO_SIGN], batch=False)

@@ -46,8 +46,9 @@ class PdfsigSignature:
         return "- Total document signed" in self.text
 
 
-def nss_db_trusting(ca_cert: Path, directory: Path) -> str:
-    """A new NSS database in ``directory`` that trusts ``ca_cert``; returns ``sql:DIR``.
+def nss_db_trusting(ca_cert: Path, directory: Path, *more: Path) -> str:
+    """A new NSS database in ``directory`` that trusts ``ca_cert`` (and the roots in
+    ``more``, e.g. the clinician CA); returns ``sql:DIR``.
 
     The trust flags are "SSL,S/MIME,object signing": poppler checks a signer's chain for
     ``certificateUsageEmailSigner``, so the CA must be trusted in the S/MIME slot
@@ -55,9 +56,13 @@ def nss_db_trusting(ca_cert: Path, directory: Path) -> str:
     """
     directory.mkdir(parents=True, exist_ok=True)
     nssdir = f"sql:{directory}"
+    roots = [ca_cert, *more]
     for args in (
         ["certutil", "-N", "--empty-password", "-d", nssdir],
-        ["certutil", "-A", "-n", "medsign-ca", "-t", "C,C,C", "-i", str(ca_cert), "-d", nssdir],
+        *(
+            ["certutil", "-A", "-n", f"medsign-ca-{n}", "-t", "C,C,C", "-i", str(r), "-d", nssdir]
+            for n, r in enumerate(roots)
+        ),
     ):
         done = subprocess.run(args, capture_output=True, text=True, timeout=TOOL_TIMEOUT)
         assert done.returncode == 0, f"{' '.join(args)}: {done.stdout}{done.stderr}"
@@ -105,18 +110,17 @@ class PyhankoVerdict:
     summary: str
 
 
-async def _validate_all(data: bytes, ca_pem: bytes) -> list[PyhankoVerdict]:
+async def _validate_all(data: bytes, ca_pems: list[bytes]) -> list[PyhankoVerdict]:
     from asn1crypto import pem, x509
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    _, _, der = pem.unarmor(ca_pem)
-    root = x509.Certificate.load(der)
+    roots = [x509.Certificate.load(pem.unarmor(ca_pem)[2]) for ca_pem in ca_pems]
     reader = PdfFileReader(io.BytesIO(data))
     verdicts = []
     for sig in reader.embedded_signatures:
-        context = ValidationContext(trust_roots=[root], allow_fetching=False)
+        context = ValidationContext(trust_roots=roots, allow_fetching=False)
         status: Any = await async_validate_pdf_signature(sig, signer_validation_context=context)
         level = status.modification_level
         ts = status.timestamp_validity
@@ -136,12 +140,13 @@ async def _validate_all(data: bytes, ca_pem: bytes) -> list[PyhankoVerdict]:
     return verdicts
 
 
-def pyhanko_verdicts(data: bytes, ca_cert: Path) -> list[PyhankoVerdict]:
-    """Validate every signature with pyHanko, trusting only the dev CA.
+def pyhanko_verdicts(data: bytes, ca_cert: Path, *more: Path) -> list[PyhankoVerdict]:
+    """Validate every signature with pyHanko, trusting only the dev CA (and the roots in
+    ``more``).
 
     Runs in a thread of its own: the Playwright sync API keeps an event loop running
     in the test's thread, where ``asyncio.run`` is not allowed.
     """
-    ca_pem = ca_cert.read_bytes()
+    ca_pems = [path.read_bytes() for path in (ca_cert, *more)]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, _validate_all(data, ca_pem)).result(timeout=120)
+        return pool.submit(asyncio.run, _validate_all(data, ca_pems)).result(timeout=120)

@@ -247,3 +247,36 @@ def test_copies_of_one_assertion_sent_at_once_are_accepted_once(
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["accepted"] + ["replayed"] * 7
+
+
+def _junk(good: dict[str, Any]) -> list[Any]:
+    """Assertions broken in every place a client (or an attacker) can break them."""
+    response = good["response"]
+    out: list[Any] = [
+        {},
+        {"id": 1},
+        "not an object",
+        [good],
+        {**good, "rawId": "%%%"},
+        {**good, "type": "password"},
+        {**good, "response": {}},
+        {**good, "response": {**response, "clientDataJSON": b64url(b"not json")}},
+        {**good, "response": {**response, "clientDataJSON": b64url(b"[1, 2]")}},
+        {**good, "response": {**response, "authenticatorData": b64url(b"short")}},
+        {**good, "response": {**response, "authenticatorData": "!!"}},
+        {**good, "response": {**response, "signature": b64url(b"\x30\x00")}},
+        {**good, "response": {**response, "signature": ""}},
+        {**good, "response": {**response, "userHandle": 7}},
+    ]
+    return out
+
+
+def test_malformed_assertions_are_refused_never_crash(client: TestClient, rt: Runtime) -> None:
+    org, device = _enrolled(client, rt)
+    auth = SoftAuthenticator(RP.origin, RP.id)
+    _register(rt, org, device, auth)
+    challenge = approval_challenge([TO_SIGN], batch=False)
+    for broken in _junk(auth.assert_(challenge)):
+        with pytest.raises(AuthenticatorRejected):
+            _check(rt, device, challenge, broken)
+    assert _check(rt, device, challenge, auth.assert_(challenge)) is not None  # still usable

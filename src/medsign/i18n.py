@@ -391,7 +391,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Страница {n} из {total}",
         "fa": "صفحه {n} از {total}",
     },
-    # The clinician app (/app, docs/clinician-app.md).
+    # The clinician app (/app, docs/clinician-devices.md).
     "app_title": {"en": "Clinician app", "ru": "Приложение врача", "fa": "برنامه پزشک"},
     "app_intro": {
         "en": "Approve the documents your clinics send you, signed with a key that never "

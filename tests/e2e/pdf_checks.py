@@ -47,8 +47,7 @@ class PdfsigSignature:
 
 
 def nss_db_trusting(ca_cert: Path, directory: Path, *more: Path) -> str:
-    """A new NSS database in ``directory`` that trusts ``ca_cert`` (and the roots in
-    ``more``, e.g. the clinician CA); returns ``sql:DIR``.
+    """A new NSS database in ``directory`` that trusts ``ca_cert``; returns ``sql:DIR``.
 
     The trust flags are "SSL,S/MIME,object signing": poppler checks a signer's chain for
     ``certificateUsageEmailSigner``, so the CA must be trusted in the S/MIME slot
@@ -56,12 +55,12 @@ def nss_db_trusting(ca_cert: Path, directory: Path, *more: Path) -> str:
     """
     directory.mkdir(parents=True, exist_ok=True)
     nssdir = f"sql:{directory}"
-    roots = [ca_cert, *more]
     for args in (
         ["certutil", "-N", "--empty-password", "-d", nssdir],
+        ["certutil", "-A", "-n", "medsign-ca", "-t", "C,C,C", "-i", str(ca_cert), "-d", nssdir],
         *(
-            ["certutil", "-A", "-n", f"medsign-ca-{n}", "-t", "C,C,C", "-i", str(r), "-d", nssdir]
-            for n, r in enumerate(roots)
+            ["certutil", "-A", "-n", f"medsign-ca-{i}", "-t", "C,C,C", "-i", str(c), "-d", nssdir]
+            for i, c in enumerate(more, start=1)
         ),
     ):
         done = subprocess.run(args, capture_output=True, text=True, timeout=TOOL_TIMEOUT)
@@ -110,13 +109,14 @@ class PyhankoVerdict:
     summary: str
 
 
-async def _validate_all(data: bytes, ca_pems: list[bytes]) -> list[PyhankoVerdict]:
+async def _validate_all(data: bytes, ca_pem: bytes) -> list[PyhankoVerdict]:
     from asn1crypto import pem, x509
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    roots = [x509.Certificate.load(pem.unarmor(ca_pem)[2]) for ca_pem in ca_pems]
+    # Every certificate in the file is trusted (the dev CA, and the clinician CA beside it).
+    roots = [x509.Certificate.load(der) for _, _, der in pem.unarmor(ca_pem, multiple=True)]
     reader = PdfFileReader(io.BytesIO(data))
     verdicts = []
     for sig in reader.embedded_signatures:
@@ -140,13 +140,12 @@ async def _validate_all(data: bytes, ca_pems: list[bytes]) -> list[PyhankoVerdic
     return verdicts
 
 
-def pyhanko_verdicts(data: bytes, ca_cert: Path, *more: Path) -> list[PyhankoVerdict]:
-    """Validate every signature with pyHanko, trusting only the dev CA (and the roots in
-    ``more``).
+def pyhanko_verdicts(data: bytes, ca_cert: Path) -> list[PyhankoVerdict]:
+    """Validate every signature with pyHanko, trusting only the dev CA.
 
     Runs in a thread of its own: the Playwright sync API keeps an event loop running
     in the test's thread, where ``asyncio.run`` is not allowed.
     """
-    ca_pems = [path.read_bytes() for path in (ca_cert, *more)]
+    ca_pem = ca_cert.read_bytes()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, _validate_all(data, ca_pems)).result(timeout=120)
+        return pool.submit(asyncio.run, _validate_all(data, ca_pem)).result(timeout=120)

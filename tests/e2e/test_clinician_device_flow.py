@@ -27,8 +27,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from playwright.sync_api import CDPSession, Page, expect
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from tests.e2e.pdf_checks import nss_db_trusting, pdfsig, pyhanko_verdicts, qpdf_check
+from tests.e2e.test_browser_signing import check_signed_pdf
 from tests.e2e.test_clinician_app import fits_the_screen, open_app
+from tests.e2e.test_clinician_device import _clinician_ca
 from tests.support.axe import assert_accessible
 from tests.support.pdfs import make_pdf
 from tests.support.served import ServedMedsign, serve_with_peers
@@ -167,20 +168,10 @@ def test_enroll_receive_approve_and_the_pdf_validates(
     app.wait_for_envelope(env["id"], "completed")
 
     pdf = app.envelope_pdf(env["id"])
-    path = tmp_path / "signed.pdf"
-    path.write_bytes(pdf)
-    qpdf_check(path)
-    # medsign's clinician CA, as a verifier fetches it (the certificate's AIA points there)
-    clinician_ca = tmp_path / "clinician-ca.pem"
-    res = app.http.get("/pki/clinician-ca.crt")
-    assert res.status_code == 200
-    clinician_ca.write_bytes(x509.load_der_x509_certificate(res.content).public_bytes(Encoding.PEM))
-    nss = nss_db_trusting(app.ca_cert_file, tmp_path / "nss", clinician_ca)
-    output, signatures = pdfsig(path, nss)
-    assert signatures and all(s.valid and s.trusted for s in signatures), output
-    verdicts = pyhanko_verdicts(pdf, app.ca_cert_file, clinician_ca)
-    assert verdicts and all(v.intact and v.valid and v.trusted for v in verdicts), verdicts
-    assert verdicts[-1].timestamp_ok, verdicts[-1].summary
+    # pdfsig (valid, trusted), qpdf and pyHanko, trusting medsign's CA and its clinician
+    # CA as a verifier fetches it (the certificate's AIA points there)
+    clinician_ca = _clinician_ca(app.http, tmp_path)
+    check_signed_pdf(app, pdf, tmp_path, 1, clinician_ca)
     # The last signature is the clinician's, made with the enrolled certificate, which
     # the clinician CA issued.
     last = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[-1]

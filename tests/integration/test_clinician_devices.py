@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from medsign.audit.models import AuditEvent
 from medsign.notify.models import DevMessage
-from medsign.pdf import read_evidence
+from medsign.pdf import read_evidence, validate_pdf
 from medsign.runtime import Runtime
 from tests.support.api import new_org, upload, validated_pdf
 from tests.support.clock import FrozenClock
@@ -134,6 +134,12 @@ def test_invite_enroll_sign_complete(client: TestClient, rt: Runtime) -> None:
         cert.serial_number, "x"
     )
     assert device.requests(client) == []
+    # The certificate of completion and the B-LTA archive cover the device signature too.
+    archive = client.get(f"/api/v1/envelopes/{env['id']}/archive.pdf", headers=headers)
+    assert archive.status_code == 200 and archive.content.startswith(pdf)
+    assert validate_pdf(archive.content, rt.seal_keys.trust_roots()).valid
+    proof = client.get(f"/api/v1/envelopes/{env['id']}/evidence.json", headers=headers)
+    assert proof.status_code == 200 and device.device_id in proof.text
     listed = client.get("/api/v1/clinicians", headers=headers).json()["items"]
     assert listed[0]["devices"][0]["id"] == device.device_id
 
@@ -193,13 +199,22 @@ def test_expired_requests_and_revoked_devices(
 ) -> None:
     _, headers = new_org(rt)
     cid, device = enrolled(client, rt, headers)
-    prescription(client, headers, cid)
+    env = prescription(client, headers, cid)
     drain(rt)
     item = device.requests(client)[0]
     clock.advance(hours=rt.settings.device_request_ttl_hours + 1)
     assert device.requests(client) == []
     res = device.approve(client, item)
     assert res.status_code == 410 and res.json()["type"] == "/problems/request-expired"
+    # The clinic sends it again: a fresh request, which signs.
+    signer_id = env["signers"][0]["id"]
+    res = client.post(f"/api/v1/envelopes/{env['id']}/signers/{signer_id}/resend", headers=headers)
+    assert res.status_code == 200, res.text
+    drain(rt)
+    fresh = device.requests(client)
+    assert len(fresh) == 1 and fresh[0]["id"] != item["id"]
+    assert device.approve(client, fresh[0]).status_code == 200
+    assert audit_count(rt, "signature.applied") == 1
 
     prescription(client, headers, cid)
     drain(rt)
@@ -212,7 +227,7 @@ def test_expired_requests_and_revoked_devices(
     assert res.status_code == 200 and res.json()["status"] == "revoked"
     res = device.approve(client, item)
     assert res.status_code == 403 and res.json()["type"] == "/problems/device-revoked"
-    assert audit_count(rt, "signature.applied") == 0
+    assert audit_count(rt, "signature.applied") == 1
 
 
 def test_enrollment_refusals(client: TestClient, rt: Runtime) -> None:

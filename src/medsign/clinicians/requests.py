@@ -129,8 +129,8 @@ def _device_evidence(
 def prepare_signer(rt: Runtime, call: JobCall) -> None:
     """The job: prepare ``signer_id``'s signature for each of their clinician's active
     devices at the envelope's workplace, on the envelope's current PDF. Requests
-    prepared on an older PDF are superseded; devices that already have a current
-    request are skipped (the job is idempotent)."""
+    prepared on an older PDF (or expired: the clinic resent the request) are superseded;
+    devices that already have a current request are skipped (the job is idempotent)."""
     with rt.transaction() as session:
         signer = session.get(Signer, str(call.payload["signer_id"]))
         if signer is None:
@@ -155,7 +155,8 @@ def prepare_signer(rt: Runtime, call: JobCall) -> None:
         active = {d.id for d in devices}
         have: set[str] = set()
         for req in pending:
-            if req.base_sha256 != env.current_sha256 or req.device_id not in active:
+            stale = req.base_sha256 != env.current_sha256 or req.expires_at <= now
+            if stale or req.device_id not in active:
                 req.status = SUPERSEDED if live else CLOSED
                 req.decided_at = now
             else:
@@ -330,7 +331,12 @@ def _checked(
             RequestExpired("This document can no longer be signed (signed, withdrawn or ended).")
         )
     if req.expires_at <= now or env.expires_at <= now:
-        return no(RequestExpired("This request has expired. The clinic can send it again."))
+        return no(
+            RequestExpired(
+                "This request has expired. The clinic can send it again "
+                "(POST /api/v1/envelopes/{id}/signers/{signer_id}/resend)."
+            )
+        )
     if req.base_sha256 != env.current_sha256:
         # Another signature of a parallel group landed first: this to_sign covers an
         # older revision. Never complete it (the result would not be an incremental
@@ -514,6 +520,7 @@ def _close_siblings(session: Session, req: DeviceRequest, now: datetime) -> None
             DeviceRequest.id != req.id,
         )
         .values(status=CLOSED, decided_at=now)
+        .execution_options(synchronize_session=False)  # no loaded sibling is used after
     )
 
 

@@ -283,6 +283,7 @@ def _revoke(
         update(DeviceRequest)
         .where(DeviceRequest.device_id == device.id, DeviceRequest.status == "pending")
         .values(status="closed", decided_at=now)
+        .execution_options(synchronize_session=False)
     )
     record(
         session,

@@ -95,6 +95,9 @@ def _signer_entry(signer: Signer) -> dict[str, Any]:
         "code_attempts": ev.get("code_attempts"),
         "requested_by": ev.get("requested_by"),
         "consent_text": ev.get("consent_text"),
+        # Method device (medsign.clinicians): which enrolled device and certificate.
+        "device_id": ev.get("device_id"),
+        "certificate_serial": ev.get("certificate_serial"),
     }
     if isinstance(ev.get("webauthn"), dict):  # a device's user-verified assertion
         how["webauthn"] = ev["webauthn"]

@@ -1,6 +1,6 @@
 """``/device/v1/webauthn``: the device registers its platform authenticator (W3C
 WebAuthn Level 2 §7.1); from then on every approval carries a user-verified assertion
-whose challenge is the hash of what is approved (docs/clinician-app.md)."""
+whose challenge is the hash of what is approved (docs/clinician-devices.md)."""
 
 from __future__ import annotations
 

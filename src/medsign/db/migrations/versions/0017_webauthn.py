@@ -1,7 +1,7 @@
 """webauthn: the platform authenticators registered for clinician devices
 
 ``authenticator_credentials``: one row per WebAuthn credential (its id, COSE public key
-and last signature counter), owned by a device of an organization (docs/clinician-app.md).
+and last signature counter), owned by a device of an organization (docs/clinician-devices.md).
 
 Revision ID: 0017
 Revises: 0016

@@ -1,6 +1,6 @@
 // The clinician app (/app): enroll this device for a workplace with a non-extractable
 // WebCrypto P-256 key, register its platform authenticator, then approve or decline
-// the signing requests that arrive (docs/clinician-app.md).
+// the signing requests that arrive (docs/clinician-devices.md).
 import { buildCsr, certificateSubject, pemToDer, concat } from "./der.js";
 import * as store from "./store.js";
 import * as webauthn from "./webauthn.js";

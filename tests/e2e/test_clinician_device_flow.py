@@ -34,7 +34,7 @@ from tests.support.axe import assert_accessible
 from tests.support.pdfs import make_pdf
 from tests.support.served import ServedMedsign, serve_with_peers
 
-APPEAR_WITHIN = 1.0  # seconds from the API call to the request on screen
+APPEAR_WITHIN = 2.0  # seconds to the request on screen: 1 s is the aim, with slack for load
 
 
 @pytest.fixture(scope="module")

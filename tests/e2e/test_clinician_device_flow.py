@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import CDPSession, Page, expect
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -96,9 +96,12 @@ def sign_count(cdp: CDPSession, authenticator_id: str) -> int:
     return int(credential["signCount"])
 
 
-def enroll(page: Page, app: ServedMedsign, lang: str = "en") -> dict[str, Any]:
+def enroll(
+    page: Page, app: ServedMedsign, lang: str = "en", name: str = "Dr Maria Ivanova"
+) -> dict[str, Any]:
     """Invite a clinician and enroll this browser from the invitation link."""
-    invited = invite(app)
+    enrolled_before = page.locator("#workplaces li").count() if page.url != "about:blank" else 0
+    invited = invite(app, name)
     assert invited["enrollment_url"].startswith(f"{app.url}/app")
     link = invited["enrollment_url"]  # .../app#enroll=TOKEN: the token stays in the browser
     open_app(page, link.replace("/app#", f"/app?lang={lang}#"))
@@ -108,7 +111,7 @@ def enroll(page: Page, app: ServedMedsign, lang: str = "en") -> dict[str, Any]:
     assert_accessible(page)
     page.locator("#enroll-button").click()
     expect(page.locator("#app-status.ok")).to_be_visible()
-    expect(page.locator("#workplaces li")).to_have_count(1)
+    expect(page.locator("#workplaces li")).to_have_count(enrolled_before + 1)
     return invited
 
 
@@ -244,3 +247,36 @@ def test_a_device_whose_storage_was_cleared_is_told_to_enroll_again(
     expect(lost).to_contain_text("new invitation link")
     expect(page.locator("#screen-requests")).to_be_hidden()
     assert_accessible(page)
+
+
+def test_one_key_and_certificate_per_workplace(app: ServedMedsign, page: Page) -> None:
+    virtual_authenticator(page)
+    first = enroll(page, app, name="Dr First")
+    second = enroll(page, app, name="Dr Second")
+    keys: list[dict[str, Any]] = page.evaluate(
+        """() => new Promise((resolve) => {
+            const open = indexedDB.open("medsign-clinician");
+            open.onsuccess = () => {
+                const tx = open.result.transaction("workplaces");
+                const all = tx.objectStore("workplaces").getAll();
+                all.onsuccess = () => resolve(all.result.map((w) => ({
+                    label: w.label, certificate: w.certificate, credentialId: w.credentialId,
+                })));
+            };
+        })"""
+    )
+    assert len(keys) == 2
+    certs = [x509.load_pem_x509_certificate(k["certificate"].encode()) for k in keys]
+    spki = {
+        c.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo) for c in certs
+    }
+    assert len(spki) == 2  # a key of its own per workplace
+    assert {k["label"].split(" — ")[0] for k in keys} == {"Dr First", "Dr Second"}
+    prescription(app, first["id"], "For the first")
+    env = prescription(app, second["id"], "For the second")
+    card = page.locator("li.request", has_text="For the second")
+    expect(card).to_contain_text("Dr Second")
+    expect(page.locator("li.request")).to_have_count(2)
+    card.get_by_role("button", name="Approve").click()
+    expect(page.locator("#app-status")).to_have_text("Approved: For the second")
+    app.wait_for_envelope(env["id"], "completed")

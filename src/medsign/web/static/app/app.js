@@ -250,12 +250,17 @@ async function approveGroup(workplace, entries) {
     done(entries[0], tr("app_approved", { title: entries[0].request.title }));
     return;
   }
-  await call("/device/v1/requests/approve", {
+  const answer = await call("/device/v1/requests/approve", {
     token: workplace.device_token,
     method: "POST",
     body: { items: entries.map((e, i) => ({ id: e.request.id, signature: signatures[i] })), webauthn: assertion },
   });
-  entries.forEach((e) => done(e, tr("app_approved_n", { n: entries.length })));
+  // Each item has its own result: a refused one stays, with the reason on its card.
+  const approved = answer.items.filter((r) => r.status === "approved").length;
+  answer.items.forEach((r, i) => {
+    if (r.status === "approved") done(entries[i], tr("app_approved_n", { n: approved }));
+    else result(entries[i], tr("app_failed", { reason: (r.problem && r.problem.detail) || r.status }), "error");
+  });
 }
 
 async function approve(entries) {
@@ -400,6 +405,15 @@ function installPrompt() {
   });
 }
 
+function showEnroll(token) {
+  if (!token) return;
+  const button = $("enroll-button");
+  $("screen-enroll").hidden = false;
+  button.disabled = false;
+  button.onclick = () => enroll(token);
+  button.focus();
+}
+
 async function main() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/app/sw.js", { scope: "/app" }).catch(() => {});
@@ -409,11 +423,9 @@ async function main() {
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") refreshAll();
   });
-  const token = enrollmentToken();
-  if (token) {
-    $("screen-enroll").hidden = false;
-    $("enroll-button").addEventListener("click", () => enroll(token));
-  }
+  showEnroll(enrollmentToken());
+  // Another invitation opened in this tab (another workplace): only the fragment changes.
+  window.addEventListener("hashchange", () => showEnroll(enrollmentToken()));
   await start();
   document.body.dataset.ready = lang;
 }

@@ -463,3 +463,13 @@ def test_revocation_answers(client: TestClient, rt: Runtime, kind: str) -> None:
     assert ocsp.load_der_ocsp_response(garbage.content).response_status is (
         ocsp.OCSPResponseStatus.MALFORMED_REQUEST
     )
+
+
+def test_device_tokens_are_rate_limited(client: TestClient, rt: Runtime) -> None:
+    rt.settings = rt.settings.model_copy(update={"api_rate_per_minute": 3})
+    _, headers = new_org(rt)
+    _, device = enrolled(client, rt, headers)
+    codes = [
+        client.get("/device/v1/requests", headers=device.headers).status_code for _ in range(5)
+    ]
+    assert codes[:3] == [200, 200, 200] and codes[3] == 429, codes

@@ -84,13 +84,6 @@ def _at_workplace(device: ClinicianDevice, env: Envelope) -> bool:
     return device.branch_id is None or device.branch_id == env.branch_id
 
 
-def _view(session: Session, env: Envelope, signer: Signer) -> LinkView:
-    doc = session.get(Document, env.document_id)
-    org = session.get(Organization, env.organization_id)
-    assert doc is not None and org is not None
-    return LinkView(signer, env, doc, org.name, LinkState.CAN_SIGN, "")
-
-
 def _device_evidence(
     session: Session,
     env: Envelope,
@@ -102,10 +95,15 @@ def _device_evidence(
     now: datetime,
     extra: dict[str, Any],
 ) -> dict[str, Any]:
-    clinician = session.get(Clinician, device.clinician_id)
-    assert clinician is not None
+    # One query for the three rows the evidence names (the hot path of a batch).
+    doc, org_name, clinician = session.execute(
+        select(Document, Organization.name, Clinician)
+        .join(Organization, Organization.id == Document.organization_id)
+        .join(Clinician, Clinician.id == device.clinician_id)
+        .where(Document.id == env.document_id)
+    ).one()
     return evidence_of(
-        _view(session, env, signer),
+        LinkView(signer, env, doc, org_name, LinkState.CAN_SIGN, ""),
         shown,
         client,
         now,

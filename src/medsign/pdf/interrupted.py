@@ -12,13 +12,16 @@ signature is made in two halves:
 2. :func:`complete_signature` wraps the device's signature into SignedData, adds the
    signature-time-stamp (RFC 3161 Appendix A; PAdES B-T) and writes it into the hole.
 
-The same DER pieces the seal's fast path uses (:mod:`medsign.pdf.cms`); pyHanko
-validates the result in the tests. No database and no web here.
+The same DER pieces the seal's fast path uses (:mod:`medsign.pdf.cms`); files the fast
+path does not handle are prepared by pyHanko's interrupted signing
+(``PdfSigner.async_digest_doc_for_signing``), and pyHanko validates every result in
+the tests. No database and no web here.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -39,7 +42,10 @@ from medsign.pdf.incremental import (
     prepare_incremental,
 )
 from medsign.pdf.parts import SealRequest
+from medsign.pdf.reference import prepare_with_pyhanko, run_sync
 from medsign.pdf.timestamp import Timestamper, signature_timestamp_attribute
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,16 +73,45 @@ def prepare_signature(
     normalizes every document at intake, so that is a bug or a foreign file).
     """
     template = external_template(certificate, chain)
+    room = contents_room(template, timestamper)
     try:
-        hole = prepare_incremental(pdf, request, contents_room(template, timestamper))
+        hole = prepare_incremental(pdf, request, room)
     except Unsupported as exc:
-        raise InvalidDocument(f"The document cannot be prepared for signing: {exc}") from exc
+        log.info("fast preparation not applicable (%s); using pyHanko", exc)
+        return prepare_signature_reference(pdf, certificate, chain, request, room)
     base = len(hole.pdf)
     return PreparedSignature(
         pdf=hole.pdf + hole.update,
         contents_at=base + hole.contents_at,
         contents_end=base + hole.contents_end,
         signed_attributes=template.signed_attributes(hole.digest),
+    )
+
+
+def prepare_signature_reference(
+    pdf: bytes,
+    certificate: x509.Certificate,
+    chain: tuple[x509.Certificate, ...],
+    request: SealRequest,
+    contents_len: int,
+) -> PreparedSignature:
+    """The same preparation by pyHanko (the fallback for files the fast path does not
+    handle, and the oracle the tests compare it with)."""
+    try:
+        data, start, end, digest = run_sync(
+            prepare_with_pyhanko(pdf, certificate, chain, request, contents_len)
+        )
+    except Exception as exc:
+        from pyhanko.pdf_utils.misc import PdfError
+
+        if isinstance(exc, PdfError | ValueError):
+            raise InvalidDocument(f"The document cannot be prepared for signing: {exc}") from exc
+        raise
+    return PreparedSignature(
+        pdf=data,
+        contents_at=start,
+        contents_end=end,
+        signed_attributes=external_template(certificate, chain).signed_attributes(digest),
     )
 
 

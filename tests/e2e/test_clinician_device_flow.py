@@ -69,8 +69,9 @@ def prescription(
     )
 
 
-def virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
-    """A platform authenticator that verifies its user (DevTools WebAuthn domain)."""
+def virtual_authenticator(page: Page, verified: bool = True) -> tuple[CDPSession, str]:
+    """A platform authenticator that verifies its user (DevTools WebAuthn domain); with
+    ``verified`` False the user fails (or refuses) the check."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     added = cdp.send(
@@ -81,7 +82,7 @@ def virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
                 "transport": "internal",
                 "hasResidentKey": True,
                 "hasUserVerification": True,
-                "isUserVerified": True,
+                "isUserVerified": verified,
                 "automaticPresenceSimulation": True,
             }
         },
@@ -110,7 +111,7 @@ def enroll(
     expect(enroll_screen).to_be_visible()
     assert_accessible(page)
     page.locator("#enroll-button").click()
-    expect(page.locator("#app-status.ok")).to_be_visible()
+    expect(page.locator("#app-status")).to_contain_text("This device is enrolled")
     expect(page.locator("#workplaces li")).to_have_count(enrolled_before + 1)
     return invited
 
@@ -281,4 +282,18 @@ def test_one_key_and_certificate_per_workplace(app: ServedMedsign, page: Page) -
     expect(page.locator("li.request")).to_have_count(2)
     card.get_by_role("button", name="Approve").click()
     expect(page.locator("#app-status")).to_have_text("Approved: For the second")
+    app.wait_for_envelope(env["id"], "completed")
+
+
+def test_an_authenticator_that_cannot_verify_leaves_the_key_alone(
+    app: ServedMedsign, page: Page
+) -> None:
+    virtual_authenticator(page, verified=False)
+    invited = enroll(page, app)
+    expect(page.locator("#app-status")).to_have_class("error")  # said, not hidden
+    assert stored_workplace(page)["credentialId"] is None
+    env = prescription(app, invited["id"], "Key alone")
+    card = page.locator("li.request", has_text="Key alone")
+    card.get_by_role("button", name="Approve").click()
+    expect(page.locator("#app-status")).to_have_text("Approved: Key alone")
     app.wait_for_envelope(env["id"], "completed")

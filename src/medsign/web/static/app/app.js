@@ -117,10 +117,15 @@ async function enroll(token) {
     };
     await store.put(workplace);
     sessionStorage.removeItem(ENROLL_KEY);
-    workplace = await registerAuthenticator(workplace);
+    let note = ""; // enrolled either way; a cancelled fingerprint prompt is said, not fatal
+    try {
+      workplace = await registerAuthenticator(workplace);
+    } catch (error) {
+      note = ` ${tr("app_failed", { reason: error.message })}`;
+    }
     $("screen-enroll").hidden = true;
     await start();
-    say(tr("app_enrolled", { workplace: workplace.label }), "ok");
+    say(tr("app_enrolled", { workplace: workplace.label }) + note, note ? "error" : "ok");
   } catch (error) {
     if (error instanceof Refused && error.status < 500 && error.status !== 429) sessionStorage.removeItem(ENROLL_KEY);
     say(tr("app_enroll_failed", { reason: error.message }), "error");

@@ -402,3 +402,11 @@ class DocumentChanged(Conflict):
 
     type_slug = "document-changed"
     title = "Document changed"
+
+
+class AuthenticatorRejected(Forbidden):
+    """A WebAuthn registration or assertion did not verify: missing, made over something
+    else, from an unknown credential, without user verification, or replayed."""
+
+    type_slug = "authenticator-rejected"
+    title = "The authenticator's confirmation was not accepted"

@@ -403,6 +403,140 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Страница {n} из {total}",
         "fa": "صفحه {n} از {total}",
     },
+    # The clinician app (/app, docs/clinician-devices.md).
+    "app_title": {"en": "Clinician app", "ru": "Приложение врача", "fa": "برنامه پزشک"},
+    "app_intro": {
+        "en": "Approve the documents your clinics send you, signed with a key that never "
+        "leaves this device.",
+        "ru": "Подтверждайте документы, которые присылают ваши клиники: они подписываются "
+        "ключом, который не покидает это устройство.",
+        "fa": "اسنادی را که درمانگاه‌ها برایتان می‌فرستند تأیید کنید؛ امضا با کلیدی انجام "
+        "می‌شود که هرگز از این دستگاه خارج نمی‌شود.",
+    },
+    "app_needs_js": {
+        "en": "This app needs JavaScript.",
+        "ru": "Для работы приложения нужен JavaScript.",
+        "fa": "این برنامه به جاوااسکریپت نیاز دارد.",
+    },
+    "app_workplaces": {"en": "Workplaces", "ru": "Места работы", "fa": "محل‌های کار"},
+    "app_no_workplace": {
+        "en": "No workplace on this device yet. Open the invitation link your clinic sent you.",
+        "ru": "На этом устройстве ещё нет места работы. Откройте ссылку-приглашение от клиники.",
+        "fa": "هنوز هیچ محل کاری روی این دستگاه نیست. پیوند دعوتی را که درمانگاه فرستاده باز کنید.",
+    },
+    "app_enroll_heading": {
+        "en": "Add a workplace",
+        "ru": "Добавить место работы",
+        "fa": "افزودن محل کار",
+    },
+    "app_enroll_text": {
+        "en": "This device will create its own signing key and ask the clinic's certificate "
+        "authority for a certificate for this workplace. The key never leaves the device.",
+        "ru": "Устройство создаст собственный ключ подписи и запросит сертификат для этого "
+        "места работы в удостоверяющем центре клиники. Ключ не покидает устройство.",
+        "fa": "این دستگاه کلید امضای خود را می‌سازد و برای این محل کار از مرجع صدور گواهی "
+        "درمانگاه گواهی می‌گیرد. کلید هرگز از دستگاه خارج نمی‌شود.",
+    },
+    "app_enroll_button": {
+        "en": "Enroll this device",
+        "ru": "Подключить это устройство",
+        "fa": "ثبت این دستگاه",
+    },
+    "app_enrolling": {
+        "en": "Creating the key and asking for the certificate…",
+        "ru": "Создаём ключ и запрашиваем сертификат…",
+        "fa": "در حال ساختن کلید و درخواست گواهی…",
+    },
+    "app_enrolled": {
+        "en": "This device is enrolled for {workplace}.",
+        "ru": "Устройство подключено: {workplace}.",
+        "fa": "این دستگاه برای {workplace} ثبت شد.",
+    },
+    "app_enroll_failed": {
+        "en": "Enrollment failed: {reason}",
+        "ru": "Подключить устройство не удалось: {reason}",
+        "fa": "ثبت انجام نشد: {reason}",
+    },
+    "app_protect": {
+        "en": "Confirm with your fingerprint, face or screen lock PIN: each approval will ask "
+        "for it.",
+        "ru": "Подтвердите отпечатком пальца, лицом или PIN-кодом экрана: его будет запрашивать "
+        "каждое подтверждение.",
+        "fa": "با اثر انگشت، چهره یا رمز قفل صفحه تأیید کنید؛ هر تأیید آن را می‌خواهد.",
+    },
+    "app_no_authenticator": {
+        "en": "This device has no fingerprint, face or screen lock check; approvals are "
+        "protected by the device key alone.",
+        "ru": "На устройстве нет проверки отпечатком, лицом или блокировкой экрана; "
+        "подтверждения защищены только ключом устройства.",
+        "fa": "این دستگاه بررسی اثر انگشت، چهره یا قفل صفحه ندارد؛ تأییدها فقط با کلید "
+        "دستگاه محافظت می‌شوند.",
+    },
+    "app_requests_heading": {
+        "en": "Requests to sign",
+        "ru": "Запросы на подпись",
+        "fa": "درخواست‌های امضا",
+    },
+    "app_no_requests": {
+        "en": "No requests waiting.",
+        "ru": "Запросов нет.",
+        "fa": "درخواستی در انتظار نیست.",
+    },
+    "app_approve": {"en": "Approve", "ru": "Подписать", "fa": "تأیید"},
+    "app_approve_all": {"en": "Approve all", "ru": "Подписать все", "fa": "تأیید همه"},
+    "app_reason": {"en": "Reason", "ru": "Причина", "fa": "دلیل"},
+    "app_show_document": {"en": "Show document", "ru": "Показать документ", "fa": "نمایش سند"},
+    "app_approved": {
+        "en": "Approved: {title}",
+        "ru": "Подписано: {title}",
+        "fa": "تأیید شد: {title}",
+    },
+    "app_approved_n": {"en": "{n} approved", "ru": "Подписано: {n}", "fa": "{n} مورد تأیید شد"},
+    "app_declined": {"en": "Declined: {title}", "ru": "Отклонено: {title}", "fa": "رد شد: {title}"},
+    "app_failed": {
+        "en": "Not done: {reason}",
+        "ru": "Не выполнено: {reason}",
+        "fa": "انجام نشد: {reason}",
+    },
+    "app_confirm": {
+        "en": "Confirm on your device…",
+        "ru": "Подтвердите на устройстве…",
+        "fa": "روی دستگاه خود تأیید کنید…",
+    },
+    "app_lost_heading": {
+        "en": "This device lost its key",
+        "ru": "Устройство потеряло ключ",
+        "fa": "این دستگاه کلید خود را از دست داده است",
+    },
+    "app_lost_text": {
+        "en": "The signing key for {workplace} is no longer on this device (the browser's data "
+        "was cleared), so nothing can be signed with it. Ask your clinic for a new invitation "
+        "link and open it on this device to enroll again.",
+        "ru": "Ключа подписи для «{workplace}» больше нет на устройстве (данные браузера были "
+        "очищены), подписать им ничего нельзя. Попросите в клинике новую ссылку-приглашение и "
+        "откройте её на этом устройстве, чтобы подключиться снова.",
+        "fa": "کلید امضای {workplace} دیگر روی این دستگاه نیست (داده‌های مرورگر پاک شده)، پس "
+        "با آن چیزی امضا نمی‌شود. از درمانگاه پیوند دعوت تازه بخواهید و آن را روی همین دستگاه "
+        "باز کنید تا دوباره ثبت شوید.",
+    },
+    "app_revoked_text": {
+        "en": "The clinic no longer accepts this device for {workplace}. Ask your clinic for a "
+        "new invitation link.",
+        "ru": "Клиника больше не принимает это устройство для «{workplace}». Попросите новую "
+        "ссылку-приглашение.",
+        "fa": "درمانگاه دیگر این دستگاه را برای {workplace} نمی‌پذیرد. پیوند دعوت تازه بخواهید.",
+    },
+    "app_remove_workplace": {
+        "en": "Remove this workplace",
+        "ru": "Удалить это место работы",
+        "fa": "حذف این محل کار",
+    },
+    "app_install": {"en": "Install the app", "ru": "Установить приложение", "fa": "نصب برنامه"},
+    "app_offline": {
+        "en": "No connection. Requests will appear when it is back.",
+        "ru": "Нет соединения. Запросы появятся, когда оно восстановится.",
+        "fa": "اتصال برقرار نیست. درخواست‌ها پس از برقراری اتصال نمایش داده می‌شوند.",
+    },
 }
 TEXTS.update(CABINET_TEXTS)
 

@@ -272,6 +272,7 @@ def serve_medsign(
     start_timeout: float = START_TIMEOUT,
     args: Sequence[str] = (),
     derive_public_url: bool = False,
+    public_host: str = "127.0.0.1",
 ) -> Iterator[ServedMedsign]:
     """Start ``medsign serve`` on a free loopback port; yield it with an organization.
 
@@ -279,12 +280,14 @@ def serve_medsign(
     the server and ``medsign org create`` can start side by side without racing on
     migrations. ``env`` adds settings such as ``MEDSIGN_SMTP_URL``/``MEDSIGN_SMS_URL``;
     ``args`` adds options of ``medsign serve`` (e.g. ``--workers 2``);
-    ``derive_public_url`` leaves ``MEDSIGN_PUBLIC_URL`` unset, so serve derives it.
+    ``derive_public_url`` leaves ``MEDSIGN_PUBLIC_URL`` unset, so serve derives it;
+    ``public_host`` names the loopback host in the URL ("localhost" where a browser needs
+    a domain, e.g. a WebAuthn relying party id, which may not be an IP address).
     """
     tmp.mkdir(parents=True, exist_ok=True)
     data_dir = tmp / "data"
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{public_host}:{port}"
     full_env = _clean_environ(
         {
             "MEDSIGN_DATA_DIR": str(data_dir),
@@ -347,6 +350,7 @@ def serve_with_peers(
     args: Sequence[str] = (),
     start_timeout: float = START_TIMEOUT,
     derive_public_url: bool = False,
+    public_host: str = "127.0.0.1",
 ) -> Iterator[ServedStack]:
     """A fresh ``database_kind`` database ('sqlite' or 'postgresql'), SMTP server, SMS
     gateway and ``medsign serve [args]`` wired to them; everything is stopped at the end."""
@@ -368,6 +372,7 @@ def serve_with_peers(
             args=args,
             start_timeout=start_timeout,
             derive_public_url=derive_public_url,
+            public_host=public_host,
         ) as app,
     ):
         yield ServedStack(app=app, smtp=smtp, sms=sms, database_kind=database_kind)

@@ -24,6 +24,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from medsign.authenticators.service import (
+    RelyingParty,
+    approval_challenge,
+    check_assertion,
+    credentials_of,
+)
 from medsign.clinicians.models import Clinician, ClinicianDevice, DeviceRequest
 from medsign.clinicians.service import (
     ACTIVE,
@@ -41,6 +47,7 @@ from medsign.envelopes.sealing import reprepare_devices, seal_request, store_sig
 from medsign.envelopes.signing import Client, LinkState, LinkView, evidence_of, record_signature
 from medsign.envelopes.workflow import advance, end_envelope
 from medsign.errors import (
+    AuthenticatorRejected,
     DocumentChanged,
     DomainError,
     InvalidInput,
@@ -354,12 +361,16 @@ def approve(
     client: Client,
     webauthn: dict[str, Any] | None,
     now: datetime,
+    batch: Confirmation | None = None,
 ) -> Outcome[DeviceRequest]:
     """Complete the request's signature with the device's ``signature`` over ``to_sign``.
 
     Refused (audited, nothing signed): another device's or workplace's request, a
     replay, an expired or ended one, a PDF changed since, a signature that does not
-    verify against this device's certificate."""
+    verify against this device's certificate, and for a device with a registered
+    authenticator a ``webauthn`` assertion that is missing or not over SHA-256 of
+    ``to_sign`` (medsign.authenticators). ``batch``: the batch's assertion, already
+    checked once by :func:`confirm_batch`."""
     signature = decode_signature(signature_b64)
     checked = _checked(session, device, request_id, "device.approval_refused", now=now)
     if isinstance(checked, Outcome):
@@ -380,6 +391,29 @@ def approve(
             envelope_id=env.id,
             data={"request_id": req.id, "device_id": device.id},
         )
+    if batch is not None:
+        confirmed = batch.evidence
+    else:
+        try:
+            confirmed = check_assertion(
+                session,
+                RelyingParty.of(rt.settings.public_url),
+                device_id=device.id,
+                challenge=approval_challenge([req.to_sign], batch=False),
+                assertion=webauthn,
+                now=now,
+            )
+        except AuthenticatorRejected as exc:
+            return refuse(
+                session,
+                req.organization_id,
+                "device.approval_refused",
+                exc,
+                now=now,
+                actor=f"device:{device.id}",
+                envelope_id=env.id,
+                data={"request_id": req.id, "device_id": device.id, **exc.extra},
+            )
     prepared = PreparedSignature(
         pdf=rt.files.get(req.prepared_sha256),
         contents_at=req.contents_at,
@@ -393,8 +427,8 @@ def approve(
         "to_sign_sha256": hashlib.sha256(req.to_sign).hexdigest(),
         "signature": base64.b64encode(signature).decode(),
     }
-    if webauthn is not None:
-        how["webauthn"] = webauthn
+    if confirmed is not None:  # the verified assertion (WebAuthn L2 §7.2)
+        how["webauthn"] = confirmed
     evidence = _device_evidence(
         session, env, signer, device, shown=req.base_sha256, client=client, now=now, extra=how
     )
@@ -416,6 +450,62 @@ def approve(
     reprepare_devices(session, env, now=now)  # other clinicians of a parallel group
     advance(session, env, now=now)
     return Outcome(req)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A batch's WebAuthn assertion, checked once for all its items; ``evidence`` is
+    None for a device without a registered authenticator."""
+
+    evidence: dict[str, Any] | None
+
+
+def confirm_batch(
+    rt: Runtime,
+    session: Session,
+    device: ClinicianDevice,
+    request_ids: list[str],
+    webauthn: dict[str, Any] | None,
+    *,
+    now: datetime,
+) -> Outcome[Confirmation]:
+    """Check a batch's one assertion: its challenge is SHA-256 over the SHA-256 of each
+    item's ``to_sign`` in the order of ``request_ids``. Refused (audited): an assertion
+    that is missing, over another list, or replayed; or an item that is not one of
+    this device's requests, since its ``to_sign`` cannot be part of the challenge."""
+    if not credentials_of(session, device.id):
+        return Outcome(Confirmation(None))  # no authenticator: each item decides alone
+    rows = {
+        r.id: r
+        for r in session.scalars(
+            select(DeviceRequest).where(
+                DeviceRequest.id.in_(request_ids), DeviceRequest.device_id == device.id
+            )
+        )
+    }
+    rp = RelyingParty.of(rt.settings.public_url)
+    try:
+        if any(i not in rows for i in request_ids):
+            raise AuthenticatorRejected(
+                "The batch names requests that are not this device's; the assertion "
+                "cannot cover them. Fetch the requests again.",
+                reason="unknown-items",
+            )
+        challenge = approval_challenge([rows[i].to_sign for i in request_ids], batch=True)
+        evidence = check_assertion(
+            session, rp, device_id=device.id, challenge=challenge, assertion=webauthn, now=now
+        )
+    except AuthenticatorRejected as exc:
+        return refuse(
+            session,
+            device.organization_id,
+            "device.approval_refused",
+            exc,
+            now=now,
+            actor=f"device:{device.id}",
+            data={"request_ids": request_ids, "device_id": device.id, **exc.extra},
+        )
+    return Outcome(Confirmation(evidence))
 
 
 def _close_siblings(session: Session, req: DeviceRequest, now: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
+from medsign.authenticators.models import AuthenticatorCredential
 from medsign.branches.models import Branch
 from medsign.cabinet.models import (
     AgreementAcceptance,
@@ -43,6 +44,7 @@ __all__ = [
     "AuditLogCheckpoint",
     "AuditLogHead",
     "AuditTreeNode",
+    "AuthenticatorCredential",
     "Base",
     "Branch",
     "CabinetAccount",

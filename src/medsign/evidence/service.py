@@ -87,6 +87,20 @@ def _signer_entry(signer: Signer) -> dict[str, Any]:
     person = ev.get("signer") if isinstance(ev.get("signer"), dict) else {}
     document = ev.get("document") if isinstance(ev.get("document"), dict) else {}
     assert isinstance(person, dict) and isinstance(document, dict)
+    how: dict[str, Any] = {
+        "method": signer.method,
+        "channel": ev.get("channel"),
+        "code_sent_at": ev.get("code_sent_at"),
+        "code_entered_at": ev.get("code_entered_at"),
+        "code_attempts": ev.get("code_attempts"),
+        "requested_by": ev.get("requested_by"),
+        "consent_text": ev.get("consent_text"),
+        # Method device (medsign.clinicians): which enrolled device and certificate.
+        "device_id": ev.get("device_id"),
+        "certificate_serial": ev.get("certificate_serial"),
+    }
+    if isinstance(ev.get("webauthn"), dict):  # a device's user-verified assertion
+        how["webauthn"] = ev["webauthn"]
     return {
         "id": signer.id,
         "name": signer.name,
@@ -95,18 +109,7 @@ def _signer_entry(signer: Signer) -> dict[str, Any]:
         "order": signer.order,
         "contact": person.get("contact") or masked_contact(signer) or None,
         "status": signer.status,
-        "how": {
-            "method": signer.method,
-            "channel": ev.get("channel"),
-            "code_sent_at": ev.get("code_sent_at"),
-            "code_entered_at": ev.get("code_entered_at"),
-            "code_attempts": ev.get("code_attempts"),
-            "requested_by": ev.get("requested_by"),
-            "consent_text": ev.get("consent_text"),
-            # Method device (medsign.clinicians): which enrolled device and certificate.
-            "device_id": ev.get("device_id"),
-            "certificate_serial": ev.get("certificate_serial"),
-        },
+        "how": how,
         "when": {
             "notified_at": _iso(signer.notified_at),
             "signed_at": _iso(signer.signed_at),

@@ -24,6 +24,7 @@ from medsign.web.api import (
     cabinet,
     clinicians,
     device,
+    device_webauthn,
     documents,
     envelopes,
     health,
@@ -41,7 +42,7 @@ from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
 from medsign.web.pages import cabinet as cabinet_pages
-from medsign.web.pages import dev_outbox, edo, idp, public, signing
+from medsign.web.pages import clinician_app, dev_outbox, edo, idp, public, signing
 from medsign.web.static_files import static_router
 from medsign.web.transient import TransientErrorMiddleware
 
@@ -129,12 +130,14 @@ def create_app(
         clinicians,
         device,
         cabinet,
+        device_webauthn,
         signing,
         idp,
         edo,
         cabinet_pages,
         dev_outbox,
         public,
+        clinician_app,
     ):
         app.include_router(module.router)
     app.include_router(static_router(Path(__file__).parent / "static"))

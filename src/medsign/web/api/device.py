@@ -23,8 +23,10 @@ from fastapi.responses import Response, StreamingResponse
 
 from medsign.clinicians.models import ClinicianDevice
 from medsign.clinicians.requests import (
+    Confirmation,
     PendingRequest,
     approve,
+    confirm_batch,
     decline,
     pending_for,
     request_document,
@@ -152,6 +154,7 @@ def _approve_one(
     signature: str,
     client: Client,
     webauthn: dict[str, Any] | None,
+    batch: Confirmation | None = None,
 ) -> ApprovedOut:
     with rt.transaction() as session:
         device: ClinicianDevice = authenticate_device(session, rt.keyring, token, now=rt.clock())
@@ -164,6 +167,7 @@ def _approve_one(
             client=client,
             webauthn=webauthn,
             now=rt.clock(),
+            batch=batch,
         )
     req = outcome.result()
     return ApprovedOut(id=req.id, status="approved", envelope_id=req.envelope_id)
@@ -208,12 +212,16 @@ def approve_batch(request: Request, body: BatchApproveIn) -> BatchOut:
     rt = runtime(request)
     token = bearer(request)
     client = _client(request)
-    with rt.transaction(write=False) as session:  # a bad token fails the whole batch
-        authenticate_device(session, rt.keyring, token, now=rt.clock())
+    with rt.transaction() as session:  # a bad token or assertion fails the whole batch
+        device = authenticate_device(session, rt.keyring, token, now=rt.clock())
+        checked = confirm_batch(
+            rt, session, device, [item.id for item in body.items], body.webauthn, now=rt.clock()
+        )
+    confirmation = checked.result()  # one user verification covers every item
 
     def one(item: BatchItemIn) -> ApprovedOut:
         try:
-            return _approve_one(rt, token, item.id, item.signature, client, body.webauthn)
+            return _approve_one(rt, token, item.id, item.signature, client, None, confirmation)
         except DomainError as exc:
             problem = json.loads(bytes(domain_problem(exc).body))
             return ApprovedOut(id=item.id, status="refused", problem=problem)

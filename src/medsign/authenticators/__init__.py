@@ -1,0 +1,2 @@
+"""Platform authenticators (W3C WebAuthn Level 2) registered for clinician devices: each
+approval from such a device carries a user-verified assertion over what is approved."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from medsign.i18n_console import CONSOLE_TEXTS
+
 LANGS: tuple[str, ...] = ("en", "ru", "fa")
 RTL: frozenset[str] = frozenset({"fa"})
 
@@ -369,6 +371,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fa": "صفحه {n} از {total}",
     },
 }
+TEXTS.update(CONSOLE_TEXTS)
 
 
 def t(key: str, lang: str, **params: object) -> str:

@@ -3,6 +3,7 @@
 from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.branches.models import Branch
+from medsign.console.models import BulkRow, BulkSend
 from medsign.db.base import Base
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
@@ -13,6 +14,7 @@ from medsign.jobs.models import Job
 from medsign.notify.models import DevMessage
 from medsign.organizations.models import ApiToken, Organization
 from medsign.patients.models import EdoAgreement
+from medsign.staff.models import StaffMember, StaffSession
 from medsign.usage.models import PlanLimit, UsageRecord
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 
@@ -25,6 +27,8 @@ __all__ = [
     "AuditTreeNode",
     "Base",
     "Branch",
+    "BulkRow",
+    "BulkSend",
     "DevMessage",
     "Document",
     "EdoAgreement",
@@ -40,6 +44,8 @@ __all__ = [
     "PatientIdentity",
     "PlanLimit",
     "Signer",
+    "StaffMember",
+    "StaffSession",
     "UsageRecord",
     "WebhookDelivery",
     "WebhookSubscription",

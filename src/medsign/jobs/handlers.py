@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from medsign.audit.sequencer import sequence_pending
+from medsign.console.bulk import run_bulk_chunk
 from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
@@ -38,6 +39,7 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.WEBHOOK_FAN_OUT.value: fan_out_events,
         JobKind.WEBHOOK.value: deliver_webhook,
         JobKind.EVIDENCE.value: create_evidence,
+        JobKind.BULK_SEND.value: run_bulk_chunk,
     }
 
 

@@ -38,6 +38,10 @@ from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
 from medsign.web.pages import dev_outbox, edo, idp, public, signing
+from medsign.web.pages.console import auth as console_auth
+from medsign.web.pages.console import envelopes as console_envelopes
+from medsign.web.pages.console import send as console_send
+from medsign.web.pages.console import staff as console_staff
 from medsign.web.static_files import static_router
 from medsign.web.transient import TransientErrorMiddleware
 
@@ -126,6 +130,10 @@ def create_app(
         idp,
         edo,
         dev_outbox,
+        console_auth,
+        console_envelopes,
+        console_send,
+        console_staff,
         public,
     ):
         app.include_router(module.router)

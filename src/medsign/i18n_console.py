@@ -326,9 +326,24 @@ _ROWS: dict[str, tuple[str, str, str]] = {
     "bulk_row_sent": ("Sent", "Отправлен", "ارسال شده"),
     "bulk_row_failed": ("Not sent", "Не отправлен", "ارسال نشد"),
     "console_invite_link": (
-        "Send this link to the person (it works once, for 7 days):",
-        "Отправьте эту ссылку сотруднику (действует один раз, 7 дней):",
-        "این پیوند را برای فرد بفرستید (یک بار، تا ۷ روز):",
+        "The invitation was emailed; you may also give the person this link (it works "
+        "once, for 7 days):",
+        "Приглашение отправлено по почте; ссылку можно передать и самому (действует один "
+        "раз, 7 дней):",
+        "دعوت‌نامه ایمیل شد؛ می‌توانید این پیوند را هم به فرد بدهید (یک بار، تا ۷ روز):",
+    ),
+    "staff_invite_subject": (
+        "Your account in the {org} console",
+        "Ваша учётная запись в консоли {org}",
+        "حساب شما در کنسول {org}",
+    ),
+    "staff_invite_body": (
+        "You are invited to the document console of {org}. Set your password (the link "
+        "works once, for 7 days): {url}",
+        "Вас пригласили в консоль документов {org}. Задайте пароль (ссылка действует один "
+        "раз, 7 дней): {url}",
+        "شما به کنسول اسناد {org} دعوت شده‌اید. گذرواژه خود را تعیین کنید (پیوند یک بار و تا "
+        "۷ روز کار می‌کند): {url}",
     ),
     "console_role": ("Role", "Роль", "نقش"),
     "console_state": ("State", "Состояние", "وضعیت"),

@@ -17,6 +17,7 @@ from medsign.audit.models import AuditEvent
 from medsign.branches.service import create_branch
 from medsign.console.models import BulkRow
 from medsign.envelopes.models import Envelope, Signer
+from medsign.notify.models import DevMessage
 from medsign.runtime import Runtime
 from medsign.staff.credentials import open_totp_secret
 from medsign.staff.models import StaffMember, StaffSession
@@ -398,6 +399,12 @@ def test_invitation_deactivation_and_sessions(client: TestClient, rt: Runtime) -
     link = re.search(r'href="(http://testserver/console/invite/[^"]+)"', res.text)
     assert link, res.text
     path = link.group(1).removeprefix("http://testserver")
+    drain(rt)  # the invitation email (the dev outbox stands in for SMTP here)
+    with rt.transaction() as session:
+        mail = session.scalars(
+            select(DevMessage).where(DevMessage.to == "nurse@clinic.example")
+        ).one()
+    assert link.group(1) in mail.body and mail.channel == "email"
     nurse = TestClient(client.app, follow_redirects=False)
     form = nurse.get(path)
     assert form.status_code == 200 and "nurse@clinic.example" in form.text

@@ -14,6 +14,7 @@ from medsign.jobs.outbox import JobCall, JobKind
 from medsign.jobs.running import Handler
 from medsign.notify.dispatch import build_senders
 from medsign.runtime import Runtime
+from medsign.staff.messages import send_invitation
 from medsign.webhooks.delivery import deliver as deliver_webhook
 from medsign.webhooks.fanout import fan_out_events
 
@@ -31,6 +32,9 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
     def notice(rt: Runtime, call: JobCall) -> None:
         messages.send_notice(rt, call, senders)
 
+    def staff_invite(rt: Runtime, call: JobCall) -> None:
+        send_invitation(rt, call, senders)
+
     return {
         JobKind.INVITE.value: invite,
         JobKind.SEND_CODE.value: code,
@@ -40,6 +44,7 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.WEBHOOK.value: deliver_webhook,
         JobKind.EVIDENCE.value: create_evidence,
         JobKind.BULK_SEND.value: run_bulk_chunk,
+        JobKind.STAFF_INVITE.value: staff_invite,
     }
 
 

@@ -40,6 +40,7 @@ class JobKind(StrEnum):
     WEBHOOK = "webhook"  # one attempt of one webhook delivery (medsign.webhooks.delivery)
     EVIDENCE = "evidence"  # certificate of completion and archive (medsign.evidence.service)
     BULK_SEND = "bulk_send"  # create the envelopes of some rows of a bulk send (console)
+    STAFF_INVITE = "staff_invite"  # email a staff invitation link (medsign.staff.messages)
 
 
 # Lower runs first (docs/operations.md): what a patient waits for on the screen, then
@@ -53,6 +54,7 @@ PRIORITY: dict[JobKind, int] = {
     JobKind.WEBHOOK: 3,
     JobKind.EVIDENCE: 4,
     JobKind.BULK_SEND: 3,
+    JobKind.STAFF_INVITE: 1,
 }
 
 # CPU-bound kinds (PDF signing, RFC 3161 stamping, archives) run on a process pool;

@@ -23,6 +23,7 @@ from medsign.domain.contacts import normalize_email
 from medsign.domain.policy import parse_enum
 from medsign.domain.tokens import Keyring
 from medsign.errors import Conflict, Forbidden, InvalidInput, LinkExpired, NotFound, Unauthorized
+from medsign.jobs.outbox import JobKind, enqueue
 from medsign.organizations.models import Organization
 from medsign.staff.credentials import (
     check_password_rules,
@@ -136,9 +137,11 @@ def invite_staff(
     member = _new_member(
         session, by.organization_id, email, role, branch_id=branch_id, name=name, now=now
     )
-    token = secrets.token_urlsafe(32)
-    member.invite_hash = keyring.hash(INVITE_PURPOSE, token)
     member.invite_expires_at = now + INVITE_TTL
+    token = invite_token(keyring, member)
+    member.invite_hash = keyring.hash(INVITE_PURPOSE, token)
+    # The worker re-derives the link from the ids (the job carries no secret).
+    enqueue(session, JobKind.STAFF_INVITE, {"staff_id": member.id}, now=now)
     record(
         session,
         by.organization_id,
@@ -148,6 +151,27 @@ def invite_staff(
         data={"staff_id": member.id, "role": member.role, "branch_id": member.branch_id},
     )
     return member, token
+
+
+def invite_token(keyring: Keyring, member: StaffMember) -> str:
+    """The invitation link's token: derived from the deployment secret, the account and
+    the invitation's expiry (a new invitation, a new token), so it is stored only as a
+    keyed hash and the email job can rebuild it from the account's id."""
+    assert member.invite_expires_at is not None
+    return keyring.hash(
+        "staff-invite-link", f"{member.id}:{int(member.invite_expires_at.timestamp())}"
+    )
+
+
+def pending_invitation(session: Session, keyring: Keyring, staff_id: str) -> tuple[str, str] | None:
+    """(email, token) of a staff member's invitation still waiting to be used."""
+    member = session.get(StaffMember, staff_id)
+    if member is None or member.invite_hash is None or member.deactivated_at is not None:
+        return None
+    token = invite_token(keyring, member)
+    if not keyring.verify(INVITE_PURPOSE, token, member.invite_hash):
+        return None
+    return member.email, token
 
 
 def invitation(session: Session, keyring: Keyring, token: str, *, now: datetime) -> StaffMember:

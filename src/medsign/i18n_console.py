@@ -345,6 +345,33 @@ _ROWS: dict[str, tuple[str, str, str]] = {
         "شما به کنسول اسناد {org} دعوت شده‌اید. گذرواژه خود را تعیین کنید (پیوند یک بار و تا "
         "۷ روز کار می‌کند): {url}",
     ),
+    "nav_templates": ("Signer templates", "Шаблоны подписантов", "الگوهای امضاکنندگان"),
+    "console_templates_intro": (
+        "Saved choices for the send page: the clinic's seal first, and who gets a copy. "
+        "The patient is always the one you type when sending.",
+        "Сохранённые настройки для отправки: сначала печать клиники и кто получает копию. "
+        "Пациента вы вводите при отправке.",
+        "گزینه‌های ذخیره‌شده برای ارسال: نخست مهر درمانگاه و دریافت‌کننده رونوشت. بیمار "
+        "همیشه همانی است که هنگام ارسال وارد می‌کنید.",
+    ),
+    "console_no_templates": ("No templates yet.", "Шаблонов пока нет.", "هنوز الگویی نیست."),
+    "console_new_template": ("New template", "Новый шаблон", "الگوی تازه"),
+    "console_template_name": ("Template name", "Название шаблона", "نام الگو"),
+    "console_copy_name": (
+        "Copy to: name (optional)",
+        "Копия: имя (необязательно)",
+        "رونوشت برای: نام (اختیاری)",
+    ),
+    "console_copy_contact": (
+        "Copy to: phone or email (optional)",
+        "Копия: телефон или эл. почта (необязательно)",
+        "رونوشت برای: تلفن یا ایمیل (اختیاری)",
+    ),
+    "console_copy_to": ("copy to", "копия", "رونوشت"),
+    "console_save": ("Save", "Сохранить", "ذخیره"),
+    "console_delete": ("Delete", "Удалить", "حذف"),
+    "console_template": ("Signer template", "Шаблон подписантов", "الگوی امضاکنندگان"),
+    "console_no_template": ("None: only the patient", "Нет: только пациент", "هیچ: فقط بیمار"),
     "console_role": ("Role", "Роль", "نقش"),
     "console_state": ("State", "Состояние", "وضعیت"),
     "console_actions": ("Actions", "Действия", "کارها"),

@@ -224,6 +224,7 @@ def test_every_console_page_is_accessible(
         "/console",
         "/console/send",
         "/console/bulk",
+        "/console/templates",
         f"/console/envelopes/{env['id']}",
         "/console/staff",
         "/console/settings",

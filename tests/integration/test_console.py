@@ -515,3 +515,57 @@ def test_bulk_send_with_progress_and_per_row_results(client: TestClient, rt: Run
         ],
     )
     assert empty.status_code == 422
+
+
+def test_signer_templates_on_the_send_page(client: TestClient, rt: Runtime) -> None:
+    org_id, _headers = new_org(rt)
+    logged_in(client, rt, org_id)
+    csrf = token_on(client, "/console/templates")
+    res = client.post(
+        "/console/templates",
+        data={
+            "name": "Contract with copy",
+            "seal_first": "1",
+            "copy_name": "Accountant",
+            "copy_contact": "books@clinic.example",
+            "csrf": csrf,
+        },
+    )
+    assert res.status_code == 303, res.text
+    dup = client.post("/console/templates", data={"name": "Contract with copy", "csrf": csrf})
+    assert dup.status_code == 409
+    bad = client.post(
+        "/console/templates", data={"name": "Bad", "copy_contact": "12", "csrf": csrf}
+    )
+    assert bad.status_code == 422
+    page = client.get("/console/send?lang=en").text
+    template_id = re.search(r'<option value="([0-9a-f-]{36})">Contract with copy', page)
+    assert template_id, page
+    sent = client.post(
+        "/console/send",
+        data={
+            "patient_name": "Template Patient",
+            "contact": "+79990000005",
+            "template": template_id.group(1),
+            "csrf": csrf,
+        },
+        files={"files": ("a.pdf", make_pdf(), "application/pdf")},
+    )
+    assert sent.status_code == 303, sent.text
+    env_id = sent.headers["location"].split("/")[3].split("?")[0]
+    with rt.transaction() as session:
+        env = session.get(Envelope, env_id)
+        assert env is not None
+        assert [(s.role, s.method, s.order) for s in env.signers] == [
+            ("clinic", "seal", 1),
+            ("patient", "sms_otp", 2),
+            ("viewer", "email_otp", 3),
+        ]
+    other_org, _h = new_org(rt, "Clinic Two")
+    stranger = TestClient(client.app, follow_redirects=False)
+    _id, email, password = new_staff(rt, other_org)
+    log_in(stranger, email, password)
+    assert "Contract with copy" not in stranger.get("/console/send").text
+    gone = client.post(f"/console/templates/{template_id.group(1)}/delete", data={"csrf": csrf})
+    assert gone.status_code == 303
+    assert "Contract with copy" not in client.get("/console/templates").text

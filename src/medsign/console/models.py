@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medsign.db.base import Base, UTCDateTime, new_id, utcnow
@@ -40,3 +40,22 @@ class BulkRow(Base):
     status: Mapped[str] = mapped_column(String(10), default="queued")  # queued, sent, failed
     envelope_id: Mapped[str | None] = mapped_column(String(36))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class SignerTemplate(Base):
+    """Signers saved for reuse on the send page: whether the clinic's seal signs first,
+    and who else gets the document (a copy to a fixed address, e.g. the accountant).
+    The patient is always the one typed on the form."""
+
+    __tablename__ = "signer_templates"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    branch_id: Mapped[str | None] = mapped_column(ForeignKey("branches.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    seal_first: Mapped[bool] = mapped_column(default=False)
+    # [{"name", "contact"}]: viewers who receive the signed copy.
+    copies: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,7 @@
 from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.branches.models import Branch
-from medsign.console.models import BulkRow, BulkSend
+from medsign.console.models import BulkRow, BulkSend, SignerTemplate
 from medsign.db.base import Base
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
@@ -44,6 +44,7 @@ __all__ = [
     "PatientIdentity",
     "PlanLimit",
     "Signer",
+    "SignerTemplate",
     "StaffMember",
     "StaffSession",
     "UsageRecord",

@@ -42,6 +42,7 @@ from medsign.web.pages.console import auth as console_auth
 from medsign.web.pages.console import envelopes as console_envelopes
 from medsign.web.pages.console import send as console_send
 from medsign.web.pages.console import staff as console_staff
+from medsign.web.pages.console import templates as console_templates
 from medsign.web.static_files import static_router
 from medsign.web.transient import TransientErrorMiddleware
 
@@ -134,6 +135,7 @@ def create_app(
         console_envelopes,
         console_send,
         console_staff,
+        console_templates,
         public,
     ):
         app.include_router(module.router)

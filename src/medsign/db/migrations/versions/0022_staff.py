@@ -2,8 +2,9 @@
 
 ``staff_members`` (argon2id password hashes, encrypted TOTP keys, keyed hashes of
 invitation tokens), ``staff_sessions`` (keyed hashes of session tokens), ``bulk_sends``
-and ``bulk_rows`` (one CSV patient each), and ``ix_signers_name`` so the console's
-patient search is a prefix range on an index (built CONCURRENTLY on PostgreSQL).
+and ``bulk_rows`` (one CSV patient each), ``signer_templates`` (saved signers), and
+``ix_signers_name`` so the console's patient search is a prefix range on an index
+(built CONCURRENTLY on PostgreSQL).
 
 Revision ID: 0022
 Revises: 0015
@@ -120,6 +121,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_bulk_rows"),
         sa.UniqueConstraint("bulk_id", "position", name="uq_bulk_rows_bulk_id"),
     )
+    op.create_table(
+        "signer_templates",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("organization_id", sa.String(36), nullable=False),
+        sa.Column("branch_id", sa.String(36), nullable=True),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("seal_first", sa.Boolean(), nullable=False),
+        sa.Column("copies", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(36), nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name="fk_signer_templates_organization_id_organizations",
+        ),
+        sa.ForeignKeyConstraint(
+            ["branch_id"], ["branches.id"], name="fk_signer_templates_branch_id_branches"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_signer_templates"),
+        sa.UniqueConstraint("organization_id", "name", name="uq_signer_templates_organization_id"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         with op.get_context().autocommit_block():
             # A CONCURRENTLY build that failed leaves an INVALID index behind: rebuild it.
@@ -132,6 +154,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Revert."""
     op.drop_index(NAME_INDEX, table_name="signers")
+    op.drop_table("signer_templates")
     op.drop_table("bulk_rows")
     op.drop_index("ix_bulk_sends_organization_id", table_name="bulk_sends")
     op.drop_table("bulk_sends")

@@ -28,6 +28,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/console", "nav_envelopes", Action.VIEW),
     NavItem("/console/send", "nav_send", Action.SEND),
     NavItem("/console/bulk", "nav_bulk", Action.SEND),
+    NavItem("/console/templates", "nav_templates", Action.SEND),
     NavItem("/console/staff", "nav_staff", Action.MANAGE_STAFF),
     NavItem("/console/settings", "nav_settings", Action.SETTINGS),
     NavItem("/console/account", "nav_account", Action.VIEW),

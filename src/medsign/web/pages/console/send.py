@@ -15,7 +15,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from medsign.console import bulk
 from medsign.console.schemas import SendRequest
-from medsign.console.service import patient_signer, policy_rows, send_prepared
+from medsign.console.service import (
+    get_template,
+    list_templates,
+    patient_signer,
+    policy_rows,
+    send_prepared,
+    template_copies,
+)
 from medsign.documents.service import (
     PreparedDocument,
     Upload,
@@ -72,12 +79,14 @@ def _send_form(
     def run() -> Response:
         with staff_transaction(request, write=False, action=Action.SEND) as (session, actor):
             rows = policy_rows(session, actor.organization_id)
+            saved = [(t.id, t.name) for t in list_templates(session, actor)]
         return page(
             request,
             "console/send.html",
             actor,
             status_code=status_code,
             policy=rows,
+            templates=[{"id": i, "name": n} for i, n in saved],
             kinds=[k.value for k in DocumentKind],
             methods=METHODS,
             error=error,
@@ -104,9 +113,11 @@ def send(
     method: Annotated[str, Form(max_length=20)] = "",
     title: Annotated[str, Form(max_length=300)] = "",
     seal_first: Annotated[str, Form(max_length=5)] = "",
+    template: Annotated[str, Form(max_length=64)] = "",
     csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    """Normalize the files, then store the document and send the envelope."""
+    """Normalize the files, then store the document and send the envelope (with a
+    signer template: its seal-first choice and copy recipients too)."""
     rt = runtime(request)
     lang = lang_of(request)
     typed = {
@@ -116,6 +127,7 @@ def send(
         "method": method,
         "title": title,
         "seal_first": seal_first,
+        "template": template,
     }
 
     def run() -> Response:
@@ -136,6 +148,7 @@ def send(
             prepared = _prepare(rt, req, lang)
             now = rt.clock()
             with staff_transaction(request, action=Action.SEND) as (session, actor):
+                chosen = get_template(session, actor, template) if template else None
                 env = send_prepared(
                     session,
                     rt.keyring,
@@ -143,7 +156,8 @@ def send(
                     actor,
                     prepared,
                     signer,
-                    seal_first=req.seal_first,
+                    seal_first=req.seal_first or bool(chosen and chosen.seal_first),
+                    copies=template_copies(chosen) if chosen else (),
                     now=now,
                     today=local_day(now, rt.settings.time_zone),
                     default_ttl=timedelta(days=rt.settings.envelope_ttl_days),

@@ -569,3 +569,24 @@ def test_signer_templates_on_the_send_page(client: TestClient, rt: Runtime) -> N
     gone = client.post(f"/console/templates/{template_id.group(1)}/delete", data={"csrf": csrf})
     assert gone.status_code == 303
     assert "Contract with copy" not in client.get("/console/templates").text
+
+
+def test_the_list_pages_with_filters_kept(client: TestClient, rt: Runtime) -> None:
+    org_id, headers = new_org(rt)
+    doc = upload(client, headers)
+    ids = {
+        create_envelope(client, headers, doc["id"], patient(f"Paged & Co {i:02d}"))["id"]
+        for i in range(53)
+    }
+    logged_in(client, rt, org_id, "viewer")
+    seen: set[str] = set()
+    url = "/console?q=Paged+%26+Co&status=sent"
+    for _ in range(3):
+        page = client.get(url).text
+        seen |= set(re.findall(r'href="/console/envelopes/([0-9a-f-]{36})"', page))
+        more = re.search(r'href="(/console\?[^"]*cursor=[^"]+)"', page)
+        if more is None:
+            break
+        url = more.group(1).replace("&amp;", "&")
+        assert "q=Paged+%26+Co" in url and "status=sent" in url
+    assert seen == ids

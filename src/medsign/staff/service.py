@@ -10,11 +10,13 @@ Session Management: session fixation).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
@@ -245,7 +247,7 @@ def _open_session(
 
 
 def login(
-    session: Session,
+    transaction: Callable[[], AbstractContextManager[Session]],
     keyring: Keyring,
     email: str,
     password: str,
@@ -255,46 +257,68 @@ def login(
 ) -> LoginOutcome:
     """Check an email and password; on success open a new session (pending the TOTP
     code when the account has TOTP). After :data:`MAX_FAILED_LOGINS` wrong passwords
-    in a row the account is locked for :data:`LOCKOUT`."""
-    member = session.scalars(
-        select(StaffMember)
-        .where(StaffMember.email == email.strip().lower()[:254])
-        .with_for_update()
-    ).first()
-    if member is not None and member.locked_until is not None and member.locked_until > now:
-        password_matches(None, password)  # the same cost as any other answer
-        return LoginOutcome(error="locked")
-    usable = member is not None and member.deactivated_at is None
-    if not password_matches(member.password_hash if usable and member else None, password):
-        if member is not None:
-            member.failed_logins += 1
-            if member.failed_logins >= MAX_FAILED_LOGINS:
-                member.locked_until = now + LOCKOUT
-                member.failed_logins = 0
-                record(
-                    session,
-                    member.organization_id,
-                    "staff.locked_out",
-                    at=now,
-                    actor=f"staff:{member.id}",
-                    data={"staff_id": member.id, "until": (now + LOCKOUT).isoformat()},
-                )
+    in a row the account is locked for :data:`LOCKOUT`.
+
+    The argon2 check (tens of milliseconds, on purpose) runs between two short
+    transactions, never inside one: on SQLite a transaction that writes holds the
+    database's only write lock. The second one locks the account and re-reads it, so
+    concurrent wrong guesses are all counted and a password changed meanwhile wins.
+    """
+    address = email.strip().lower()[:254]
+    with transaction() as session:
+        found = session.scalars(select(StaffMember).where(StaffMember.email == address)).first()
+        seen = None if found is None else (found.id, found.password_hash)
+        locked = found is not None and found.locked_until is not None and found.locked_until > now
+        usable = found is not None and found.deactivated_at is None and not locked
+    matches = password_matches(seen[1] if seen and usable else None, password)
+    if seen is None:
         return LoginOutcome(error="invalid")
-    assert member is not None
+    with transaction() as session:
+        member = session.get(StaffMember, seen[0], with_for_update=True)
+        if member is None:
+            return LoginOutcome(error="invalid")
+        if member.locked_until is not None and member.locked_until > now:
+            return LoginOutcome(error="locked")
+        if not matches or member.deactivated_at is not None or member.password_hash != seen[1]:
+            _count_failure(session, member, now)
+            return LoginOutcome(error="invalid")
+        member.failed_logins = 0
+        member.locked_until = None
+        token = _open_session(
+            session,
+            keyring,
+            member,
+            mfa_pending=member.totp_enabled,
+            user_agent=user_agent,
+            now=now,
+        )
+        record(
+            session,
+            member.organization_id,
+            "staff.login" if not member.totp_enabled else "staff.password_ok",
+            at=now,
+            actor=f"staff:{member.id}",
+            data={"staff_id": member.id},
+        )
+        return LoginOutcome(token=token, mfa_pending=member.totp_enabled)
+
+
+def _count_failure(session: Session, member: StaffMember, now: datetime) -> bool:
+    """Count one wrong password or code; lock the account at the limit (True then)."""
+    member.failed_logins += 1
+    if member.failed_logins < MAX_FAILED_LOGINS:
+        return False
+    member.locked_until = now + LOCKOUT
     member.failed_logins = 0
-    member.locked_until = None
-    token = _open_session(
-        session, keyring, member, mfa_pending=member.totp_enabled, user_agent=user_agent, now=now
-    )
     record(
         session,
         member.organization_id,
-        "staff.login" if not member.totp_enabled else "staff.password_ok",
+        "staff.locked_out",
         at=now,
         actor=f"staff:{member.id}",
-        data={"staff_id": member.id},
+        data={"staff_id": member.id, "until": (now + LOCKOUT).isoformat()},
     )
-    return LoginOutcome(token=token, mfa_pending=member.totp_enabled)
+    return True
 
 
 def _session_row(
@@ -366,10 +390,7 @@ def complete_mfa(
         return None
     step = _code_step(keyring, member, code, now)
     if step is None:
-        member.failed_logins += 1
-        if member.failed_logins >= MAX_FAILED_LOGINS:
-            member.locked_until = now + LOCKOUT
-            member.failed_logins = 0
+        if _count_failure(session, member, now):
             row.revoked_at = now
         return None
     member.totp_last_step = step
@@ -556,20 +577,4 @@ def deactivate_staff(session: Session, actor: Actor, staff_id: str, *, now: date
         at=now,
         actor=actor.audit_name,
         data={"staff_id": member.id},
-    )
-
-
-def count_admins(session: Session, organization_id: str) -> int:
-    """Active admins of the organization."""
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(StaffMember)
-            .where(
-                StaffMember.organization_id == organization_id,
-                StaffMember.role == StaffRole.ADMIN.value,
-                StaffMember.deactivated_at.is_(None),
-            )
-        )
-        or 0
     )

@@ -80,15 +80,14 @@ def login(
         )
     if not login_allowed(request):
         return _login_form(request, error=t("console_too_many", lang), email=email, status_code=429)
-    with rt.transaction() as session:
-        outcome = service.login(
-            session,
-            rt.keyring,
-            email,
-            password,
-            now=rt.clock(),
-            user_agent=request.headers.get("user-agent", ""),
-        )
+    outcome = service.login(
+        rt.transaction,
+        rt.keyring,
+        email,
+        password,
+        now=rt.clock(),
+        user_agent=request.headers.get("user-agent", ""),
+    )
     if outcome.token is None:
         key = "console_locked" if outcome.error == "locked" else "console_wrong_password"
         return _login_form(request, error=t(key, lang), email=email, status_code=401)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,7 +25,7 @@ from medsign.errors import InvalidInput
 from medsign.evidence.service import artifact_sha256
 from medsign.i18n import TEXTS, t
 from medsign.listing.service import list_envelopes
-from medsign.staff.schemas import Action
+from medsign.staff.schemas import Action, allows
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
 from medsign.web.pages.console.layout import page
@@ -135,7 +136,7 @@ def envelope_list(request: Request) -> Response:
             statuses=[s.value for s in EnvelopeStatus],
             kinds=[k.value for k in DocumentKind],
             branches=branches,
-            more_query="&".join(f"{k}={v}" for k, v in filters.items() if v),
+            more_query=urlencode({k: v for k, v in filters.items() if v}),
         )
 
     return answer(request, run)
@@ -199,6 +200,7 @@ def envelope_page(request: Request, envelope_id: str) -> Response:
             signers=signers,
             events=events,
             artifacts=artifacts,
+            can_manage=allows(actor.role, Action.MANAGE_ENVELOPES),
             notice=request.query_params.get("done", ""),
         )
 

@@ -83,7 +83,8 @@ def assert_fits(page: Page, size: ViewportSize) -> None:
     wide = page.evaluate(
         """(limit) => [...document.querySelectorAll("body *")]
             .filter((e) => e.getBoundingClientRect().right > limit + 1)
-            .slice(0, 5).map((e) => e.tagName + "." + e.className + ":" + e.textContent.slice(0, 40))""",
+            .slice(0, 5)
+            .map((e) => e.tagName + "." + e.className + ":" + e.textContent.slice(0, 40))""",
         size["width"],
     )
     assert isinstance(width, int) and width <= size["width"], f"{page.url}: {width} px {wide}"
@@ -301,4 +302,72 @@ def test_two_staff_voiding_one_envelope_at_once(served_each_db: ServedStack) -> 
         assert sorted(void_at_once(clients, env["id"])) == [303, 409], app.output_tail()
         assert app.envelope(env["id"])["status"] == "voided"
     for client, _token in clients:
+        client.close()
+
+
+def test_parallel_wrong_passwords_all_count_and_parallel_sends(
+    served_each_db: ServedStack,
+) -> None:
+    """Concurrent guesses cannot slip past the lockout (each is counted under the
+    account's lock), and staff sending at once all succeed (no 5xx)."""
+    app = served_each_db.app
+    email, password = new_staff(app, "operator")
+
+    def attempt(secret: str) -> httpx.Response:
+        with httpx.Client(base_url=app.url, timeout=60.0) as client:
+            form = client.get("/console/login")
+            return client.post(
+                "/console/login",
+                data={"email": email, "password": secret, "csrf": csrf_of(form.text)},
+            )
+
+    start = threading.Barrier(5)
+    codes: list[int] = []
+
+    def guess() -> None:
+        start.wait()
+        codes.append(attempt("wrong password").status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert codes == [401] * 5, codes
+    locked = attempt(password)
+    assert locked.status_code == 401 and "locked" in locked.text
+
+    senders = []
+    for _ in range(2):
+        other_email, other_password = new_staff(app, "operator")
+        client = httpx.Client(base_url=app.url, timeout=60.0)
+        form = client.get("/console/login")
+        res = client.post(
+            "/console/login",
+            data={"email": other_email, "password": other_password, "csrf": csrf_of(form.text)},
+        )
+        assert res.status_code == 303, res.text
+        senders.append((client, csrf_of(client.get("/console/send").text)))
+    go = threading.Barrier(6)
+    answers: list[int] = []
+
+    def send(client: httpx.Client, token: str, n: int) -> None:
+        go.wait()
+        res = client.post(
+            "/console/send",
+            data={"patient_name": f"Parallel {n}", "contact": f"+7996{n:07d}", "csrf": token},
+            files={"files": ("a.pdf", make_pdf(1), "application/pdf")},
+        )
+        answers.append(res.status_code)
+
+    jobs = [
+        threading.Thread(target=send, args=(*senders[n % 2], n + next(_serial) * 10))
+        for n in range(6)
+    ]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join(120)
+    assert answers == [303] * 6, (answers, app.output_tail())
+    for client, _token in senders:
         client.close()

@@ -33,7 +33,6 @@ COOKIE = "medsign_console"
 PRE_COOKIE = "medsign_console_pre"
 LANG_COOKIE = "medsign_console_lang"
 PATH = "/console"
-LOGIN_PER_MINUTE = 20  # login attempts per client address (each also costs an argon2 hash)
 
 
 def lang_of(request: Request) -> str:
@@ -91,7 +90,8 @@ def login_allowed(request: Request) -> bool:
     app_state = request.app.state
     buckets: TokenBuckets | None = getattr(app_state, "console_login_buckets", None)
     if buckets is None:
-        buckets = TokenBuckets(LOGIN_PER_MINUTE, 60)
+        # Per client address; each attempt also costs an argon2 hash.
+        buckets = TokenBuckets(runtime(request).settings.console_login_per_minute, 60)
         app_state.console_login_buckets = buckets
     host = request.client.host if request.client else "?"
     return buckets.take(runtime(request).keyring.hash("console-login-ip", host)).allowed

@@ -154,7 +154,7 @@ def test_send_a_dropped_file_see_the_timeline_and_void(
     page.get_by_label("Phone or email").fill(phone)
     page.get_by_role("button", name="Send", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Sent.")
-    expect(page.locator("h1")).to_have_text("User agreement")
+    expect(page.locator("h1")).to_have_text("Пользовательское соглашение")  # patients: ru
     expect(page.locator(".timeline")).to_contain_text("Sent")
     assert_accessible(page)
     assert_fits(page, SIZES[size])

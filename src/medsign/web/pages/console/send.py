@@ -64,8 +64,10 @@ def _read(rt: Runtime, files: list[UploadFile]) -> list[Upload]:
     return uploads
 
 
-def _prepare(rt: Runtime, request: SendRequest, lang: str) -> PreparedDocument:
-    title = request.title.strip() or t(f"kind_{request.kind}", lang)
+def _prepare(rt: Runtime, request: SendRequest) -> PreparedDocument:
+    """Normalize the files; an empty title becomes the kind's name in the patients'
+    language (the deployment's default, not the staff member's screen)."""
+    title = request.title.strip() or t(f"kind_{request.kind}", rt.settings.default_lang)
     if request.kind not in [k.value for k in DocumentKind]:
         raise InvalidInput("Choose a document kind from the list.", field="kind")
     return prepare_document(
@@ -145,7 +147,7 @@ def send(
             signer = patient_signer(req.patient_name, req.contact, req.method)
             if not req.uploads:
                 raise InvalidInput(t("console_no_files", lang), field="files")
-            prepared = _prepare(rt, req, lang)
+            prepared = _prepare(rt, req)
             now = rt.clock()
             with staff_transaction(request, action=Action.SEND) as (session, actor):
                 chosen = get_template(session, actor, template) if template else None
@@ -161,7 +163,7 @@ def send(
                     now=now,
                     today=local_day(now, rt.settings.time_zone),
                     default_ttl=timedelta(days=rt.settings.envelope_ttl_days),
-                    default_lang=lang,
+                    default_lang=rt.settings.default_lang,
                 )
                 envelope_id = env.id
         except DomainError as exc:
@@ -226,7 +228,7 @@ def start_bulk(
             uploads = _read(rt, files)
             if not uploads:
                 raise InvalidInput(t("console_no_files", lang), field="files")
-            prepared = _prepare(rt, SendRequest(title, kind, "", "", method, uploads=uploads), lang)
+            prepared = _prepare(rt, SendRequest(title, kind, "", "", method, uploads=uploads))
             with staff_transaction(request, action=Action.SEND) as (session, actor):
                 doc = create_document(
                     session,

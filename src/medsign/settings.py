@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     api_rate_per_minute: int = 600
     # Requests per minute and client address to the public verification endpoints.
     verify_rate_per_minute: int = 60
+    # Console login attempts per client address and minute, per web process (docs/console.md).
+    console_login_per_minute: int = Field(default=20, ge=1)
     # Bounded work per verification (medsign.pdf.isolated): signature fields examined,
     # time and memory of the child process that checks one file, children at once.
     verify_max_signatures: int = Field(default=50, ge=1, le=10_000)

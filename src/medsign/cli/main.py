@@ -290,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     from medsign.cli.idp import add_idp_parser
 
     add_idp_parser(sub)
+    from medsign.cli.staff import add_staff_parser
+
+    add_staff_parser(sub)
     return parser
 
 

@@ -21,6 +21,7 @@ from medsign.clinicians.models import (
     ClinicianEnrollment,
     DeviceRequest,
 )
+from medsign.console.models import BulkRow, BulkSend, SignerTemplate
 from medsign.db.base import Base
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
@@ -31,6 +32,7 @@ from medsign.jobs.models import Job
 from medsign.notify.models import DevMessage
 from medsign.organizations.models import ApiToken, Organization
 from medsign.patients.models import EdoAgreement
+from medsign.staff.models import StaffMember, StaffSession
 from medsign.usage.models import PlanLimit, UsageRecord
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 
@@ -47,6 +49,8 @@ __all__ = [
     "AuthenticatorCredential",
     "Base",
     "Branch",
+    "BulkRow",
+    "BulkSend",
     "CabinetAccount",
     "CabinetLoginCode",
     "CabinetSession",
@@ -72,6 +76,9 @@ __all__ = [
     "PlanLimit",
     "SharedFile",
     "Signer",
+    "SignerTemplate",
+    "StaffMember",
+    "StaffSession",
     "UsageRecord",
     "WebhookDelivery",
     "WebhookSubscription",

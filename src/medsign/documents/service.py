@@ -86,6 +86,7 @@ def create_document(
     prepared: PreparedDocument,
     now: datetime,
     branch_id: str | None = None,
+    actor: str = "api",
 ) -> Document:
     """Store the normalized PDF and record the document with its source files.
 
@@ -130,7 +131,7 @@ def create_document(
         organization_id,
         "document.created",
         at=now,
-        actor="api",
+        actor=actor,
         data={
             "document_id": doc.id,
             "sha256": sha256,

@@ -92,7 +92,7 @@ class Signer(Base):
     order: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(20))
     relation: Mapped[str | None] = mapped_column(String(20))
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), index=True)  # console search (0022)
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     method: Mapped[str] = mapped_column(String(20))

@@ -199,6 +199,7 @@ def create_envelope(
     now: datetime,
     default_ttl: timedelta,
     default_lang: str,
+    actor: str = "api",
 ) -> Envelope:
     """Create an envelope in state ``sent`` and invite the first order group."""
     doc = get_document(session, organization_id, body.document_id)
@@ -260,7 +261,7 @@ def create_envelope(
         organization_id,
         "envelope.sent",
         at=now,
-        actor="api",
+        actor=actor,
         envelope_id=env.id,
         data={"document_id": doc.id, "signers": len(values), "expires_at": expires_at.isoformat()},
     )
@@ -312,10 +313,16 @@ def envelope_out(env: Envelope, keyring: Keyring, public_url: str) -> EnvelopeOu
 
 
 def void_envelope(
-    session: Session, organization_id: str, envelope_id: str, reason: str, *, now: datetime
+    session: Session,
+    organization_id: str,
+    envelope_id: str,
+    reason: str,
+    *,
+    now: datetime,
+    actor: str = "api",
 ) -> Envelope:
     """Void an envelope that has not ended; its links stop working."""
     env = load_envelope(session, organization_id, envelope_id, lock=True)
-    end_envelope(session, env, EnvelopeStatus.VOIDED, now=now, actor="api", data={"reason": reason})
+    end_envelope(session, env, EnvelopeStatus.VOIDED, now=now, actor=actor, data={"reason": reason})
     env.void_reason = reason
     return env

@@ -50,6 +50,7 @@ def resend_link(
     *,
     now: datetime,
     rules: OtpRules | None = None,
+    actor: str = "api",
 ) -> Envelope:
     """Send the signing link again to a signer whose turn it is.
 
@@ -70,7 +71,7 @@ def resend_link(
             organization_id,
             "signer.codes_renewed",
             at=now,
-            actor="api",
+            actor=actor,
             envelope_id=env.id,
             data={"signer_id": signer.id, "max_sends": rules.max_sends},
         )
@@ -84,7 +85,7 @@ def resend_link(
         organization_id,
         "signer.link_resent",
         at=now,
-        actor="api",
+        actor=actor,
         envelope_id=env.id,
         data={"signer_id": signer.id},
     )
@@ -100,6 +101,7 @@ def update_signer(
     patch: SignerPatch,
     *,
     now: datetime,
+    actor: str = "api",
 ) -> Envelope:
     """Change a signer's name, contact or method before they sign; the old link stops
     working and, if it is their turn, a new one is sent."""
@@ -150,7 +152,7 @@ def update_signer(
         organization_id,
         "signer.updated",
         at=now,
-        actor="api",
+        actor=actor,
         envelope_id=env.id,
         data={"signer_id": signer.id, "changes": changes, "link_version": signer.link_version},
     )
@@ -182,6 +184,7 @@ def apply_seal(
     body: SealIn,
     *,
     now: datetime,
+    actor: str = "api",
 ) -> Envelope:
     """A clinic signer with method ``seal`` signs: the organization's seal is applied on
     the clinic's behalf, recorded with who asked for it through the API."""
@@ -213,7 +216,7 @@ def apply_seal(
         organization_id,
         "signer.signed",
         at=now,
-        actor="api",
+        actor=actor,
         envelope_id=env.id,
         data={"signer_id": signer.id, "method": "seal", "staff": body.staff_name},
     )

@@ -10,6 +10,7 @@ from medsign.cabinet import messages as cabinet_messages
 from medsign.cabinet.service import purge_stale
 from medsign.clinicians.messages import send_enrollment
 from medsign.clinicians.requests import prepare_signer
+from medsign.console.bulk import run_bulk_chunk
 from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
@@ -19,6 +20,7 @@ from medsign.jobs.retention import purge_done
 from medsign.jobs.running import Handler
 from medsign.notify.dispatch import build_senders
 from medsign.runtime import Runtime
+from medsign.staff.messages import send_invitation
 from medsign.webhooks.delivery import deliver as deliver_webhook
 from medsign.webhooks.fanout import fan_out_events
 
@@ -45,6 +47,9 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
     def attach_code(rt: Runtime, call: JobCall) -> None:
         cabinet_messages.send_attach_code(rt, call, senders)
 
+    def staff_invite(rt: Runtime, call: JobCall) -> None:
+        send_invitation(rt, call, senders)
+
     return {
         JobKind.INVITE.value: invite,
         JobKind.CABINET_CODE.value: cabinet_code,
@@ -57,6 +62,8 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.EVIDENCE.value: create_evidence,
         JobKind.DEVICE_PREPARE.value: prepare_signer,
         JobKind.ENROLLMENT.value: enrollment,
+        JobKind.BULK_SEND.value: run_bulk_chunk,
+        JobKind.STAFF_INVITE.value: staff_invite,
     }
 
 

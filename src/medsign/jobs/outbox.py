@@ -43,6 +43,8 @@ class JobKind(StrEnum):
     ENROLLMENT = "enrollment"  # send a clinician their device enrollment link
     CABINET_CODE = "cabinet_code"  # a patient cabinet login code (medsign.cabinet.messages)
     ATTACH_CODE = "attach_code"  # a 9-digit attach code to a patient (medsign.cabinet.messages)
+    BULK_SEND = "bulk_send"  # create the envelopes of some rows of a bulk send (console)
+    STAFF_INVITE = "staff_invite"  # email a staff invitation link (medsign.staff.messages)
 
 
 # Lower runs first (docs/operations.md): what a patient waits for on the screen, then
@@ -59,6 +61,8 @@ PRIORITY: dict[JobKind, int] = {
     JobKind.WEBHOOK_FAN_OUT: 3,
     JobKind.WEBHOOK: 3,
     JobKind.EVIDENCE: 4,
+    JobKind.BULK_SEND: 3,
+    JobKind.STAFF_INVITE: 1,
 }
 
 # CPU-bound kinds (PDF signing, RFC 3161 stamping, archives) run on a process pool;

@@ -115,6 +115,16 @@ def _patient_envelopes(organization_id: str, mis_id: str) -> CompoundSelect[str]
     )
 
 
+def _named_envelopes(prefix: str) -> Select[str]:
+    """Ids of the envelopes with a signer whose name starts with ``prefix``: a range the
+    name index seeks to, and LIKE (escaped) for what a collation might put in range."""
+    return select(Signer.envelope_id).where(
+        Signer.name >= prefix,
+        Signer.name < prefix + "\U0010ffff",
+        Signer.name.startswith(prefix, autoescape=True),
+    )
+
+
 def list_envelopes(
     session: Session,
     organization_id: str,
@@ -128,10 +138,13 @@ def list_envelopes(
     updated_before: datetime | None = None,
     branch_id: str | None = None,
     newest_first: bool = False,
+    signer_name_prefix: str | None = None,
 ) -> Page[tuple[Envelope, str]]:
     """A page of the organization's envelopes (each with its document's kind); a branch
     token gets only its branch's (:mod:`medsign.branches.scope`), an organization token
-    may ask for one branch's (``branch_id``; another organization's is a 404)."""
+    may ask for one branch's (``branch_id``; another organization's is a 404).
+    ``signer_name_prefix`` keeps envelopes with a signer whose name starts with it (the
+    console's patient search: a range on ``ix_signers_name``, migration 0022)."""
     window = _window(Envelope.updated_at, updated_since, updated_before)
     query = (
         select(Envelope, Envelope.kind)
@@ -146,6 +159,8 @@ def list_envelopes(
         query = query.where(Envelope.kind == kind)
     if patient_mis_id is not None:
         query = query.where(Envelope.id.in_(_patient_envelopes(organization_id, patient_mis_id)))
+    if signer_name_prefix:
+        query = query.where(Envelope.id.in_(_named_envelopes(signer_name_prefix)))
     query = _keyset(query, Envelope.updated_at, Envelope.id, cursor, newest_first)
     rows = session.execute(query.limit(limit + 1)).all()
     items = [(r[0], str(r[1])) for r in rows[:limit]]

@@ -43,6 +43,11 @@ from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
 from medsign.web.pages import cabinet as cabinet_pages
 from medsign.web.pages import clinician_app, dev_outbox, edo, idp, public, signing
+from medsign.web.pages.console import auth as console_auth
+from medsign.web.pages.console import envelopes as console_envelopes
+from medsign.web.pages.console import send as console_send
+from medsign.web.pages.console import staff as console_staff
+from medsign.web.pages.console import templates as console_templates
 from medsign.web.static_files import static_router
 from medsign.web.transient import TransientErrorMiddleware
 
@@ -136,6 +141,11 @@ def create_app(
         edo,
         cabinet_pages,
         dev_outbox,
+        console_auth,
+        console_envelopes,
+        console_send,
+        console_staff,
+        console_templates,
         public,
         clinician_app,
     ):

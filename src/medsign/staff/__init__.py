@@ -1,0 +1,1 @@
+"""Staff accounts of the console: roles, passwords, TOTP, sessions, invitations."""

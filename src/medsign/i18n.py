@@ -40,6 +40,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Вход через поставщика идентификации",
         "fa": "ورود از طریق ارائه‌دهنده هویت",
     },
+    "method_external": {
+        "en": "Qualified electronic signature",
+        "ru": "Квалифицированная электронная подпись",
+        "fa": "امضای الکترونیکی واجد شرایط",
+    },
     "sign_with": {
         "en": "Sign with {provider}",
         "ru": "Подписать через {provider}",

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     # and how long one request to a provider may take before the patient is told to retry.
     idp_allow_http: bool = False
     idp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # External qualified signatures (docs/external-signatures.md): the CAs whose
+    # certificates medsign accepts (a PEM/DER file or a directory of them); unset: none.
+    external_trust_roots: Path | None = None
+    # CSC remote signing services: http:// base URLs on loopback (development, tests),
+    # and how long one call to a service may take.
+    csc_allow_http: bool = False
+    csc_timeout_seconds: float = Field(default=30.0, gt=0)
     webhook_backoff: float = 5.0
     # Each webhook attempt waits this long for an answer (a timeout is retried).
     webhook_timeout_seconds: float = 10.0

@@ -7,6 +7,7 @@ from medsign.db.base import Base
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
 from medsign.events.models import Event
+from medsign.external.models import CscService
 from medsign.idempotency.models import IdempotencyRecord
 from medsign.identity.models import IdentityProvider, IdpLogin, PatientIdentity
 from medsign.jobs.models import Job
@@ -25,6 +26,7 @@ __all__ = [
     "AuditTreeNode",
     "Base",
     "Branch",
+    "CscService",
     "DevMessage",
     "Document",
     "EdoAgreement",

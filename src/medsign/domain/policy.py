@@ -65,6 +65,9 @@ class Relation(StrEnum):
 
 
 OTP_METHODS = frozenset({Method.SMS_OTP, Method.EMAIL_OTP, Method.CABINET})
+# Signers with these methods get no signing link: the MIS acts through the API (the
+# seal; an external qualified signature uploaded or made through a CSC service).
+API_ONLY_METHODS = frozenset({Method.SEAL.value, Method.EXTERNAL.value})
 CONTRACT_LIKE = frozenset(
     {
         DocumentKind.CONTRACT,
@@ -91,7 +94,9 @@ _STAFF_METHODS: dict[Role, frozenset[Method]] = {
     Role.CLINICIAN: frozenset({Method.DEVICE, Method.EXTERNAL}),
 }
 # Methods this release can carry out end to end; the others are refused clearly.
-IMPLEMENTED_METHODS = frozenset({Method.SMS_OTP, Method.EMAIL_OTP, Method.SEAL, Method.IDP})
+IMPLEMENTED_METHODS = frozenset(
+    {Method.SMS_OTP, Method.EMAIL_OTP, Method.SEAL, Method.IDP, Method.EXTERNAL}
+)
 Overrides = Mapping[str, Iterable[str]]
 
 

@@ -59,7 +59,8 @@ def seal_envelope(rt: Runtime, call: JobCall) -> None:
             code = verification_code(rt.keyring, signer.id)
             request = SealRequest(
                 block=SignatureBlock(
-                    signer_name=signer.name,
+                    # external: the name in the certificate (medsign.external.service)
+                    signer_name=str(signer.evidence.get("signer_name") or signer.name),
                     signed_at=signer.signed_at.astimezone(zone),
                     method=t(f"method_{signer.method}", "en"),
                     document_id=env.document_id,

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
 from medsign.client import (
@@ -26,27 +25,15 @@ from medsign.runtime import Runtime
 from medsign.web.app import create_app
 from medsign.webhooks.signing import headers_for
 from tests.support.api import new_org, patient
+from tests.support.in_thread import served_in_thread
 from tests.support.pdfs import make_pdf
-from tests.support.ports import free_port
 
 
 @pytest.fixture
 def served(rt: Runtime) -> Iterator[str]:
     """The app on ``rt`` served by uvicorn on a loopback port, in a thread."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(runtime=rt, migrate=False), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with served_in_thread(create_app(runtime=rt, migrate=False)) as url:
+        yield url
 
 
 class LoseFirstAnswer(httpx.HTTPTransport):

@@ -142,7 +142,10 @@ def test_remote_signature_is_validated_and_completes_the_envelope(
     [evidence] = read_evidence(final).values()
     assert evidence["external"]["certificate"]["snils"] == SNILS
     assert evidence["signer_name"] == SIGNER_NAME
-    assert evidence["requested_by"]["service"]["credential_id"] == f"{ARCH}/signer"
+    assert evidence["requested_by"]["credential_id"] == f"{ARCH}/signer"
+    certificate = client.get(f"/api/v1/envelopes/{env['id']}/evidence.json", headers=headers)
+    [entry] = certificate.json()["signers"]
+    assert entry["how"]["external"]["certificate"]["snils"] == SNILS
 
 
 @pytest.mark.parametrize(

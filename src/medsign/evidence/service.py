@@ -103,6 +103,9 @@ def _signer_entry(signer: Signer) -> dict[str, Any]:
             "code_attempts": ev.get("code_attempts"),
             "requested_by": ev.get("requested_by"),
             "consent_text": ev.get("consent_text"),
+            # method external: the certificate, the signature's form and times, and a
+            # detached CMS itself (medsign.external.service)
+            "external": ev.get("external"),
         },
         "when": {
             "notified_at": _iso(signer.notified_at),
@@ -262,6 +265,10 @@ def report_lines(data: dict[str, Any], zone: ZoneInfo) -> list[ReportLine]:
         if isinstance(requested, dict):
             who = ", ".join(str(v) for v in requested.values() if v)
             lines.append(kv("requested_by", who))
+        external = how.get("external")
+        cert = external.get("certificate") if isinstance(external, dict) else None
+        if isinstance(cert, dict):
+            lines.append(kv("certificate", f"{cert.get('subject')} ({cert.get('serial')})"))
         lines += [
             kv("signed_at", _local(when.get("signed_at"), zone)),
             kv("sealed_at", _local(when.get("sealed_at"), zone)),

@@ -198,7 +198,7 @@ def _evidence(
         },
         "method": Method.EXTERNAL.value,
         "external": external,
-        "requested_by": {"channel": requester.channel, "service": requester.service},
+        "requested_by": {"channel": requester.channel, **(requester.service or {})},
         "signed_at": now.isoformat(),
         "ip": requester.ip,
         "user_agent": (requester.user_agent or "")[:300],

@@ -60,6 +60,23 @@ def _touch_page(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
+def _add_script(pdf: bytes) -> bytes:
+    """An incremental update that adds an /OpenAction JavaScript to the catalog."""
+    from pyhanko.pdf_utils.generic import DictionaryObject, NameObject, TextStringObject
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    writer.root["/OpenAction"] = DictionaryObject(  # type: ignore[no-untyped-call]
+        {
+            NameObject("/S"): NameObject("/JavaScript"),
+            NameObject("/JS"): TextStringObject("app.alert('changed')"),
+        }
+    )
+    writer.update_root()  # type: ignore[no-untyped-call]
+    out = io.BytesIO()
+    writer.write(out)  # type: ignore[no-untyped-call]
+    return out.getvalue()
+
+
 def test_a_pdf_signed_elsewhere_becomes_the_signed_version(
     client: TestClient, rt: Runtime, pki: ExternalPki, tmp_path: Path
 ) -> None:
@@ -182,6 +199,16 @@ _BAD: dict[str, tuple[Make, int, str]] = {
         lambda pki, pdf: sign_pdf(_touch_page(pdf), pki.signer()),
         422,
         "changes-not-allowed",
+    ),
+    "JavaScript added before signing": (
+        lambda pki, pdf: sign_pdf(_add_script(pdf), pki.signer()),
+        422,
+        "active-content",
+    ),
+    "a certification that forbids medsign's block": (
+        lambda pki, pdf: sign_pdf(pdf, pki.signer(), lock=True),
+        422,
+        "certified-no-changes",
     ),
     "a certificate of an untrusted CA": (
         lambda pki, pdf: sign_pdf(pdf, pki.signer("signer", "rogue")),

@@ -149,14 +149,21 @@ class ExternalPki:
         )
 
 
-def sign_pdf(pdf: bytes, signer: Any, field: str = "UKEP") -> bytes:
-    """Add one PAdES signature in an incremental update, as an MIS would."""
+def sign_pdf(pdf: bytes, signer: Any, field: str = "UKEP", *, lock: bool = False) -> bytes:
+    """Add one PAdES signature in an incremental update, as an MIS would (``lock``: a
+    certification signature that allows no later change, DocMDP P=1)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
+    from pyhanko.sign.fields import MDPPerm
 
     async def run() -> bytes:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        meta = signers.PdfSignatureMetadata(field_name=field, md_algorithm="sha256")
+        meta = signers.PdfSignatureMetadata(
+            field_name=field,
+            md_algorithm="sha256",
+            certify=lock,
+            docmdp_permissions=MDPPerm.NO_CHANGES,
+        )
         out = await signers.PdfSigner(meta, signer).async_sign_pdf(writer)
         return out.getvalue()  # type: ignore[no-any-return]
 

@@ -31,6 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from medsign.errors import ExternalSignatureRejected
+from medsign.pdf.intake import find_active_content
 from medsign.pdf.reference import run_sync
 
 log = logging.getLogger(__name__)
@@ -211,7 +212,7 @@ async def _validate_pdf(
 ) -> ExternalSignature:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.diff_analysis import ModificationLevel
-    from pyhanko.sign.fields import enumerate_sig_fields
+    from pyhanko.sign.fields import MDPPerm, enumerate_sig_fields
     from pyhanko.sign.validation import SignatureCoverageLevel, async_validate_pdf_signature
     from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
@@ -239,8 +240,15 @@ async def _validate_pdf(
     sig = new[0]
     # The pages the signature covers are the pages medsign issued: same content streams
     # and resources (annotations aside: a signature adds its widget there).
-    if page_fingerprints(issued) != page_fingerprints(uploaded):
+    if page_fingerprints(issued) != page_fingerprints(uploaded, refuse_active=True):
         raise _not_allowed()
+    if sig.docmdp_level == MDPPerm.NO_CHANGES:
+        # ISO 32000-1 §12.8.2.2: P=1 forbids any later change, medsign's block included.
+        raise _reject(
+            "certified-no-changes",
+            "The signature certifies the document with no changes allowed (DocMDP P=1), "
+            "so medsign could not add its signature block; sign without that restriction.",
+        )
     context = _context(roots, now)
     try:
         status = await async_validate_pdf_signature(sig, signer_validation_context=context)
@@ -282,11 +290,22 @@ def _not_allowed() -> ExternalSignatureRejected:
 _MAX_NODES = 200_000
 
 
-def page_fingerprints(pdf: bytes) -> list[str]:
+def page_fingerprints(pdf: bytes, *, refuse_active: bool = False) -> list[str]:
     """One digest per page over its content streams, resources, boxes and rotation,
-    following indirect objects (each counted once); annotations are left out."""
+    following indirect objects (each counted once); annotations are left out.
+
+    ``refuse_active``: a file with JavaScript, launch actions or dynamic XFA anywhere
+    (what intake refuses, :mod:`medsign.pdf.intake`) is rejected.
+    """
     try:
         with pikepdf.open(io.BytesIO(pdf)) as doc:
+            active = find_active_content(doc, pdf) if refuse_active else None
+            if active:
+                raise _reject(
+                    "active-content",
+                    f"The signed PDF contains {active}, which could change what is shown; "
+                    "sign the issued PDF without adding scripts or actions.",
+                )
             return [_digest_page(page.obj) for page in doc.pages]
     except pikepdf.PdfError as exc:
         raise _reject("unreadable-pdf", "The PDF cannot be read; upload it as signed.") from exc

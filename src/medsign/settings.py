@@ -115,6 +115,13 @@ class Settings(BaseSettings):
         parse_storage_url(value)  # ValueError names MEDSIGN_STORAGE_URL and what is wrong
         return value
 
+    @field_validator("external_trust_roots")
+    @classmethod
+    def _check_trust_roots(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.exists():
+            raise ValueError(f"MEDSIGN_EXTERNAL_TRUST_ROOTS: {value} does not exist")
+        return value
+
     @field_validator("s3_endpoint_url")
     @classmethod
     def _check_s3_endpoint_url(cls, value: str | None) -> str | None:

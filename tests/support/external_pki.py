@@ -170,11 +170,12 @@ def sign_pdf(pdf: bytes, signer: Any, field: str = "UKEP", *, lock: bool = False
     return run_sync(run())
 
 
-def sign_detached(data: bytes, signer: Any, md: str = "sha256") -> bytes:
-    """A detached CMS SignedData over ``data`` (DER), like a .sig from a CryptoPro tool."""
+def sign_detached(data: bytes, signer: Any, md: str = "sha256", *, detached: bool = True) -> bytes:
+    """A detached CMS SignedData over ``data`` (DER), like a .sig from a CryptoPro tool
+    (``detached=False``: the data inside, an attached signature)."""
 
     async def run() -> cms.ContentInfo:
-        return await signer.async_sign_general_data(data, md, detached=True)
+        return await signer.async_sign_general_data(data, md, detached=detached)
 
     info = run_sync(run())
     return bytes(info.dump())

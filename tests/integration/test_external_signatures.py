@@ -102,6 +102,12 @@ def test_a_pdf_signed_elsewhere_becomes_the_signed_version(
     assert [s["method"] for s in body["signatures"]] == ["external", "external"]
     assert all(SIGNER_NAME in (s["certificate"] or "") for s in body["signatures"])
     assert body["signatures"][0]["signer"] == SIGNER_NAME
+    for lang, label in (("en", "Qualified electronic signature"), ("ru", "Квалифицированная")):
+        page = client.post(
+            f"/verify?lang={lang}", files={"file": ("f.pdf", final, "application/pdf")}
+        )
+        assert page.status_code == 200 and label in page.text
+        assert "CN=Petrov Petr" in page.text
     with rt.transaction() as session:
         signer = session.get(Signer, env["signers"][0]["id"])
         assert signer is not None and signer.evidence is not None

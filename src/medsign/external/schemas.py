@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CscServiceIn(BaseModel):
     """``POST /api/v1/csc-services``."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=100)
     base_url: str = Field(
@@ -46,6 +48,8 @@ class CscServiceList(BaseModel):
 
 class CscSignIn(BaseModel):
     """``POST /api/v1/envelopes/{id}/signers/{signer_id}/external/csc``."""
+
+    model_config = ConfigDict(extra="forbid")
 
     service_id: str = Field(max_length=36)
     credential_id: str = Field(min_length=1, max_length=500)

@@ -96,6 +96,14 @@ def test_a_pdf_signed_elsewhere_becomes_the_signed_version(
         "completed"
     )
     check_independently(rt, pki, final, tmp_path, signatures=2)
+    # The B-LTA archive: both signatures and a document time-stamp, still valid.
+    archive = client.get(f"/api/v1/envelopes/{env['id']}/archive.pdf", headers=headers)
+    assert archive.status_code == 200 and archive.content.startswith(final[:1000])
+    archived = client.post(
+        "/api/v1/verify", files={"file": ("a.pdf", archive.content, "application/pdf")}
+    ).json()
+    assert archived["valid"], archived
+    assert [s["method"] for s in archived["signatures"]][:2] == ["external", "external"]
     verdict = client.post("/api/v1/verify", files={"file": ("f.pdf", final, "application/pdf")})
     body = verdict.json()
     assert body["valid"] is True, body

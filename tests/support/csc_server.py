@@ -54,6 +54,17 @@ class CscTestServer(LoopbackPeer):
                 config, service_params=DummyServiceParams(hash_pinning_required=True)
             )
         self._csc.register_routes()
+        # The same operations under CSC API v2 paths (the dummy serves v1 only), so a
+        # v2 registration is exercised end to end; requests are recorded either way.
+        for name, handler in (
+            ("info", self._csc.info),
+            ("credentials/list", self._csc.credentials_list),
+            ("credentials/info", self._csc.credentials_info),
+            ("credentials/authorize", self._csc.credentials_authorize),
+            ("signatures/signHash", self._csc.signatures_sign_hash),
+        ):
+            self._csc.app.router.add_post(f"/csc/v2/{name}", handler)
+        self._csc.app.router.add_post("/csc/v2/oauth2/token", self._token)
         self._csc.app.router.add_post("/csc/v1/oauth2/token", self._token)
         self._csc.app.middlewares.append(self._front_door)
         self._loop = asyncio.new_event_loop()
@@ -79,11 +90,11 @@ class CscTestServer(LoopbackPeer):
         if request.content_type == "application/json":
             body = json.loads(await request.read() or b"{}")
         self.calls.append((request.path, body))
-        protected = request.path not in ("/csc/v1/info", "/csc/v1/oauth2/token", "/info")
+        protected = not request.path.endswith(("/info", "/oauth2/token"))
         authorized = request.headers.get("Authorization") == f"Bearer {self.token}"
         if self.client_id and protected and not authorized:
             return web.json_response({"error": "invalid_token"}, status=401)
-        authorizing = request.path == "/csc/v1/credentials/authorize"
+        authorizing = request.path.endswith("/credentials/authorize")
         if self.pin and authorizing and body.get("PIN") != self.pin:
             return web.json_response({"error": "invalid_pin"}, status=400)
         return await handler(request)

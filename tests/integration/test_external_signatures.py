@@ -30,6 +30,7 @@ from tests.support.external_flow import (
 )
 from tests.support.external_pki import INN, SIGNER_NAME, SNILS, ExternalPki, sign_detached, sign_pdf
 from tests.support.idp_flow import audited
+from tests.support.pages import form_fields, path_of, request_code
 from tests.support.pdfs import make_pdf
 from tests.support.worker import drain
 
@@ -301,6 +302,24 @@ def test_wrong_signer_states_are_conflicts(
     assert res.status_code == 409 and res.json()["state"] == "voided"
     refused = audited(rt, "signer.external_refused")
     assert {e["status"] for e in refused} == {409}
+
+
+def test_the_signing_link_cannot_sign_for_an_external_signer(
+    client: TestClient, rt: Runtime
+) -> None:
+    _, headers = new_org(rt)
+    env, _ = external_envelope(client, headers, {**external_signer(), "email": "p@example.com"})
+    path = path_of(env["signers"][0]["signing_url"])
+    fields = form_fields(client.get(path).text)
+    json_please = {"Accept": "application/json"}
+    res = client.post(f"{path}/code", data={"csrf": fields["csrf"]}, headers=json_please)
+    assert res.status_code == 409 and res.json()["state"] == "api_only"
+    res = client.post(f"{path}/sign", data={**fields, "code": "123456"})
+    assert res.status_code == 409 and "not on this page" in res.text
+    assert "not on this page" in request_code(client, path).text
+    drain(rt)
+    assert jobs_of(rt, "send_code") == 0 and not audited(rt, "signer.code_sent")
+    assert not audited(rt, "signer.signed")
 
 
 def test_policy_refuses_external_where_the_law_does_not_allow_it(

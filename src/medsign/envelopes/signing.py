@@ -26,7 +26,7 @@ from medsign.domain.otp import (
     check_contact_cap,
     wrong_code_error,
 )
-from medsign.domain.policy import DocumentKind, Method, Role, check_method
+from medsign.domain.policy import API_ONLY_METHODS, DocumentKind, Method, Role, check_method
 from medsign.domain.states import EnvelopeStatus, SignerStatus, signer_move
 from medsign.domain.tokens import Keyring
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
@@ -128,6 +128,13 @@ def _locked_view(session: Session, keyring: Keyring, token: str, now: datetime) 
 
 
 def _require_can_sign(view: LinkView) -> None:
+    if view.signer.method in API_ONLY_METHODS:
+        # A seal or an external qualified signature is never made with a code on the
+        # signing page, whatever contact the signer has.
+        raise Conflict(
+            "This signature is made by the clinic through its system, not on this page.",
+            state="api_only",
+        )
     if view.state is LinkState.SIGNED:
         raise Conflict("You have already signed this document.", state="signed")
     if view.state is LinkState.DECLINED:

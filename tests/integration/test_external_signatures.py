@@ -322,6 +322,17 @@ def test_the_signing_link_cannot_sign_for_an_external_signer(
     assert not audited(rt, "signer.signed")
 
 
+def test_medsigns_own_field_name_is_reserved(
+    client: TestClient, rt: Runtime, pki: ExternalPki
+) -> None:
+    _, headers = new_org(rt)
+    env, issued = external_envelope(client, headers)
+    field = f"medsign-{env['signers'][0]['id']}"
+    res = post_external(client, headers, env, sign_pdf(issued, pki.signer(), field=field))
+    assert res.status_code == 422 and res.json()["reason"] == "reserved-field-name"
+    assert current_pdf(client, headers, env["id"]) == issued
+
+
 def test_policy_refuses_external_where_the_law_does_not_allow_it(
     client: TestClient, rt: Runtime
 ) -> None:

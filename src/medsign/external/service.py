@@ -28,7 +28,13 @@ from medsign.envelopes.policy_context import policy_context
 from medsign.envelopes.queries import load_envelope
 from medsign.envelopes.sealing import field_name
 from medsign.envelopes.signing import record_signature
-from medsign.errors import Conflict, DomainError, ExternalSignatureRejected, NotFound
+from medsign.errors import (
+    Conflict,
+    DomainError,
+    ExternalSignatureRejected,
+    InvalidInput,
+    NotFound,
+)
 from medsign.external.csc import CscEndpoint, client_credentials_token, service_info
 from medsign.external.models import CscService
 from medsign.external.schemas import CscServiceIn, CscServiceOut
@@ -45,7 +51,6 @@ class Issued:
     envelope_id: str
     signer_id: str
     sha256: str
-    signer_name: str
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ def issued_version(
     """What ``signer_id`` must sign; Conflict/NotFound when they may not sign now."""
     env = load_envelope(session, organization_id, envelope_id)
     signer = _signer_may_sign(session, env, signer_id, now)
-    return Issued(env.id, signer.id, env.current_sha256, signer.name)
+    return Issued(env.id, signer.id, env.current_sha256)
 
 
 def accept(
@@ -261,8 +266,6 @@ def check_service(body: CscServiceIn, *, allow_http: bool, timeout: float) -> di
 
 
 def _bad(detail: str, field: str) -> DomainError:
-    from medsign.errors import InvalidInput
-
     return InvalidInput(detail, field=field)
 
 

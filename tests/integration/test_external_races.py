@@ -1,6 +1,6 @@
-"""Uploads racing for one external signer, over real HTTP against the served app, on
-SQLite and PostgreSQL: exactly one is accepted, the others are 409 problems, and the
-envelope ends with one signature from the winner, sealed once."""
+"""External signatures over real HTTP against the served app, on SQLite and PostgreSQL:
+uploads racing for one signer (exactly one is accepted, the others are 409 problems, and
+the envelope ends with one signature from the winner, sealed once), and the SDK."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from medsign.client import ApiError, MedsignClient
 from medsign.runtime import Runtime
 from medsign.settings import Settings
 from medsign.web.app import create_app
@@ -48,6 +49,22 @@ def served(rt: Runtime) -> Iterator[str]:
     """The app on ``rt`` over HTTP (uvicorn in a thread)."""
     with served_in_thread(create_app(runtime=rt, migrate=False)) as url:
         yield url
+
+
+def test_the_sdk_uploads_an_external_signature(
+    client: TestClient, rt: Runtime, pki: ExternalPki, served: str, tmp_path: Path
+) -> None:
+    _, headers = new_org(rt)
+    env, issued = external_envelope(client, headers)
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(sign_pdf(issued, pki.signer()))
+    token = headers["Authorization"].removeprefix("Bearer ")
+    with MedsignClient(served, token) as api:
+        with pytest.raises(ApiError) as err:
+            api.sign_external(env["id"], env["signers"][0]["id"], ("x.sig", b"junk", "x/y"))
+        assert err.value.status == 422 and err.value.problem["reason"] == "not-cms"
+        done = api.sign_external(env["id"], env["signers"][0]["id"], signed)
+    assert done["signers"][0]["status"] == "signed"
 
 
 def _at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:

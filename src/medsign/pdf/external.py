@@ -351,11 +351,10 @@ def _digest_page(page: pikepdf.Dictionary) -> str:
 def load_cms(data: bytes) -> asn1_cms.ContentInfo:
     """A CMS ContentInfo holding SignedData, from DER, PEM or base64 (what .sig/.p7s
     files hold)."""
-    raw = data.strip()
-    match = _PEM.search(raw)
-    if match is not None:
-        raw = match.group(1)
+    raw = data  # DER (a SEQUENCE, 0x30) is taken byte for byte: its last byte may be 0x20
     if raw[:1] != b"\x30":
+        match = _PEM.search(raw)
+        raw = match.group(1) if match is not None else raw
         try:
             raw = base64.b64decode(b"".join(raw.split()), validate=True)
         except ValueError:

@@ -245,6 +245,11 @@ _BAD: dict[str, tuple[Make, int, str]] = {
         422,
         "untrusted-certificate",
     ),
+    "an attached (not detached) signature": (
+        lambda pki, pdf: sign_detached(pdf, pki.signer(), detached=False),
+        422,
+        "not-detached",
+    ),
     "a detached signature with SHA-512": (
         lambda pki, pdf: sign_detached(pdf, pki.signer(), md="sha512"),
         422,

@@ -107,7 +107,9 @@ def upload_external(
         raise InvalidInput("The uploaded file is empty.", field="file")
     roots = trust_roots(rt)
     now = rt.clock()
-    validate = validate_signed_pdf if b"%PDF-" in data[:1024] else validate_detached
+    # DER (a CMS SEQUENCE, 0x30) is a .sig even when it carries a PDF inside.
+    is_pdf = data[:1] != b"\x30" and b"%PDF-" in data[:1024]
+    validate = validate_signed_pdf if is_pdf else validate_detached
 
     def check(issued: bytes) -> tuple[ExternalSignature, bytes]:
         checked = validate(issued, data, roots, now=now)

@@ -351,6 +351,59 @@ class PlanLimitReached(DomainError):
     title = "Plan limit reached"
 
 
+# --- clinician devices (issue [clinician]) --------------------------------------------
+
+
+class ProofOfPossessionFailed(InvalidInput):
+    """A certificate request whose self-signature does not verify (RFC 2986 §3)."""
+
+    type_slug = "proof-of-possession-failed"
+    title = "Proof of possession failed"
+
+
+class SignatureInvalid(InvalidInput):
+    """A device's signature does not verify against its certificate over what was asked."""
+
+    type_slug = "signature-invalid"
+    title = "Signature does not verify"
+
+
+class DeviceRevoked(Forbidden):
+    """The device's certificate is revoked or expired: it must be enrolled again."""
+
+    type_slug = "device-revoked"
+    title = "Device revoked"
+
+
+class WrongWorkplace(Forbidden):
+    """A device asked to act on a request for another device or workplace."""
+
+    type_slug = "wrong-workplace"
+    title = "Another workplace's request"
+
+
+class RequestExpired(LinkExpired):
+    """A signing request past its time, or whose envelope can no longer be signed."""
+
+    type_slug = "request-expired"
+    title = "Request expired"
+
+
+class RequestDecided(Conflict):
+    """A signing request that was already approved or declined (a replay)."""
+
+    type_slug = "request-decided"
+    title = "Request already decided"
+
+
+class DocumentChanged(Conflict):
+    """Another signature landed on the PDF after the request was prepared; a new
+    request is prepared on the new PDF and the old ``to_sign`` is refused."""
+
+    type_slug = "document-changed"
+    title = "Document changed"
+
+
 # --- external qualified signatures ([clinician] point 5) --------------------------------
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from medsign.i18n_cabinet import CABINET_TEXTS
+
 LANGS: tuple[str, ...] = ("en", "ru", "fa")
 RTL: frozenset[str] = frozenset({"fa"})
 
@@ -44,6 +46,29 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Qualified electronic signature",
         "ru": "Квалифицированная электронная подпись",
         "fa": "امضای الکترونیکی واجد شرایط",
+    },
+    "method_device": {
+        "en": "Clinician's device key",
+        "ru": "Ключ на устройстве врача",
+        "fa": "کلید دستگاه پزشک",
+    },
+    "consent_device": {
+        "en": "By approving on my enrolled device I sign this document with my own key.",
+        "ru": "Подтверждая на своём устройстве, я подписываю документ своим ключом.",
+        "fa": "با تأیید در دستگاه ثبت‌شده‌ام، این سند را با کلید خودم امضا می‌کنم.",
+    },
+    "enroll_subject": {
+        "en": "Set up signing on your device for {org}",
+        "ru": "Настройте подпись на своём устройстве для {org}",
+        "fa": "امضا را در دستگاه خود برای {org} راه‌اندازی کنید",
+    },
+    "enroll_body": {
+        "en": "{org} invites you to approve prescriptions on your device. Open on your "
+        "phone: {url} (valid until {expires}).",
+        "ru": "{org} приглашает вас подписывать рецепты на своём устройстве. Откройте на "
+        "телефоне: {url} (действует до {expires}).",
+        "fa": "{org} از شما دعوت می‌کند نسخه‌ها را در دستگاه خود تأیید کنید. در تلفن خود "
+        "باز کنید: {url} (معتبر تا {expires}).",
     },
     "sign_with": {
         "en": "Sign with {provider}",
@@ -368,12 +393,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "fa": "درخواست‌های بررسی از نشانی شما زیاد است. یک دقیقه صبر کنید و دوباره امتحان کنید.",
     },
     "language": {"en": "Language", "ru": "Язык", "fa": "زبان"},
+    "zoom_text": {
+        "en": "Zoom and select text",
+        "ru": "Увеличить и выделить текст",
+        "fa": "بزرگ‌نمایی و انتخاب متن",
+    },
+    "more_pages_in_pdf": {
+        "en": "Pages {first}–{last} are in the PDF: use “Open the PDF” above.",
+        "ru": "Страницы {first}–{last} — в PDF: нажмите «Открыть PDF» выше.",
+        "fa": "صفحه‌های {first} تا {last} در فایل PDF هستند: «باز کردن PDF» را در بالا بزنید.",
+    },
     "page_n": {
         "en": "Page {n} of {total}",
         "ru": "Страница {n} из {total}",
         "fa": "صفحه {n} از {total}",
     },
 }
+TEXTS.update(CABINET_TEXTS)
 
 
 def t(key: str, lang: str, **params: object) -> str:

@@ -22,12 +22,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from medsign.audit.note import LogIdentity, NoteKey
 from medsign.db.engine import READ_MOSTLY, make_engine, make_session_factory
+from medsign.documents.page_images import PageImages
 from medsign.domain.otp import OtpRules
 from medsign.domain.tokens import Keyring
 from medsign.jobs.wakeup import Doorbell, install
 from medsign.pdf.intake import set_pdf_parser_limits
 from medsign.pdf.timestamp import Timestamper, make_timestamper
-from medsign.pki import SealKey, load_or_create_dev_ca, load_seal_key_files
+from medsign.pki import (
+    ClinicianCa,
+    SealKey,
+    load_clinician_ca_files,
+    load_or_create_clinician_ca,
+    load_or_create_dev_ca,
+    load_seal_key_files,
+)
 from medsign.settings import Settings
 from medsign.storage.factory import open_blob_store
 from medsign.storage.ports import BlobStore
@@ -71,6 +79,7 @@ class SealKeys:
     _slot_cache: dict[tuple[str, int], SealKey] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _timestamper: Timestamper | None = None
+    _clinician_ca: ClinicianCa | None = None
 
     @property
     def keys_dir(self) -> Path:
@@ -83,13 +92,30 @@ class SealKeys:
         With configured seal keys and the built-in TSA, the dev CA (which issues the
         TSA's certificate) is trusted too.
         """
+        clinicians = self.clinician_ca().root  # devices' certificates chain to it
         if self.settings.seal_key_file is not None:
             key = self.for_organization("*", "")
             roots: list[x509.Certificate] = [key.chain[-1]] if key.chain else [key.certificate]
             if not self.settings.tsa_url:
                 roots.append(load_or_create_dev_ca(self.keys_dir).certificate)
-            return roots
-        return [load_or_create_dev_ca(self.keys_dir).certificate]
+            return [*roots, clinicians] if clinicians not in roots else roots
+        return [load_or_create_dev_ca(self.keys_dir).certificate, clinicians]
+
+    def clinician_ca(self) -> ClinicianCa:
+        """The CA that certifies clinicians' device keys: ``MEDSIGN_CLINICIAN_CA_*`` files
+        or the development clinician CA beside the development CA (cached)."""
+        with self._lock:
+            if self._clinician_ca is None:
+                s = self.settings
+                if s.clinician_ca_key_file is not None and s.clinician_ca_cert_file is not None:
+                    self._clinician_ca = load_clinician_ca_files(
+                        s.clinician_ca_key_file,
+                        s.clinician_ca_cert_file,
+                        s.clinician_ca_chain_files,
+                    )
+                else:
+                    self._clinician_ca = load_or_create_clinician_ca(self.keys_dir)
+            return self._clinician_ca
 
     def timestamper(self) -> Timestamper:
         """The RFC 3161 timestamper: ``MEDSIGN_TSA_URL`` or the built-in TSA (cached)."""
@@ -216,9 +242,18 @@ class Runtime:
         host = urlsplit(self.settings.public_url).netloc or "medsign"
         return LogIdentity(NoteKey.from_keyring(self.keyring), f"{host}/audit")
 
+    @cached_property
+    def page_images(self) -> PageImages:
+        """Page images of documents for the viewer, kept under ``<data_dir>/cache/pages``."""
+        return PageImages(self.files, self.settings.data_dir / "cache" / "pages")
+
     def signing_url(self, token: str) -> str:
         """The public link a signer opens."""
         return f"{self.settings.public_url.rstrip('/')}/s/{token}"
+
+    def cabinet_url(self) -> str:
+        """The public address of the patient cabinet."""
+        return f"{self.settings.public_url.rstrip('/')}/cabinet"
 
     def close(self) -> None:
         """Release database connections."""

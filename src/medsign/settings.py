@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     seal_key_file: Path | None = None
     seal_cert_file: Path | None = None
     seal_chain_files: list[Path] = Field(default_factory=list)
+    # Clinician devices (docs/clinician-devices.md): the CA that certifies device keys
+    # (unset: a development clinician CA under data_dir/keys/clinician-ca), how long a
+    # device certificate is valid, how long an enrollment link and a signing request live.
+    clinician_ca_key_file: Path | None = None
+    clinician_ca_cert_file: Path | None = None
+    clinician_ca_chain_files: list[Path] = Field(default_factory=list)
+    clinician_certificate_days: int = Field(default=365, ge=1, le=825)
+    clinician_enrollment_hours: float = Field(default=72.0, gt=0)
+    device_request_ttl_hours: float = Field(default=24.0, gt=0)
     # RFC 3161 time-stamping authority for PAdES B-T; unset -> the built-in TSA, whose
     # certificate is issued by the development CA under data_dir/keys/tsa.
     tsa_url: str | None = None
@@ -99,7 +108,20 @@ class Settings(BaseSettings):
     worker_processes: int | None = Field(default=None, ge=0, le=256)
     # A claimed job whose worker died is taken again after this many seconds.
     worker_lease_seconds: float = 120.0
+    # Jobs that finished successfully are deleted after this many days (dead ones stay).
+    job_retention_days: float = Field(default=7.0, gt=0)
     in_process_worker: bool = True
+    # Patient cabinet (docs/cabinet.md): attach codes live this long; a device stays
+    # logged in this many days after its last visit; login codes per client address
+    # and hour; wrong attach codes allowed per account and per address before a lockout
+    # of ``cabinet_attach_lockout_minutes``; attach codes per patient card and day.
+    cabinet_attach_code_ttl_hours: float = Field(default=72.0, gt=0)
+    cabinet_session_days: float = Field(default=30.0, gt=0)
+    cabinet_codes_per_ip_per_hour: int = Field(default=30, ge=1)
+    cabinet_attach_failures_per_account: int = Field(default=5, ge=1)
+    cabinet_attach_failures_per_ip: int = Field(default=20, ge=1)
+    cabinet_attach_lockout_minutes: float = Field(default=60.0, gt=0)
+    cabinet_attach_codes_per_patient_per_day: int = Field(default=10, ge=1)
     default_lang: Literal["en", "ru", "fa"] = "ru"
     # IANA time zone in which signature blocks show the signing time (with its offset).
     time_zone: str = "Europe/Moscow"

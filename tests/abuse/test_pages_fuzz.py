@@ -49,7 +49,10 @@ def _sane(res: object) -> None:
 
 
 @FUZZ
-@given(token=tokens, suffix=st.sampled_from(["", "/document.pdf", "/signed.pdf"]))
+@given(
+    token=tokens,
+    suffix=st.sampled_from(["", "/document.pdf", "/signed.pdf", "/pages/1.webp"]),
+)
 def test_random_links_never_fail_nor_show_a_document(
     site: tuple[TestClient, str], token: str, suffix: str
 ) -> None:
@@ -108,3 +111,14 @@ def test_random_public_paths(site: tuple[TestClient, str], path: str, lang: str)
     client, _ = site
     for base in ("/", "/verify", "/dev/outbox", "/s/"):
         _sane(client.get(f"{base}{quote(path, safe='/')}", params={"lang": lang}))
+
+
+@FUZZ
+@given(name=st.text(TOKEN_CHARS, min_size=1, max_size=40), width=form_values, version=form_values)
+def test_random_page_images_on_a_live_link(
+    site: tuple[TestClient, str], name: str, width: str, version: str
+) -> None:
+    client, path = site
+    res = client.get(f"{path}/pages/{quote(name, safe='')}", params={"w": width, "v": version})
+    _sane(res)
+    assert res.status_code in (200, 404), res.status_code

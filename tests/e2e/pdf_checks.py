@@ -46,7 +46,7 @@ class PdfsigSignature:
         return "- Total document signed" in self.text
 
 
-def nss_db_trusting(ca_cert: Path, directory: Path) -> str:
+def nss_db_trusting(ca_cert: Path, directory: Path, *more: Path) -> str:
     """A new NSS database in ``directory`` that trusts ``ca_cert``; returns ``sql:DIR``.
 
     The trust flags are "SSL,S/MIME,object signing": poppler checks a signer's chain for
@@ -58,6 +58,10 @@ def nss_db_trusting(ca_cert: Path, directory: Path) -> str:
     for args in (
         ["certutil", "-N", "--empty-password", "-d", nssdir],
         ["certutil", "-A", "-n", "medsign-ca", "-t", "C,C,C", "-i", str(ca_cert), "-d", nssdir],
+        *(
+            ["certutil", "-A", "-n", f"medsign-ca-{i}", "-t", "C,C,C", "-i", str(c), "-d", nssdir]
+            for i, c in enumerate(more, start=1)
+        ),
     ):
         done = subprocess.run(args, capture_output=True, text=True, timeout=TOOL_TIMEOUT)
         assert done.returncode == 0, f"{' '.join(args)}: {done.stdout}{done.stderr}"
@@ -111,12 +115,12 @@ async def _validate_all(data: bytes, ca_pem: bytes) -> list[PyhankoVerdict]:
     from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    _, _, der = pem.unarmor(ca_pem)
-    root = x509.Certificate.load(der)
+    # Every certificate in the file is trusted (the dev CA, and the clinician CA beside it).
+    roots = [x509.Certificate.load(der) for _, _, der in pem.unarmor(ca_pem, multiple=True)]
     reader = PdfFileReader(io.BytesIO(data))
     verdicts = []
     for sig in reader.embedded_signatures:
-        context = ValidationContext(trust_roots=[root], allow_fetching=False)
+        context = ValidationContext(trust_roots=roots, allow_fetching=False)
         status: Any = await async_validate_pdf_signature(sig, signer_validation_context=context)
         level = status.modification_level
         ts = status.timestamp_validity

@@ -116,11 +116,11 @@ def signer(name: str, method: str, order: int = 1, **contact: str) -> dict[str, 
 
 
 def open_document(page: Page, link: str, lang: str = "en", pages: int = 2) -> None:
-    """Open the signing page and wait until pdf.js has drawn the document."""
+    """Open the signing page and wait until the first page image of the document shows."""
     response = page.goto(with_lang(link, lang))
     assert response is not None and response.status == 200, response and response.status
     expect(page.locator("#viewer")).to_have_attribute("data-rendered", str(pages))
-    expect(page.locator("#viewer canvas")).to_have_count(pages)
+    expect(page.locator("#viewer img.page")).to_have_count(pages)
 
 
 def assert_no_horizontal_scroll(page: Page) -> None:
@@ -156,14 +156,22 @@ def download_signed(page: Page, target: Path) -> bytes:
     return data
 
 
-def check_signed_pdf(app: ServedMedsign, data: bytes, tmp: Path, signatures: int) -> None:
-    """pdfsig (valid and trusted), qpdf --check and pyHanko agree on every signature."""
+def check_signed_pdf(
+    app: ServedMedsign, data: bytes, tmp: Path, signatures: int, *more_roots: Path
+) -> None:
+    """pdfsig (valid and trusted), qpdf --check and pyHanko agree on every signature.
+
+    The development CA is trusted, and ``more_roots`` (e.g. the clinician CA) besides."""
     pdf = tmp / "checked.pdf"
     pdf.write_bytes(data)
     ca = app.ca_cert_file
     assert ca.exists(), f"no development CA at {ca}: {sorted(app.data_dir.rglob('*'))}"
+    if more_roots:
+        bundle = tmp / "roots.pem"
+        bundle.write_bytes(b"".join(p.read_bytes() for p in (ca, *more_roots)))
+        ca = bundle
 
-    output, found = pdfsig(pdf, nss_db_trusting(ca, tmp / "nssdb"))
+    output, found = pdfsig(pdf, nss_db_trusting(app.ca_cert_file, tmp / "nssdb", *more_roots))
     assert len(found) == signatures, output
     for sig in found:
         assert sig.valid, f"pdfsig: signature #{sig.number} is not valid:\n{output}"

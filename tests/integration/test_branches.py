@@ -159,6 +159,7 @@ def _b_ids(client: TestClient, world: World) -> dict[str, str]:
         "webhook_id": world.webhook_b["id"],
         "delivery_id": deliveries[0]["id"],
         "token_id": tokens[0]["id"],
+        "name": "1.webp",  # a page image of B's document
     }
 
 
@@ -191,6 +192,7 @@ def test_a_branch_token_gets_404_for_another_branchs_objects_on_every_endpoint(
     expected = {
         ("GET", "/api/v1/documents/{document_id}"),
         ("GET", "/api/v1/documents/{document_id}/pdf"),
+        ("GET", "/api/v1/documents/{document_id}/pages/{name}"),
         ("GET", "/api/v1/envelopes/{envelope_id}"),
         ("GET", "/api/v1/envelopes/{envelope_id}/pdf"),
         ("POST", "/api/v1/envelopes/{envelope_id}/void"),

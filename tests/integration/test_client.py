@@ -25,14 +25,14 @@ from medsign.runtime import Runtime
 from medsign.web.app import create_app
 from medsign.webhooks.signing import headers_for
 from tests.support.api import new_org, patient
-from tests.support.in_thread import served_in_thread
 from tests.support.pdfs import make_pdf
+from tests.support.threaded import serve_in_thread
 
 
 @pytest.fixture
 def served(rt: Runtime) -> Iterator[str]:
     """The app on ``rt`` served by uvicorn on a loopback port, in a thread."""
-    with served_in_thread(create_app(runtime=rt, migrate=False)) as url:
+    with serve_in_thread(create_app(runtime=rt, migrate=False)) as url:
         yield url
 
 

@@ -26,7 +26,7 @@ from tests.support.external_flow import (
 )
 from tests.support.external_pki import ExternalPki, sign_detached, sign_pdf
 from tests.support.idp_flow import audited
-from tests.support.in_thread import served_in_thread
+from tests.support.threaded import serve_in_thread
 from tests.support.worker import drain
 
 
@@ -47,7 +47,7 @@ def settings(settings: Settings, pki: ExternalPki, tmp_path: Path) -> Settings:
 @pytest.fixture
 def served(rt: Runtime) -> Iterator[str]:
     """The app on ``rt`` over HTTP (uvicorn in a thread)."""
-    with served_in_thread(create_app(runtime=rt, migrate=False)) as url:
+    with serve_in_thread(create_app(runtime=rt, migrate=False)) as url:
         yield url
 
 

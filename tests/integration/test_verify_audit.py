@@ -22,7 +22,7 @@ MEDSIGN = [sys.executable, "-m", "medsign.cli.main"]
 
 
 def _run(
-    rt: Runtime, tmp_path: Path, database_url: str, *args: str
+    rt: Runtime, tmp_path: Path, database_url: str, *args: str, secret: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSIGN_")}
     assert rt.settings.secret_key is not None
@@ -30,7 +30,7 @@ def _run(
         {
             "MEDSIGN_DATA_DIR": str(tmp_path / "cli-data"),
             "MEDSIGN_DATABASE_URL": database_url,
-            "MEDSIGN_SECRET_KEY": rt.settings.secret_key.get_secret_value(),
+            "MEDSIGN_SECRET_KEY": secret or rt.settings.secret_key.get_secret_value(),
             "MEDSIGN_PUBLIC_URL": rt.settings.public_url,
         }
     )
@@ -73,6 +73,35 @@ def test_audit_checkpoint_and_verify_commands(
     assert log["intact"] is False and log["problems"]
     missing = _run(rt, tmp_path, database_url, "audit", "verify", "--org", "nope")
     assert missing.returncode == 2
+
+
+def test_checkpoints_signed_before_a_secret_rotation_verify_with_the_old_key(
+    client: TestClient, rt: Runtime, tmp_path: Path, database_url: str
+) -> None:
+    _, headers = new_org(rt, "A")
+    create_envelope(client, headers, upload(client, headers)["id"], patient())
+    assert _run(rt, tmp_path, database_url, "audit", "checkpoint").returncode == 0
+    new_secret = "rotated-" + "x" * 40
+    new_org(rt, "B")  # events after the rotation, checkpointed with the new key
+    assert (
+        _run(rt, tmp_path, database_url, "audit", "checkpoint", secret=new_secret).returncode == 0
+    )
+
+    only_new = _run(rt, tmp_path, database_url, "audit", "verify", secret=new_secret)
+    assert only_new.returncode == 1
+    (log,) = _lines(only_new.stdout)
+    assert log["checkpoints"] == 2 and any("signature" in p for p in log["problems"])
+
+    old_key = rt.audit_log.key.verifier_key()
+    both = _run(
+        rt, tmp_path, database_url, "audit", "verify", "--previous-key", old_key, secret=new_secret
+    )
+    assert both.returncode == 0, both.stdout + both.stderr
+    assert _lines(both.stdout)[0]["intact"] is True
+
+    garbled = old_key[:-4] + "AAAA"
+    bad = _run(rt, tmp_path, database_url, "audit", "verify", "--previous-key", garbled)
+    assert bad.returncode == 2 and "--previous-key" in bad.stderr
 
 
 def test_old_chains_are_still_checked(

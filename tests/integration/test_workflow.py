@@ -135,7 +135,7 @@ def test_policy_matrix_rules(client: TestClient, rt: Runtime) -> None:
     cases = [
         ("informed_consent", patient(), "informed_consent-methods"),
         ("prescription", patient(), "prescription-methods"),
-        ("user_agreement", patient(method="cabinet"), "method-not-available"),
+        ("informed_consent", patient(method="external"), "method-not-available"),
         ("medical_record", patient("Clinic", method="seal", role="clinic"), None),
         ("user_agreement", patient("Clinic", method="seal", role="clinic"), None),
     ]

@@ -39,6 +39,32 @@ class Checkpoint:
         return f"{self.origin}\n{self.tree_size}\n{root}\n"
 
 
+@dataclass(frozen=True)
+class VerifierKey:
+    """A public key that checks checkpoint notes (C2SP signed-note verifier key)."""
+
+    name: str
+    public: bytes
+
+    @classmethod
+    def parse(cls, text: str) -> VerifierKey:
+        """Read ``<name>+<hex key id>+<base64(0x01 || key)>``; the key id must match."""
+        name, sep1, rest = text.strip().partition("+")
+        hex_id, sep2, encoded = rest.partition("+")
+        if not (name and sep1 and sep2):
+            raise NoteError("a verifier key reads <name>+<key id>+<base64 key>")
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+            stated = bytes.fromhex(hex_id)
+        except ValueError:
+            raise NoteError("the verifier key's id or key is not hex/base64") from None
+        if len(raw) != 33 or raw[:1] != _ED25519:
+            raise NoteError("only Ed25519 verifier keys (type 0x01, 32 bytes) are known")
+        if stated != key_id(name, raw[1:]):
+            raise NoteError("the verifier key's id does not match its name and key")
+        return cls(name, raw[1:])
+
+
 class NoteKey:
     """The log's Ed25519 signing key."""
 
@@ -52,6 +78,11 @@ class NoteKey:
     def from_keyring(cls, keyring: Keyring) -> NoteKey:
         """The deployment's log key, derived from its secret."""
         return cls(Ed25519PrivateKey.from_private_bytes(keyring.derive_seed("audit-log-v1")))
+
+    @property
+    def verifier(self) -> VerifierKey:
+        """The public half, to check notes with."""
+        return VerifierKey(self.name, self.public_bytes)
 
     def verifier_key(self) -> str:
         """The C2SP verifier key string ``<name>+<hex key id>+<base64(0x01 || key)>``."""

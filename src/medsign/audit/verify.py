@@ -17,6 +17,7 @@ an attacker can drop them unnoticed only within that window (seconds).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 from medsign.audit import merkle
 from medsign.audit.checkpoints import token_matches
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditTreeNode
-from medsign.audit.note import NoteError, NoteKey, open_note
+from medsign.audit.note import Checkpoint, NoteError, NoteKey, VerifierKey, open_note
 from medsign.audit.sequencer import note_digest
 from medsign.audit.service import leaf_data
 
@@ -61,8 +62,11 @@ class LogReport:
         }
 
 
-def verify_log(session: Session, key: NoteKey) -> LogReport:
-    """Check every sequenced event against every checkpoint (see the module docstring)."""
+def verify_log(session: Session, key: NoteKey, previous: Sequence[VerifierKey] = ()) -> LogReport:
+    """Check every sequenced event against every checkpoint (see the module docstring).
+    A checkpoint's note may be signed by the current key or by one of ``previous`` (the
+    log keys before a rotation of ``MEDSIGN_SECRET_KEY``)."""
+    verifiers = [key.verifier, *previous]
     problems: list[str] = []
     checkpoints = list(session.scalars(select(AuditLogCheckpoint).order_by("tree_size")))
     pending = iter(checkpoints)
@@ -90,7 +94,7 @@ def verify_log(session: Session, key: NoteKey) -> LogReport:
             problems.append(f"event {event.id} (leaf {compact.size}) differs from its leaf hash")
         compact.append(leaf)
         while target is not None and target.tree_size == compact.size:
-            problems.extend(_check_checkpoint(target, compact.root(), key))
+            problems.extend(_check_checkpoint(target, compact.root(), verifiers))
             target = next(pending, None)
     while target is not None:
         problems.append(
@@ -109,7 +113,21 @@ def verify_log(session: Session, key: NoteKey) -> LogReport:
     return LogReport(compact.size, len(checkpoints), int(count), oldest, problems)
 
 
-def _check_checkpoint(cp: AuditLogCheckpoint, root: bytes, key: NoteKey) -> list[str]:
+def _open_with_any(note: str, verifiers: Sequence[VerifierKey]) -> Checkpoint:
+    """The checkpoint of ``note`` signed by the first of ``verifiers`` that signed it."""
+    error: NoteError | None = None
+    for verifier in verifiers:
+        try:
+            return open_note(note, verifier.name, verifier.public)
+        except NoteError as exc:
+            error = error or exc  # the current key's answer is the one worth showing
+    assert error is not None
+    raise error
+
+
+def _check_checkpoint(
+    cp: AuditLogCheckpoint, root: bytes, verifiers: Sequence[VerifierKey]
+) -> list[str]:
     problems = []
     if bytes(cp.root_hash) != root:
         problems.append(
@@ -117,7 +135,7 @@ def _check_checkpoint(cp: AuditLogCheckpoint, root: bytes, key: NoteKey) -> list
             "(an event was edited, inserted or reordered)"
         )
     try:
-        stated = open_note(cp.note, key.name, key.public_bytes)
+        stated = _open_with_any(cp.note, verifiers)
         if stated.tree_size != cp.tree_size or stated.root_hash != root:
             problems.append(f"checkpoint {cp.tree_size}: the signed note states another tree")
     except NoteError as exc:

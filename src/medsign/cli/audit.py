@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from medsign.audit.checkpoints import verify_checkpoints
 from medsign.audit.models import AuditEvent
+from medsign.audit.note import NoteError, VerifierKey
 from medsign.audit.sequencer import sequence_pending
 from medsign.audit.service import verify_chain
 from medsign.audit.verify import verify_log
@@ -40,6 +41,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from medsign.cli.main import _settings
     from medsign.runtime import Runtime
 
+    try:
+        previous = [VerifierKey.parse(text) for text in args.previous_key]
+    except NoteError as exc:
+        print(f"medsign: --previous-key: {exc}", file=sys.stderr)
+        return 2
     rt = Runtime.build(_settings())
     broken = False
     try:
@@ -47,7 +53,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             if args.org is not None and session.get(Organization, args.org) is None:
                 print(f"medsign: no organization {args.org}", file=sys.stderr)
                 return 2
-            report = verify_log(session, rt.audit_log.key)
+            report = verify_log(session, rt.audit_log.key, previous)
             broken = not report.intact
             print(json.dumps(report.view()))
             for org_id in _chained_org_ids(session, args.org):
@@ -100,4 +106,13 @@ def add_audit_parser(
         parser.add_argument(
             "--org", default=None, help="only this organization's old chain (default: all)"
         )
+        if name == "verify":
+            parser.add_argument(
+                "--previous-key",
+                action="append",
+                default=[],
+                metavar="VERIFIER_KEY",
+                help="a log verifier key from before a rotation of MEDSIGN_SECRET_KEY "
+                "(as published with the checkpoints); repeatable",
+            )
         parser.set_defaults(func=func)

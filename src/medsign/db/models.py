@@ -3,6 +3,23 @@
 from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.branches.models import Branch
+from medsign.cabinet.models import (
+    AgreementAcceptance,
+    AttachCode,
+    AttachFailure,
+    CabinetAccount,
+    CabinetLoginCode,
+    CabinetSession,
+    CabinetSettings,
+    PatientLink,
+    SharedFile,
+)
+from medsign.clinicians.models import (
+    Clinician,
+    ClinicianDevice,
+    ClinicianEnrollment,
+    DeviceRequest,
+)
 from medsign.db.base import Base
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
@@ -18,7 +35,10 @@ from medsign.usage.models import PlanLimit, UsageRecord
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "AgreementAcceptance",
     "ApiToken",
+    "AttachCode",
+    "AttachFailure",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditLogCheckpoint",
@@ -26,8 +46,16 @@ __all__ = [
     "AuditTreeNode",
     "Base",
     "Branch",
+    "CabinetAccount",
+    "CabinetLoginCode",
+    "CabinetSession",
+    "CabinetSettings",
+    "Clinician",
+    "ClinicianDevice",
+    "ClinicianEnrollment",
     "CscService",
     "DevMessage",
+    "DeviceRequest",
     "Document",
     "EdoAgreement",
     "Envelope",
@@ -40,7 +68,9 @@ __all__ = [
     "Organization",
     "OtpChallenge",
     "PatientIdentity",
+    "PatientLink",
     "PlanLimit",
+    "SharedFile",
     "Signer",
     "UsageRecord",
     "WebhookDelivery",

@@ -8,10 +8,21 @@ times per signer.
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from medsign.errors import CodeRejected, TooManyRequests
+
+
+def ascii_digits(typed: str) -> str:
+    """``typed`` without spaces and dashes, with every decimal digit as ASCII: a Persian
+    or Arabic keyboard types ۱۲۳ or ١٢٣ (Unicode Nd), and the code is still 123."""
+    return "".join(
+        str(unicodedata.decimal(ch)) if ch.isdecimal() else ch
+        for ch in typed.strip()
+        if ch not in " -\u00a0"
+    )
 
 
 @dataclass(frozen=True)

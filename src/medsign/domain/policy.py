@@ -95,7 +95,15 @@ _STAFF_METHODS: dict[Role, frozenset[Method]] = {
 }
 # Methods this release can carry out end to end; the others are refused clearly.
 IMPLEMENTED_METHODS = frozenset(
-    {Method.SMS_OTP, Method.EMAIL_OTP, Method.SEAL, Method.IDP, Method.EXTERNAL}
+    {
+        Method.SMS_OTP,
+        Method.EMAIL_OTP,
+        Method.SEAL,
+        Method.IDP,
+        Method.DEVICE,
+        Method.CABINET,
+        Method.EXTERNAL,
+    }
 )
 Overrides = Mapping[str, Iterable[str]]
 

@@ -28,7 +28,7 @@ def _channel(signer: Signer) -> tuple[Channel, str] | None:
     return None
 
 
-def _hand_off(
+def hand_off(
     rt: Runtime,
     call: JobCall,
     sender: Sender,
@@ -94,7 +94,11 @@ def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
         if signer.status != SignerStatus.NOTIFIED.value or env.status != EnvelopeStatus.SENT.value:
             return
         doc, org = _context(session, signer)
-        url = rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
+        url = (
+            rt.cabinet_url()  # signed inside the patient cabinet (docs/cabinet.md)
+            if signer.method == Method.CABINET.value
+            else rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
+        )
         route = _channel(signer)
         if route is None:
             return
@@ -109,7 +113,7 @@ def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
             + _revoke_hint(session, rt, signer),
             idempotency_key=call.id,  # the same for every attempt of this job
         )
-    _hand_off(rt, call, senders[channel], message, scope)
+    hand_off(rt, call, senders[channel], message, scope)
 
 
 def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> None:
@@ -135,7 +139,7 @@ def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
             + _revoke_hint(session, rt, signer),
             idempotency_key=call.id,  # the same for every attempt of this job
         )
-    _hand_off(rt, call, senders[channel], message, scope)
+    hand_off(rt, call, senders[channel], message, scope)
 
 
 def send_code(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> None:
@@ -161,4 +165,4 @@ def send_code(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> Non
             body=t("code_body", signer.lang, title=doc.title, code=code),
             idempotency_key=call.id,  # the same for every attempt of this job
         )
-    _hand_off(rt, call, senders[channel], message, scope)
+    hand_off(rt, call, senders[channel], message, scope)

@@ -124,6 +124,8 @@ class Signer(Base):
     )
     birth_date: Mapped[date | None] = mapped_column(Date)
     national_id_hash: Mapped[str | None] = mapped_column(String(64))
+    # Method ``device`` (migration 0016): the clinician whose enrolled device signs.
+    clinician_id: Mapped[str | None] = mapped_column(ForeignKey("clinicians.id"), index=True)
 
     envelope: Mapped[Envelope] = relationship(back_populates="signers")
 

@@ -36,6 +36,12 @@ class SignerIn(BaseModel):
         description="Method idp: e.g. SNILS; when the provider gives one too, it decides "
         "the match. Stored only as a keyed hash.",
     )
+    clinician_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Method device: the clinician (POST /api/v1/clinicians) whose enrolled "
+        "device signs.",
+    )
 
 
 class EnvelopeIn(BaseModel):
@@ -75,6 +81,9 @@ class SignerOut(BaseModel):
     decline_reason: str | None = None
     signing_url: str | None = None
     identity_provider_id: str | None = None
+    clinician_id: str | None = Field(
+        default=None, description="Method device: the clinician whose device signs."
+    )
 
 
 class EnvelopeOut(BaseModel):

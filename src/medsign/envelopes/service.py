@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
 from medsign.branches.service import envelope_branch
+from medsign.clinicians.models import Clinician
 from medsign.db.base import new_id
 from medsign.documents.service import get_document
 from medsign.domain.contacts import normalize_email, normalize_phone
@@ -87,6 +88,30 @@ def _idp_columns(
     }
 
 
+def _clinician_column(
+    session: Session, organization_id: str, where: str, method: Method, raw: SignerIn
+) -> str | None:
+    """Method ``device``: the organization's clinician whose devices sign."""
+    if method is not Method.DEVICE:
+        if raw.clinician_id:
+            raise InvalidInput(
+                f"{where}: `clinician_id` is only for method device.", field=f"{where}.method"
+            )
+        return None
+    if not raw.clinician_id:
+        raise InvalidInput(
+            f"{where}: method device needs `clinician_id` (POST /api/v1/clinicians).",
+            field=f"{where}.clinician_id",
+        )
+    clinician = session.get(Clinician, raw.clinician_id)
+    if clinician is None or clinician.organization_id != organization_id:
+        raise InvalidInput(
+            f"{where}: no clinician with id {raw.clinician_id} in this organization.",
+            field=f"{where}.clinician_id",
+        )
+    return clinician.id
+
+
 def _validated_signer(
     session: Session,
     keyring: Keyring,
@@ -126,6 +151,15 @@ def _validated_signer(
             f"{where}: a viewer receives the final copy by sms_otp or email_otp (the channel).",
             field=f"{where}.method",
         )
+    if method is Method.CABINET and (
+        role is not Role.PATIENT or not (raw.patient_mis_id or phone or email)
+    ):
+        raise InvalidInput(
+            f"{where}: method cabinet is for a patient with `patient_mis_id` (the card "
+            "their cabinet is attached to) or the `phone` or `email` they log in with "
+            "(docs/cabinet.md).",
+            field=f"{where}.patient_mis_id",
+        )
     patient_id = None
     if raw.patient_mis_id and role in (Role.PATIENT, Role.REPRESENTATIVE):
         patient = patient_for_signer(
@@ -140,8 +174,10 @@ def _validated_signer(
         patient_id = patient.id
     check_method(kind, method, role, policy_context(session, organization_id, patient_id, now))
     idp = _idp_columns(session, keyring, organization_id, where, method, raw, patient_id)
+    clinician_id = _clinician_column(session, organization_id, where, method, raw)
     return {
         **idp,
+        "clinician_id": clinician_id,
         "role": role.value,
         "method": method.value,
         "relation": relation.value if relation else None,
@@ -239,9 +275,10 @@ def envelope_out(env: Envelope, keyring: Keyring, public_url: str) -> EnvelopeOu
     signers = []
     for s in env.signers:
         url = None
-        if env.status == EnvelopeStatus.SENT.value and s.status in (
-            SignerStatus.WAITING.value,
-            SignerStatus.NOTIFIED.value,
+        if (
+            env.status == EnvelopeStatus.SENT.value
+            and s.status in (SignerStatus.WAITING.value, SignerStatus.NOTIFIED.value)
+            and s.method != Method.DEVICE.value  # the clinician approves on their device
         ):
             url = f"{base}/s/{keyring.link_token(s.id, s.link_version)}"
         signers.append(
@@ -258,6 +295,7 @@ def envelope_out(env: Envelope, keyring: Keyring, public_url: str) -> EnvelopeOu
                 decline_reason=s.decline_reason,
                 signing_url=url,
                 identity_provider_id=s.identity_provider_id,
+                clinician_id=s.clinician_id,
             )
         )
     return EnvelopeOut(

@@ -83,7 +83,11 @@ def resend_link(
             envelope_id=env.id,
             data={"signer_id": signer.id, "max_sends": rules.max_sends},
         )
-    enqueue(session, JobKind.INVITE, {"signer_id": signer.id, "reminder": True}, now=now)
+    if signer.method == Method.DEVICE.value:
+        # A clinician's request is prepared again (a fresh expiry) for their devices.
+        enqueue(session, JobKind.DEVICE_PREPARE, {"signer_id": signer.id}, now=now)
+    else:
+        enqueue(session, JobKind.INVITE, {"signer_id": signer.id, "reminder": True}, now=now)
     record(
         session,
         organization_id,

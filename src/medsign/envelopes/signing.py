@@ -21,6 +21,7 @@ from medsign.domain.contacts import mask_email, mask_phone
 from medsign.domain.otp import (
     ChallengeState,
     OtpRules,
+    ascii_digits,
     check_can_send,
     check_challenge_usable,
     check_contact_cap,
@@ -74,6 +75,8 @@ def masked_contact(signer: Signer) -> str:
     """The signer's contact for their channel, masked."""
     if signer.method == Method.SMS_OTP.value and signer.phone:
         return mask_phone(signer.phone)
+    if signer.method == Method.CABINET.value and signer.phone:
+        return mask_phone(signer.phone)
     if signer.email:
         return mask_email(signer.email)
     return ""
@@ -106,7 +109,9 @@ def _find_signer(session: Session, keyring: Keyring, token: str) -> Signer:
     return signer
 
 
-def _view(session: Session, signer: Signer, env: Envelope, now: datetime) -> LinkView:
+def signer_view(session: Session, signer: Signer, env: Envelope, now: datetime) -> LinkView:
+    """What a signer sees of ``env`` now (the caller found the signer and, to act, locked
+    the envelope)."""
     doc = session.get(Document, env.document_id)
     org = session.get(Organization, env.organization_id)
     assert doc is not None and org is not None
@@ -116,7 +121,7 @@ def _view(session: Session, signer: Signer, env: Envelope, now: datetime) -> Lin
 def open_link(session: Session, keyring: Keyring, token: str, *, now: datetime) -> LinkView:
     """Resolve a link token; LinkExpired when it is unknown or was replaced."""
     signer = _find_signer(session, keyring, token)
-    return _view(session, signer, signer.envelope, now)
+    return signer_view(session, signer, signer.envelope, now)
 
 
 def _locked_view(session: Session, keyring: Keyring, token: str, now: datetime) -> LinkView:
@@ -124,13 +129,16 @@ def _locked_view(session: Session, keyring: Keyring, token: str, now: datetime) 
     signer = _find_signer(session, keyring, token)
     env = lock_envelope_by_id(session, signer.envelope_id)
     assert env is not None
-    return _view(session, signer, env, now)
+    return signer_view(session, signer, env, now)
+
+
+_NOT_ON_PAGE = API_ONLY_METHODS | {Method.DEVICE.value}
 
 
 def _require_can_sign(view: LinkView) -> None:
-    if view.signer.method in API_ONLY_METHODS:
-        # A seal or an external qualified signature is never made with a code on the
-        # signing page, whatever contact the signer has.
+    if view.signer.method in _NOT_ON_PAGE:
+        # A seal, a clinician's device signature or an external qualified signature is
+        # never made with a code on the signing page, whatever contact the signer has.
         raise Conflict(
             "This signature is made by the clinic through its system, not on this page.",
             state="api_only",
@@ -199,6 +207,11 @@ def send_code(
     view = _locked_view(session, keyring, token, now)
     _require_can_sign(view)
     signer = view.signer
+    if signer.method == Method.CABINET.value:
+        raise Conflict(
+            "This document is signed in your patient cabinet: open it and log in there.",
+            state="cabinet",
+        )
     last = _latest_challenge(session, signer.id)
     check_can_send(rules, sends_in_allowance(session, signer), last.sent_at if last else None, now)
     channel = "sms" if signer.method == Method.SMS_OTP.value else "email"
@@ -264,8 +277,8 @@ def sign(
         Role(signer.role),
         policy_context(session, env.organization_id, signer.patient_id, now),
     )
-    code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    code = ascii_digits(code)
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return SignOutcome(view, CodeRejected("Type the 6-digit code from the message."))
     challenge = _latest_challenge(session, signer.id)
     state = (
@@ -290,17 +303,7 @@ def sign(
             data={"signer_id": signer.id, "attempts": challenge.attempts},
         )
         return SignOutcome(view, wrong_code_error(rules, challenge.attempts))
-    shown = shown_sha256 or env.current_sha256
-    known = session.scalar(
-        select(func.count())
-        .select_from(EnvelopeVersion)
-        .where(EnvelopeVersion.envelope_id == env.id, EnvelopeVersion.sha256 == shown)
-    )
-    if not known:
-        raise InvalidInput(
-            "The page showed a different document than this envelope's. Reload and try again.",
-            field="shown_sha256",
-        )
+    shown = check_shown(session, env, shown_sha256)
     challenge.used_at = now
     record_signature(
         session,
@@ -313,6 +316,23 @@ def sign(
     return SignOutcome(view)
 
 
+def check_shown(session: Session, env: Envelope, shown_sha256: str | None) -> str:
+    """The SHA-256 of the PDF the page showed (default: the current one); InvalidInput
+    unless it is one of the envelope's versions (evidence "what": exactly these bytes)."""
+    shown = shown_sha256 or env.current_sha256
+    known = session.scalar(
+        select(func.count())
+        .select_from(EnvelopeVersion)
+        .where(EnvelopeVersion.envelope_id == env.id, EnvelopeVersion.sha256 == shown)
+    )
+    if not known:
+        raise InvalidInput(
+            "The page showed a different document than this envelope's. Reload and try again.",
+            field="shown_sha256",
+        )
+    return shown
+
+
 def record_signature(
     session: Session,
     env: Envelope,
@@ -321,10 +341,12 @@ def record_signature(
     audit_data: dict[str, Any],
     *,
     now: datetime,
+    seal: bool = True,
 ) -> None:
     """The signer has signed (by code, identity provider, ...): move them to ``signed``
-    with their evidence, audit it, and queue the seal job that puts it into the PDF.
-    The caller holds the envelope's lock."""
+    with their evidence, audit it, and queue the seal job that puts it into the PDF
+    (``seal=False``: the caller puts the signature into the PDF itself, as a
+    clinician's device signature is). The caller holds the envelope's lock."""
     signer.status = signer_move(SignerStatus(signer.status), SignerStatus.SIGNED)
     signer.signed_at = now
     signer.evidence = evidence
@@ -338,7 +360,8 @@ def record_signature(
         envelope_id=env.id,
         data={"signer_id": signer.id, **audit_data},
     )
-    enqueue(session, JobKind.SEAL, {"envelope_id": env.id}, now=now)
+    if seal:
+        enqueue(session, JobKind.SEAL, {"envelope_id": env.id}, now=now)
 
 
 def evidence_of(

@@ -29,6 +29,9 @@ ENVELOPE_EVENTS = (
     "envelope.signer_updated",
     "edo_agreement.created",
     "edo_agreement.revoked",
+    "patient.attached",
+    "patient.detached",
+    "patient.file_shared",
 )
 
 

@@ -103,6 +103,9 @@ def _signer_entry(signer: Signer) -> dict[str, Any]:
             "code_attempts": ev.get("code_attempts"),
             "requested_by": ev.get("requested_by"),
             "consent_text": ev.get("consent_text"),
+            # Method device (medsign.clinicians): which enrolled device and certificate.
+            "device_id": ev.get("device_id"),
+            "certificate_serial": ev.get("certificate_serial"),
             # method external: the certificate, the signature's form and times, and a
             # detached CMS itself (medsign.external.service)
             "external": ev.get("external"),

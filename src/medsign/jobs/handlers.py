@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from medsign.audit.sequencer import sequence_pending
+from medsign.cabinet import messages as cabinet_messages
+from medsign.cabinet.service import purge_stale
+from medsign.clinicians.messages import send_enrollment
+from medsign.clinicians.requests import prepare_signer
 from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
 from medsign.evidence.service import create_evidence
 from medsign.jobs.outbox import JobCall, JobKind
+from medsign.jobs.retention import purge_done
 from medsign.jobs.running import Handler
 from medsign.notify.dispatch import build_senders
 from medsign.runtime import Runtime
@@ -30,14 +36,27 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
     def notice(rt: Runtime, call: JobCall) -> None:
         messages.send_notice(rt, call, senders)
 
+    def enrollment(rt: Runtime, call: JobCall) -> None:
+        send_enrollment(rt, call, senders)
+
+    def cabinet_code(rt: Runtime, call: JobCall) -> None:
+        cabinet_messages.send_login_code(rt, call, senders)
+
+    def attach_code(rt: Runtime, call: JobCall) -> None:
+        cabinet_messages.send_attach_code(rt, call, senders)
+
     return {
         JobKind.INVITE.value: invite,
+        JobKind.CABINET_CODE.value: cabinet_code,
+        JobKind.ATTACH_CODE.value: attach_code,
         JobKind.SEND_CODE.value: code,
         JobKind.SEAL.value: seal_envelope,
         JobKind.NOTICE.value: notice,
         JobKind.WEBHOOK_FAN_OUT.value: fan_out_events,
         JobKind.WEBHOOK.value: deliver_webhook,
         JobKind.EVIDENCE.value: create_evidence,
+        JobKind.DEVICE_PREPARE.value: prepare_signer,
+        JobKind.ENROLLMENT.value: enrollment,
     }
 
 
@@ -47,7 +66,8 @@ class Housekeeping:
     Each call folds new audit events into the log and checkpoints it, so an event is
     covered by a signed, time-stamped checkpoint within a couple of seconds (the only
     window in which it could be dropped unnoticed); every ``sweep_seconds`` it also
-    expires envelopes past their date and queues reminders that are due.
+    expires envelopes past their date, queues reminders that are due and deletes one
+    batch of jobs finished longer ago than ``MEDSIGN_JOB_RETENTION_DAYS``.
     """
 
     def __init__(self, sweep_seconds: float = 30.0) -> None:
@@ -59,10 +79,16 @@ class Housekeeping:
         now = time.monotonic()
         if self._last_sweep is None or now - self._last_sweep >= self.sweep_seconds:
             self._last_sweep = now
+            with rt.transaction() as session:  # docs/cabinet.md "Keeping data"
+                idle = timedelta(days=rt.settings.cabinet_session_days)
+                purge_stale(session, idle=idle, now=rt.clock())
             with rt.transaction() as session:
                 expire_due(session, now=rt.clock())
             with rt.transaction() as session:
                 remind_due(session, rt.settings.reminder_delays, now=rt.clock())
+            with rt.transaction() as session:
+                keep = timedelta(days=rt.settings.job_retention_days)
+                purge_done(session, now=rt.clock(), keep=keep)
         sequence_pending(rt)
 
 

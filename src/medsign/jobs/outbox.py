@@ -39,13 +39,21 @@ class JobKind(StrEnum):
     WEBHOOK_FAN_OUT = "webhook_fan_out"  # turn new events into webhook deliveries
     WEBHOOK = "webhook"  # one attempt of one webhook delivery (medsign.webhooks.delivery)
     EVIDENCE = "evidence"  # certificate of completion and archive (medsign.evidence.service)
+    DEVICE_PREPARE = "device_prepare"  # prepare a clinician's signature for their devices
+    ENROLLMENT = "enrollment"  # send a clinician their device enrollment link
+    CABINET_CODE = "cabinet_code"  # a patient cabinet login code (medsign.cabinet.messages)
+    ATTACH_CODE = "attach_code"  # a 9-digit attach code to a patient (medsign.cabinet.messages)
 
 
 # Lower runs first (docs/operations.md): what a patient waits for on the screen, then
 # the seal that turns their signature into the PDF, then what nobody waits for.
 PRIORITY: dict[JobKind, int] = {
     JobKind.SEND_CODE: 0,
+    JobKind.CABINET_CODE: 0,
+    JobKind.ATTACH_CODE: 1,
     JobKind.INVITE: 1,
+    JobKind.DEVICE_PREPARE: 1,
+    JobKind.ENROLLMENT: 1,
     JobKind.SEAL: 2,
     JobKind.NOTICE: 3,
     JobKind.WEBHOOK_FAN_OUT: 3,

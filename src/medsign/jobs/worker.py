@@ -2,9 +2,10 @@
 
 Claiming uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so N workers never take the
 same job; on SQLite (one writer at a time, ``BEGIN IMMEDIATE``) a conditional UPDATE
-does the same. A claimed job is leased (``MEDSIGN_WORKER_LEASE_SECONDS``): a job whose
-worker died is taken again once its lease runs out, so nothing is lost; handlers are
-idempotent and deliveries carry the job id as their idempotency key.
+does the same. A claimed job is leased (``MEDSIGN_WORKER_LEASE_SECONDS``) and the worker
+renews the lease while the job runs (:mod:`medsign.jobs.leases`): a job whose worker died
+is taken again once its lease runs out, so nothing is lost; handlers are idempotent and
+deliveries carry the job id as their idempotency key.
 
 Jobs are claimed by priority, then due time (:data:`medsign.jobs.outbox.PRIORITY`).
 One :class:`Worker` runs ``concurrency`` threads; CPU-bound kinds go to a process pool
@@ -17,12 +18,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select, update
 
+from medsign.jobs.leases import Leases
 from medsign.jobs.models import Job
 from medsign.jobs.outbox import CPU_BOUND, JobCall, JobStatus
 from medsign.jobs.pool import CpuPool
@@ -120,21 +123,29 @@ def run_one(
     *,
     pool: CpuPool | None = None,
     cpu: bool = True,
+    leases: Leases | None = None,
 ) -> bool:
-    """Claim and run one job (CPU-bound kinds on ``pool`` when given); True if one ran."""
+    """Claim and run one job (CPU-bound kinds on ``pool`` when given); True if one ran.
+    With ``leases``, the job's lease is renewed while it runs (``Leases.renew``)."""
     call = claim(rt, cpu=cpu)
     if call is None:
         return False
-    if pool is not None and call.kind in CPU_BOUND:
-        outcome = pool.run(call)
+    if leases is not None:
+        leases.hold(call)
+    try:
+        if pool is not None and call.kind in CPU_BOUND:
+            outcome = pool.run(call)
+            finish(rt, call, outcome)
+            # The child's commits rang the child's doorbell, not ours (on PostgreSQL its
+            # NOTIFY reaches us too): what the job queued (notices, evidence) starts now.
+            rt.job_ready.ring()
+            return True
+        outcome = execute(rt, handlers.get(call.kind), call)
         finish(rt, call, outcome)
-        # The child's commits rang the child's doorbell, not ours (on PostgreSQL its
-        # NOTIFY reaches us too): what the job queued (notices, evidence) starts now.
-        rt.job_ready.ring()
         return True
-    outcome = execute(rt, handlers.get(call.kind), call)
-    finish(rt, call, outcome)
-    return True
+    finally:
+        if leases is not None:
+            leases.release(call)
 
 
 class Worker:
@@ -165,11 +176,12 @@ class Worker:
         # never stuck behind seals.
         slots = cpu_slots if cpu_slots is not None else self.processes or self.concurrency
         self._cpu_slots = threading.BoundedSemaphore(max(1, slots))
+        self.leases = Leases()
 
     def _run_next(self, pool: CpuPool | None) -> bool:
         held = self._cpu_slots.acquire(blocking=False)
         try:
-            return run_one(self.rt, self.handlers, pool=pool, cpu=held)
+            return run_one(self.rt, self.handlers, pool=pool, cpu=held, leases=self.leases)
         finally:
             if held:
                 self._cpu_slots.release()
@@ -201,14 +213,26 @@ class Worker:
         ]
         for thread in threads:
             thread.start()
+        # Leases are renewed every third of the lease (Leases.renew), so the loop ticks
+        # at least that often; housekeeping still runs about once per PERIODIC_SECONDS.
+        tick = min(PERIODIC_SECONDS, self.rt.settings.worker_lease_seconds / 4)
+        last_periodic: float | None = None
         try:
             while not self.stopping.is_set():
-                if periodic is not None:
+                try:
+                    self.leases.renew(self.rt)
+                except Exception:
+                    log.exception("lease renewal failed")
+                started = time.monotonic()
+                if periodic is not None and (
+                    last_periodic is None or started - last_periodic >= PERIODIC_SECONDS
+                ):
+                    last_periodic = started
                     try:
                         periodic(self.rt)
                     except Exception:
                         log.exception("periodic task failed")
-                self.stopping.wait(PERIODIC_SECONDS)
+                self.stopping.wait(tick)
         finally:
             self.stopping.set()
             self.rt.job_ready.ring()

@@ -19,6 +19,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
@@ -86,9 +87,13 @@ def _octets(value: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class CmsTemplate:
-    """Per-key DER pieces; :meth:`build` fills in the digest and the signature."""
+    """Per-key DER pieces; :meth:`sign` fills in the digest and the signature.
 
-    key: SealKey
+    ``key`` is None for a certificate whose private key medsign does not hold (a
+    clinician's device): then only :meth:`signed_attributes` and :meth:`assemble` apply.
+    """
+
+    key: SealKey | None
     attrs_prefix: bytes  # signed attributes SET up to the message digest value
     attrs_suffix: bytes  # ... and after it
     head: bytes  # SignedData pieces before the SignerInfo's signedAttrs
@@ -106,6 +111,8 @@ class CmsTemplate:
         With a ``timestamper`` the SignerInfo gets a signature-time-stamp over the
         signature value (RFC 3161 Appendix A; PAdES B-T, ETSI EN 319 142-1 §6.3).
         """
+        if self.key is None:
+            raise ValueError("this template has no private key: sign elsewhere, then assemble")
         attrs = self.signed_attributes(digest)
         private_key = self.key.private_key
         if isinstance(private_key, ec.EllipticCurvePrivateKey):
@@ -147,15 +154,35 @@ def cms_template(key: SealKey) -> CmsTemplate:
     entry = _TEMPLATES.get(id(key))
     if entry is not None and entry[0] is key:
         return entry[1]
-    template = _build_template(key)
+    template = _build_template(key.certificate, key.chain, key)
     if len(_TEMPLATES) >= _TEMPLATES_KEPT:
         _TEMPLATES.pop(next(iter(_TEMPLATES)), None)  # the oldest (another thread may race)
     _TEMPLATES[id(key)] = (key, template)
     return template
 
 
-def _build_template(key: SealKey) -> CmsTemplate:
-    cert = key.certificate
+_EXTERNAL: dict[bytes, CmsTemplate] = {}
+
+
+def external_template(
+    certificate: x509.Certificate, chain: tuple[x509.Certificate, ...]
+) -> CmsTemplate:
+    """The DER pieces for a signer whose private key is elsewhere (interrupted signing):
+    the signed attributes to hand out and the SignedData to assemble around the
+    signature that comes back. Cached by the certificate's fingerprint."""
+    fingerprint = certificate.fingerprint(hashes.SHA256())
+    template = _EXTERNAL.get(fingerprint)
+    if template is None:
+        template = _build_template(certificate, chain, None)
+        if len(_EXTERNAL) >= _TEMPLATES_KEPT:
+            _EXTERNAL.pop(next(iter(_EXTERNAL)), None)
+        _EXTERNAL[fingerprint] = template
+    return template
+
+
+def _build_template(
+    cert: x509.Certificate, chain: tuple[x509.Certificate, ...], key: SealKey | None
+) -> CmsTemplate:
     cert_der = cert.public_bytes(serialization.Encoding.DER)
     issuer = cert.issuer.public_bytes()
     serial = _integer(cert.serial_number)
@@ -171,13 +198,16 @@ def _build_template(key: SealKey) -> CmsTemplate:
     attrs = _set_of([content_type, message_digest, signing_cert_v2])
     at = attrs.index(_OID_MESSAGE_DIGEST) + len(_OID_MESSAGE_DIGEST) + 4
     assert attrs[at : at + 32] == marker
-    if isinstance(key.private_key, rsa.RSAPrivateKey):
+    public_key = cert.public_key()
+    if isinstance(public_key, rsa.RSAPublicKey):
         sig_alg = _alg(_OID_RSA_SHA256, null=True)
-        max_sig = (key.private_key.key_size + 7) // 8
-    else:
+        max_sig = (public_key.key_size + 7) // 8
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
         sig_alg = _alg(_OID_ECDSA_SHA256, null=False)
-        max_sig = 2 * ((key.private_key.curve.key_size + 7) // 8) + 9
-    certs = [cert_der] + [c.public_bytes(serialization.Encoding.DER) for c in key.chain]
+        max_sig = 2 * ((public_key.curve.key_size + 7) // 8) + 9
+    else:
+        raise ValueError("only RSA and ECDSA certificates can sign PAdES signatures here")
+    certs = [cert_der] + [c.public_bytes(serialization.Encoding.DER) for c in chain]
     head = b"".join(
         [
             _integer(1),  # CMSVersion 1: no attribute certs, id-data content (§5.1)

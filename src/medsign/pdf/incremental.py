@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pikepdf
 
 from medsign.pdf.block import slot_rect
-from medsign.pdf.cms import TIMESTAMP_ATTR_OVERHEAD, cms_template
+from medsign.pdf.cms import TIMESTAMP_ATTR_OVERHEAD, CmsTemplate, cms_template
 from medsign.pdf.objects import Existing, ObjectSet, Raw, Ref, serialize
 from medsign.pdf.parts import (
     SealRequest,
@@ -163,6 +163,36 @@ def _ref(obj: pikepdf.Object) -> Existing:
     return Existing(num, gen)
 
 
+@dataclass
+class Hole:
+    """An incremental update written with an empty ``/Contents``: the original
+    ``pdf``, the ``update`` to append, where the hole is in the update and the digest
+    over the /ByteRange (ISO 32000-1 §12.8.1), which the CMS must sign."""
+
+    pdf: bytes
+    update: bytearray
+    contents_at: int  # the "<" of /Contents <...>, in ``update``
+    contents_end: int  # just after its ">"
+    digest: bytes
+
+
+def contents_room(template: CmsTemplate, timestamper: Timestamper | None) -> int:
+    """Bytes to reserve in /Contents for a CMS from ``template`` (and a time-stamp)."""
+    room = template.max_size
+    if timestamper is not None:
+        room += timestamper.max_token_size() + TIMESTAMP_ATTR_OVERHEAD
+    return room
+
+
+def fill_hole(hole: Hole, cms: bytes) -> bytes:
+    """Write ``cms`` (hex) into the hole; :class:`Unsupported` when it does not fit."""
+    hex_cms = cms.hex().encode("ascii")
+    if len(hex_cms) > hole.contents_end - hole.contents_at - 2:  # a remote TSA's token grew
+        raise Unsupported("signature larger than reserved")
+    hole.update[hole.contents_at + 1 : hole.contents_at + 1 + len(hex_cms)] = hex_cms
+    return hole.pdf + hole.update
+
+
 def seal_incremental(
     pdf: bytes, key: SealKey, request: SealRequest, timestamper: Timestamper | None = None
 ) -> bytes:
@@ -171,12 +201,22 @@ def seal_incremental(
     With a ``timestamper`` the signature is PAdES B-T (a signature-time-stamp,
     ETSI EN 319 142-1 §6.3); ``/Contents`` is sized for the token in advance.
     """
+    template = cms_template(key)
+    hole = prepare_incremental(pdf, request, contents_room(template, timestamper))
+    return fill_hole(hole, template.sign(hole.digest, timestamper))
+
+
+def prepare_incremental(pdf: bytes, request: SealRequest, contents_len: int) -> Hole:
+    """Append the update with a ``contents_len``-byte hole for the CMS, not yet signed.
+
+    Raises :class:`Unsupported` for inputs the fast path does not handle.
+    """
     tail = _tail(pdf)
     try:
         # qpdf would otherwise copy inherited attributes into every page object on
         # open (O(pages)); _last_page collects the last page's inheritance itself.
         with pikepdf.open(io.BytesIO(pdf), inherit_page_attributes=False) as doc:
-            return _seal(pdf, doc, tail, key, request, timestamper)
+            return _seal(pdf, doc, tail, request, contents_len)
     except pikepdf.PdfError as exc:
         raise Unsupported(str(exc)) from exc
 
@@ -185,10 +225,9 @@ def _seal(
     pdf: bytes,
     doc: pikepdf.Pdf,
     tail: _Tail,
-    key: SealKey,
     request: SealRequest,
-    timestamper: Timestamper | None,
-) -> bytes:
+    contents_len: int,
+) -> Hole:
     if doc.is_encrypted:
         raise Unsupported("encrypted")
     trailer = doc.trailer
@@ -262,7 +301,7 @@ def _seal(
             else:
                 changed.append((*root.objgen, _unparse_dict(root, {"/AcroForm": body})))
 
-    return _write(pdf, tail, trailer, objs, sig, changed, first_new, key, request, timestamper)
+    return _write(pdf, tail, trailer, objs, sig, changed, first_new, request, contents_len)
 
 
 def _existing_names(fields: pikepdf.Object | None) -> list[str]:
@@ -319,14 +358,9 @@ def _write(
     sig: Ref,
     changed: list[tuple[int, int, bytes]],
     first_new: int,
-    key: SealKey,
     request: SealRequest,
-    timestamper: Timestamper | None = None,
-) -> bytes:
-    template = cms_template(key)
-    contents_len = template.max_size
-    if timestamper is not None:
-        contents_len += timestamper.max_token_size() + TIMESTAMP_ATTR_OVERHEAD
+    contents_len: int,
+) -> Hole:
     base = len(pdf)
     update = bytearray(b"" if pdf.endswith((b"\n", b"\r")) else b"\n")
     offsets: dict[int, tuple[int, int]] = {}
@@ -370,13 +404,8 @@ def _write(
     h = hashlib.sha256(pdf)
     h.update(view[:contents_at])
     h.update(view[contents_end:])
-    cms = template.sign(h.digest(), timestamper)
-    hex_cms = cms.hex().encode("ascii")
-    if len(hex_cms) > contents_end - contents_at - 2:  # a remote TSA's token grew
-        raise Unsupported("signature larger than reserved")
-    update[contents_at + 1 : contents_at + 1 + len(hex_cms)] = hex_cms
     del view
-    return pdf + update
+    return Hole(pdf, update, contents_at, contents_end, h.digest())
 
 
 def _subsections(nums: list[int]) -> list[list[int]]:

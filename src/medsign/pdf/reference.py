@@ -20,6 +20,7 @@ from typing import Any, TypeVar, cast
 from asn1crypto import cms
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -186,6 +187,52 @@ async def seal_with_pyhanko(
     pdf: bytes, key: SealKey, request: SealRequest, timestamper: Timestamper | None = None
 ) -> bytes:
     """Seal with pyHanko: same block and evidence as the fast path (B-T with a timestamper)."""
+    writer, pdf_signer = _pdf_signer(pdf, request, pyhanko_signer(key), timestamper)
+    out = io.BytesIO()
+    await pdf_signer.async_sign_pdf(writer, output=out)
+    return out.getvalue()
+
+
+async def prepare_with_pyhanko(
+    pdf: bytes,
+    certificate: x509.Certificate,
+    chain: tuple[x509.Certificate, ...],
+    request: SealRequest,
+    contents_len: int,
+) -> tuple[bytes, int, int, bytes]:
+    """The first half of an interrupted signature, by pyHanko (``PdfSigner.
+    async_digest_doc_for_signing``): the file with ``contents_len`` bytes reserved in
+    ``/Contents``, the reserved region (from its ``<`` to after its ``>``) and the
+    SHA-256 over the /ByteRange. The CMS is built and written later by the caller."""
+    external = signers.ExternalSigner(
+        signing_cert=asn1_x509.Certificate.load(
+            certificate.public_bytes(serialization.Encoding.DER)
+        ),
+        cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+            [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in chain]
+        ),
+        signature_value=bytes(72),
+    )
+    writer, pdf_signer = _pdf_signer(pdf, request, external, None)
+    # pyHanko's ``bytes_reserved`` counts the hex digits of the placeholder (2 per byte).
+    prepared, _tbs, output = await pdf_signer.async_digest_doc_for_signing(
+        writer, bytes_reserved=2 * contents_len
+    )
+    output.seek(0)
+    data = output.read()
+    return (
+        data,
+        prepared.reserved_region_start,
+        prepared.reserved_region_end,
+        prepared.document_digest,
+    )
+
+
+def _pdf_signer(
+    pdf: bytes, request: SealRequest, signer: signers.Signer, timestamper: Timestamper | None
+) -> tuple[IncrementalPdfFileWriter, signers.PdfSigner]:
+    """The writer and pyHanko signer for ``request``: our block and evidence objects, the
+    field on the last page in the request's slot, PAdES, SHA-256."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     page_ref, _resources = writer.find_page_for_modification(-1)  # type: ignore[no-untyped-call]
     page = page_ref.get_object()
@@ -212,11 +259,9 @@ async def seal_with_pyhanko(
     )
     pdf_signer = signers.PdfSigner(
         meta,
-        pyhanko_signer(key),
+        signer,
         new_field_spec=field_spec,
         stamp_style=style,
         timestamper=PyHankoTimestamper(timestamper) if timestamper is not None else None,
     )
-    out = io.BytesIO()
-    await pdf_signer.async_sign_pdf(writer, output=out)
-    return out.getvalue()
+    return writer, pdf_signer

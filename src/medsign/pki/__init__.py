@@ -1,5 +1,14 @@
 """Keys and certificates medsign signs with: the development CA, seals, key files."""
 
+from medsign.pki.clinician_ca import (
+    CertificateStatus,
+    ClinicianCa,
+    ClinicianIdentity,
+    PublishedAt,
+    Revocation,
+    load_clinician_ca_files,
+    load_or_create_clinician_ca,
+)
 from medsign.pki.keys import (
     DevCA,
     SealKey,
@@ -8,4 +17,17 @@ from medsign.pki.keys import (
     load_trust_list,
 )
 
-__all__ = ["DevCA", "SealKey", "load_or_create_dev_ca", "load_seal_key_files", "load_trust_list"]
+__all__ = [
+    "CertificateStatus",
+    "ClinicianCa",
+    "ClinicianIdentity",
+    "DevCA",
+    "PublishedAt",
+    "Revocation",
+    "SealKey",
+    "load_clinician_ca_files",
+    "load_or_create_clinician_ca",
+    "load_or_create_dev_ca",
+    "load_seal_key_files",
+    "load_trust_list",
+]

@@ -368,8 +368,10 @@ class DevCA:
         return self._end_entity(key, subject, now, not_after, eku, eku_critical=False)
 
 
-def _create_ca_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "medsign development CA")])
+def _create_ca_certificate(
+    key: ec.EllipticCurvePrivateKey, common_name: str = "medsign development CA"
+) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = _now()
     return (
         x509.CertificateBuilder()

@@ -29,6 +29,9 @@ def _fields(decision: Decision) -> tuple[str, str]:
     )
 
 
+LIMITED_PREFIXES = ("/api/v1/", "/device/v1/")
+
+
 class RateLimitMiddleware:
     """Counts each authenticated API request against its token's bucket."""
 
@@ -39,7 +42,8 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
-        if scope["type"] != "http" or not str(scope["path"]).startswith("/api/v1/"):
+        # API tokens on /api/v1, device tokens on the device API (issue [clinician]).
+        if scope["type"] != "http" or not str(scope["path"]).startswith(LIMITED_PREFIXES):
             await self.app(scope, receive, send)
             return
         scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")

@@ -21,6 +21,9 @@ from medsign.web import access_log, openapi, problems
 from medsign.web.api import (
     audit,
     branches,
+    cabinet,
+    clinicians,
+    device,
     documents,
     envelopes,
     external,
@@ -38,6 +41,7 @@ from medsign.web.api import (
 from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
+from medsign.web.pages import cabinet as cabinet_pages
 from medsign.web.pages import dev_outbox, edo, idp, public, signing
 from medsign.web.static_files import static_router
 from medsign.web.transient import TransientErrorMiddleware
@@ -123,10 +127,14 @@ def create_app(
         listing,
         usage,
         identity_providers,
+        clinicians,
+        device,
+        cabinet,
         external,
         signing,
         idp,
         edo,
+        cabinet_pages,
         dev_outbox,
         public,
     ):

@@ -36,7 +36,9 @@ from fastapi import FastAPI
 
 from medsign.web.problems import PROBLEM_JSON
 
-PUBLIC_PREFIXES = ("/api/v1/verify",)
+PUBLIC_PREFIXES = ("/api/v1/verify", "/device/v1/enroll")
+# The device API (/device/v1) is documented like /api/v1; its bearer is a device token.
+DOCUMENTED_PREFIXES = ("/api/v1/", "/device/v1/")
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 STATE_CHANGING = frozenset({"post", "put", "patch", "delete"})
 
@@ -89,6 +91,7 @@ _DESCRIPTIONS = {
         "Idempotency-Key is still being processed.",
     ),
     413: ("limit-exceeded", "The request or an uploaded file is over a configured limit."),
+    410: ("link-expired", "The link or request has expired, was used, or was withdrawn."),
     415: ("unsupported-file-type", "An uploaded file is not a format medsign takes."),
     422: (
         "invalid-request",
@@ -168,7 +171,7 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
         "`POST /api/v1/tokens`. Organization- or branch-scoped.",
     }
     for path, operations in schema.get("paths", {}).items():
-        if not path.startswith("/api/v1/"):
+        if not path.startswith(DOCUMENTED_PREFIXES):
             continue
         for method, op in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):

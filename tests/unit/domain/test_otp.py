@@ -9,6 +9,7 @@ import pytest
 from medsign.domain.otp import (
     ChallengeState,
     OtpRules,
+    ascii_digits,
     check_can_send,
     check_challenge_usable,
     wrong_code_error,
@@ -59,3 +60,10 @@ def test_resend_waits_for_the_interval() -> None:
 def test_resend_count_is_capped() -> None:
     with pytest.raises(TooManyRequests):
         check_can_send(RULES, 5, T0, T0 + timedelta(hours=1))
+
+
+def test_codes_typed_on_persian_or_arabic_keyboards_are_digits() -> None:
+    assert ascii_digits(" ۱۲۳ ۴۵۶ ") == "123456"  # Extended Arabic-Indic (fa)
+    assert ascii_digits("١٢٣-٤٥٦") == "123456"  # Arabic-Indic
+    assert ascii_digits("12 34\u00a056") == "123456"
+    assert ascii_digits("12a") == "12a"  # anything else stays, to be refused

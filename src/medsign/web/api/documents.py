@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -16,7 +16,9 @@ from medsign.documents.service import (
     intake_limits,
     prepare_document,
 )
+from medsign.pdf.pages import PAGE_WIDTHS
 from medsign.web.deps import org_transaction, runtime
+from medsign.web.page_images import page_image_response
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
@@ -145,6 +147,46 @@ def document_pdf(request: Request, document_id: str) -> Response:
     with org_transaction(request) as (session, org_id):
         doc = get_document(session, org_id, document_id)
     return pdf_response(rt.files.get(doc.sha256), f"{doc.id}.pdf")
+
+
+@router.get(
+    "/{document_id}/pages/{name}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The page drawn as an image (docs/viewer.md).",
+            "content": {
+                "image/webp": {"schema": {"type": "string", "format": "binary"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        304: {"description": "The client's copy (If-None-Match) is current."},
+    },
+)
+def document_page(
+    request: Request,
+    document_id: str,
+    name: Annotated[
+        str, Path(description="``<n>.webp`` or ``<n>.png``: page n, from 1", examples=["1.webp"])
+    ],
+    w: Annotated[
+        int | None, Query(description=f"width in pixels: one of {list(PAGE_WIDTHS)}")
+    ] = None,
+    v: Annotated[
+        str | None,
+        Query(description="the first 16 hex digits of the document's SHA-256 (immutable URL)"),
+    ] = None,
+) -> Response:
+    """One page of the normalized PDF as an image, drawn once and cached (a preview).
+
+    404 for a page the document lacks, another width or format, or a ``v`` that is not
+    this document's.
+    """
+    del w, v  # declared for the OpenAPI document; page_image_response reads the query
+    rt = runtime(request)
+    with org_transaction(request) as (session, org_id):
+        doc = get_document(session, org_id, document_id)
+    return page_image_response(request, rt, doc.sha256, name)
 
 
 def pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Response:

@@ -1,8 +1,9 @@
 """The signing page a signer opens from their link (shared/API.md "Pages").
 
 Labels are part of the contract: "Send code", "Code", "Sign", "Decline", "Signed".
-Works without JavaScript (plain forms, 303 redirects); with it, "Send code" does not
-reload the page and the document is drawn by pdf.js.
+Works without JavaScript (plain forms, 303 redirects, the document as page images);
+with it, "Send code" does not reload the page and pdf.js is loaded when the signer asks
+for zoom and text selection (web/pages/viewer.py, docs/viewer.md).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from medsign.runtime import Runtime
 from medsign.web.api.documents import pdf_response
 from medsign.web.csp import csp_allowing_form_target
 from medsign.web.deps import runtime
+from medsign.web.page_images import page_image_response
 from medsign.web.pages.render import page_lang, render
+from medsign.web.pages.viewer import viewer_for
 from medsign.web.problems import domain_problem
 
 router = APIRouter(prefix="/s", include_in_schema=False)
@@ -138,6 +141,15 @@ def _page(
             heading=t("not_your_turn" if waiting else "envelope_closed", lang),
             text=t("not_your_turn_text" if waiting else "envelope_closed_text", lang),
         )
+    if view.signer.method == "cabinet":  # signed inside the patient cabinet
+        return render(
+            request,
+            "message.html",
+            lang,
+            status_code=status_code,
+            heading=view.document.title,
+            text=t("cabinet_sign_there", lang, url=rt.cabinet_url()),
+        )
     channel = "sms" if view.signer.method == "sms_otp" else "email"
     provider = idp_button(rt, view)
     response = render(
@@ -148,6 +160,13 @@ def _page(
         view=view,
         token=token,
         csrf=_csrf(rt, view),
+        viewer=viewer_for(
+            rt,
+            view.envelope.current_sha256,
+            base=f"/s/{token}",
+            title=view.document.title,
+            pdf_url=f"/s/{token}/document.pdf",
+        ),
         error=error,
         sent_text=t(f"code_sent_{channel}", lang, contact=view.masked_contact) if sent else "",
         provider_name=provider[0] if provider else None,
@@ -183,22 +202,39 @@ def signing_page(request: Request, token: str) -> Response:
     return _page(request, token, view, sent=request.query_params.get("sent") == "1")
 
 
-@router.get("/{token}/document.pdf", response_class=Response)
-def document_pdf(request: Request, token: str) -> Response:
-    """The PDF as it stands now (what the signer reads and signs)."""
+def _shown_document(request: Request, token: str) -> str | Response:
+    """The SHA-256 of the PDF the link shows now, or the page that says why it shows none."""
     rt = runtime(request)
     try:
-        with rt.transaction() as session:
+        with rt.transaction(write=False) as session:
             view = open_link(session, rt.keyring, token, now=rt.clock())
             sha256 = view.envelope.current_sha256
     except LinkExpired as exc:
         return _dead_link(request, exc)
     if _closed(view, rt.clock()):
         return _closed_page(request, view)
-    response = pdf_response(rt.files.get(sha256), "document.pdf", inline=True)
+    return sha256
+
+
+@router.get("/{token}/document.pdf", response_class=Response)
+def document_pdf(request: Request, token: str) -> Response:
+    """The PDF as it stands now (what the signer reads and signs)."""
+    sha256 = _shown_document(request, token)
+    if isinstance(sha256, Response):
+        return sha256
+    response = pdf_response(runtime(request).files.get(sha256), "document.pdf", inline=True)
     response.headers["X-Document-SHA256"] = sha256
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@router.get("/{token}/pages/{name}", response_class=Response)
+def page_image(request: Request, token: str, name: str) -> Response:
+    """One page of the document as an image (``<n>.webp?w=480&v=...``), drawn once."""
+    sha256 = _shown_document(request, token)
+    if isinstance(sha256, Response):
+        return sha256
+    return page_image_response(request, runtime(request), sha256, name)
 
 
 def _page_with_error(request: Request, token: str, exc: DomainError, lang: str) -> HTMLResponse:

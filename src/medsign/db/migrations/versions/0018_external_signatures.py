@@ -6,7 +6,7 @@ derived from the deployment secret (docs/external-signatures.md). Uploaded exter
 signatures need no table of their own: they are envelope versions, evidence and audit.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0021 (written against 0015; chained after the merged cabinet migration)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic import op
 import medsign.db.base
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

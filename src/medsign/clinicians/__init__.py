@@ -1,0 +1,1 @@
+"""Clinicians: device enrollment, the clinician CA's certificates, signing requests."""

@@ -1,0 +1,465 @@
+"""Signing requests for clinicians' devices: prepare, list, approve, decline.
+
+When a ``device`` signer's turn comes, the job :func:`prepare_signer` prepares an
+interrupted PAdES signature (:mod:`medsign.pdf.interrupted`) for each of the
+clinician's active devices at the envelope's workplace; the device signs ``to_sign``
+(the DER CMS signed attributes) and :func:`approve` completes the signature with an
+RFC 3161 time-stamp (PAdES B-T) and moves the envelope on.
+
+Every approval runs under the envelope's row lock (docs/concurrency.md), so two
+approvals of one request (a replay, a double tap) produce exactly one signature; a
+request prepared on a PDF that another signature has since changed is refused
+(:class:`DocumentChanged`) and prepared again, never completed into a broken file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from medsign.clinicians.models import Clinician, ClinicianDevice, DeviceRequest
+from medsign.clinicians.service import (
+    ACTIVE,
+    Outcome,
+    device_certificate,
+    refuse,
+)
+from medsign.documents.models import Document
+from medsign.domain.policy import Method
+from medsign.domain.states import EnvelopeStatus, SignerStatus, signer_move
+from medsign.domain.tokens import verification_code
+from medsign.envelopes.models import Envelope, Signer
+from medsign.envelopes.queries import lock_envelope_by_id
+from medsign.envelopes.sealing import reprepare_devices, seal_request, store_signed_version
+from medsign.envelopes.signing import Client, LinkState, LinkView, evidence_of, record_signature
+from medsign.envelopes.workflow import advance, end_envelope
+from medsign.errors import (
+    DocumentChanged,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    RequestDecided,
+    RequestExpired,
+    SignatureInvalid,
+    WrongWorkplace,
+)
+from medsign.i18n import t
+from medsign.jobs.outbox import JobCall
+from medsign.organizations.models import Organization
+from medsign.pdf.interrupted import (
+    PreparedSignature,
+    complete_signature,
+    der_ecdsa_signature,
+    prepare_signature,
+    signature_verifies,
+)
+from medsign.runtime import Runtime
+
+PENDING = "pending"
+APPROVED = "approved"
+DECLINED = "declined"
+SUPERSEDED = "superseded"  # another signature changed the PDF first: prepared again
+CLOSED = "closed"  # another device of the clinician approved, or the envelope ended
+
+
+def _at_workplace(device: ClinicianDevice, env: Envelope) -> bool:
+    """A device signs for its workplace only: its organization, and its branch when it
+    was enrolled for one (an organization-wide device signs for every branch)."""
+    if device.organization_id != env.organization_id:
+        return False
+    return device.branch_id is None or device.branch_id == env.branch_id
+
+
+def _device_evidence(
+    session: Session,
+    env: Envelope,
+    signer: Signer,
+    device: ClinicianDevice,
+    *,
+    shown: str,
+    client: Client,
+    now: datetime,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    # One query for the three rows the evidence names (the hot path of a batch).
+    doc, org_name, clinician = session.execute(
+        select(Document, Organization.name, Clinician)
+        .join(Organization, Organization.id == Document.organization_id)
+        .join(Clinician, Clinician.id == device.clinician_id)
+        .where(Document.id == env.document_id)
+    ).one()
+    return evidence_of(
+        LinkView(signer, env, doc, org_name, LinkState.CAN_SIGN, ""),
+        shown,
+        client,
+        now,
+        lang=signer.lang,
+        consent_text=t("consent_device", signer.lang),
+        how={
+            "method": Method.DEVICE.value,
+            "clinician": {
+                "id": clinician.id,
+                "name": clinician.name,
+                "licence_number": clinician.licence_number,
+            },
+            "device_id": device.id,
+            "workplace": {"organization_id": device.organization_id, "branch_id": device.branch_id},
+            "certificate_serial": device.serial,
+            **extra,
+        },
+    )
+
+
+def prepare_signer(rt: Runtime, call: JobCall) -> None:
+    """The job: prepare ``signer_id``'s signature for each of their clinician's active
+    devices at the envelope's workplace, on the envelope's current PDF. Requests
+    prepared on an older PDF (or expired: the clinic resent the request) are superseded;
+    devices that already have a current request are skipped (the job is idempotent)."""
+    with rt.transaction() as session:
+        signer = session.get(Signer, str(call.payload["signer_id"]))
+        if signer is None:
+            return
+        env = lock_envelope_by_id(session, signer.envelope_id)
+        assert env is not None
+        now = rt.clock()
+        pending = list(
+            session.scalars(
+                select(DeviceRequest).where(
+                    DeviceRequest.signer_id == signer.id, DeviceRequest.status == PENDING
+                )
+            )
+        )
+        live = (
+            env.status == EnvelopeStatus.SENT.value
+            and signer.status == SignerStatus.NOTIFIED.value
+            and signer.method == Method.DEVICE.value
+            and signer.clinician_id is not None
+        )
+        devices = [] if not live else _devices_for(session, signer, env, now)
+        active = {d.id for d in devices}
+        have: set[str] = set()
+        for req in pending:
+            stale = req.base_sha256 != env.current_sha256 or req.expires_at <= now
+            if stale or req.device_id not in active:
+                req.status = SUPERSEDED if live else CLOSED
+                req.decided_at = now
+            else:
+                have.add(req.device_id)
+        todo = [d for d in devices if d.id not in have]
+        if not todo:
+            return
+        pdf = rt.files.get(env.current_sha256)
+        ca = rt.seal_keys.clinician_ca()
+        timestamper = rt.seal_keys.timestamper()
+        expires_at = min(
+            now + timedelta(hours=rt.settings.device_request_ttl_hours), env.expires_at
+        )
+        code = verification_code(rt.keyring, signer.id)
+        for device in todo:
+            evidence = _device_evidence(
+                session,
+                env,
+                signer,
+                device,
+                shown=env.current_sha256,
+                client=Client(None, None),
+                now=now,
+                extra={"prepared_at": now.isoformat()},
+            )
+            request = seal_request(rt, env, signer, signed_at=now, evidence=evidence, code=code)
+            prepared = prepare_signature(
+                pdf, device_certificate(device), ca.issued_chain, request, timestamper
+            )
+            session.add(
+                DeviceRequest(
+                    organization_id=env.organization_id,
+                    envelope_id=env.id,
+                    signer_id=signer.id,
+                    device_id=device.id,
+                    status=PENDING,
+                    base_sha256=env.current_sha256,
+                    base_version=env.version,
+                    prepared_sha256=rt.files.put(prepared.pdf),
+                    contents_at=prepared.contents_at,
+                    contents_end=prepared.contents_end,
+                    to_sign=prepared.signed_attributes,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+
+
+def _devices_for(
+    session: Session, signer: Signer, env: Envelope, now: datetime
+) -> list[ClinicianDevice]:
+    devices = session.scalars(
+        select(ClinicianDevice)
+        .where(
+            ClinicianDevice.clinician_id == signer.clinician_id,
+            ClinicianDevice.status == ACTIVE,
+        )
+        .order_by(ClinicianDevice.created_at, ClinicianDevice.id)
+    ).all()
+    return [d for d in devices if d.not_after > now and _at_workplace(d, env)]
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """One pending request as the device API lists it."""
+
+    request: DeviceRequest
+    title: str
+
+
+def pending_for(
+    session: Session, device: ClinicianDevice, *, now: datetime
+) -> list[PendingRequest]:
+    """The device's pending requests (not expired, envelope still being signed), oldest first."""
+    rows = session.execute(
+        select(DeviceRequest, Document.title)
+        .join(Envelope, Envelope.id == DeviceRequest.envelope_id)
+        .join(Document, Document.id == Envelope.document_id)
+        .where(
+            DeviceRequest.device_id == device.id,
+            DeviceRequest.status == PENDING,
+            DeviceRequest.expires_at > now,
+            Envelope.status == EnvelopeStatus.SENT.value,
+        )
+        .order_by(DeviceRequest.created_at, DeviceRequest.id)
+        .limit(500)
+    ).all()
+    return [PendingRequest(req, title) for req, title in rows]
+
+
+def request_document(session: Session, device: ClinicianDevice, request_id: str) -> str:
+    """The SHA-256 of the PDF a request was prepared on (what the clinician reads)."""
+    req = session.get(DeviceRequest, request_id)
+    if req is None or req.device_id != device.id:
+        raise NotFound(f"No request with id {request_id} for this device.")
+    return req.base_sha256
+
+
+def decode_signature(value: str) -> bytes:
+    """The DER ECDSA signature from its base64 (standard or url-safe alphabet)."""
+    text = value.strip()
+    try:
+        raw = base64.b64decode(
+            text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True
+        )
+    except (binascii.Error, ValueError):
+        raise InvalidInput("`signature` is not base64.", field="signature") from None
+    return der_ecdsa_signature(raw)
+
+
+@dataclass
+class _Checked:
+    req: DeviceRequest
+    env: Envelope
+    signer: Signer
+
+
+def _checked(
+    session: Session,
+    device: ClinicianDevice,
+    request_id: str,
+    action: str,
+    *,
+    now: datetime,
+) -> _Checked | Outcome[Any]:
+    """The request locked for a decision, or an audited refusal."""
+    req = session.get(DeviceRequest, request_id)
+    if req is None:
+        raise NotFound(f"No request with id {request_id} for this device.")
+    actor = f"device:{device.id}"
+    data: dict[str, object] = {"request_id": req.id, "device_id": device.id}
+
+    def no(error: DomainError) -> Outcome[Any]:
+        return refuse(
+            session,
+            req.organization_id,
+            action,
+            error,
+            now=now,
+            actor=actor,
+            envelope_id=req.envelope_id,
+            data=data,
+        )
+
+    if req.device_id != device.id:
+        return no(
+            WrongWorkplace(
+                "This request is for another device or workplace; this device cannot act on it."
+            )
+        )
+    env = lock_envelope_by_id(session, req.envelope_id)
+    assert env is not None
+    session.refresh(req)  # the state after the lock: a parallel approval may have won
+    if not _at_workplace(device, env):
+        return no(WrongWorkplace("This device is not enrolled for the envelope's workplace."))
+    if req.status == APPROVED:
+        return no(RequestDecided("This request was already approved.", state="approved"))
+    if req.status in (DECLINED, CLOSED):
+        return no(RequestDecided("This request was already decided or closed.", state=req.status))
+    if req.status == SUPERSEDED:
+        return no(
+            DocumentChanged(
+                "Another signature was added to the document after this request was "
+                "prepared. Fetch the requests again and approve the new one.",
+            )
+        )
+    signer = next(s for s in env.signers if s.id == req.signer_id)
+    if env.status != EnvelopeStatus.SENT.value or signer.status != SignerStatus.NOTIFIED.value:
+        req.status = CLOSED
+        req.decided_at = now
+        return no(
+            RequestExpired("This document can no longer be signed (signed, withdrawn or ended).")
+        )
+    if req.expires_at <= now or env.expires_at <= now:
+        return no(
+            RequestExpired(
+                "This request has expired. The clinic can send it again "
+                "(POST /api/v1/envelopes/{id}/signers/{signer_id}/resend)."
+            )
+        )
+    if req.base_sha256 != env.current_sha256:
+        # Another signature of a parallel group landed first: this to_sign covers an
+        # older revision. Never complete it (the result would not be an incremental
+        # update of the current PDF); prepare again on the current one.
+        req.status = SUPERSEDED
+        req.decided_at = now
+        reprepare_devices(session, env, now=now)
+        return no(
+            DocumentChanged(
+                "Another signature was added to the document after this request was "
+                "prepared; a new request is being prepared. Fetch the requests again.",
+            )
+        )
+    return _Checked(req, env, signer)
+
+
+def approve(
+    rt: Runtime,
+    session: Session,
+    device: ClinicianDevice,
+    request_id: str,
+    signature_b64: str,
+    *,
+    client: Client,
+    webauthn: dict[str, Any] | None,
+    now: datetime,
+) -> Outcome[DeviceRequest]:
+    """Complete the request's signature with the device's ``signature`` over ``to_sign``.
+
+    Refused (audited, nothing signed): another device's or workplace's request, a
+    replay, an expired or ended one, a PDF changed since, a signature that does not
+    verify against this device's certificate."""
+    signature = decode_signature(signature_b64)
+    checked = _checked(session, device, request_id, "device.approval_refused", now=now)
+    if isinstance(checked, Outcome):
+        return checked
+    req, env, signer = checked.req, checked.env, checked.signer
+    cert = device_certificate(device)
+    if not signature_verifies(cert, req.to_sign, signature):
+        return refuse(
+            session,
+            req.organization_id,
+            "device.approval_refused",
+            SignatureInvalid(
+                "The signature does not verify against this device's certificate over "
+                "`to_sign`. Sign exactly the bytes of `to_sign` with ECDSA P-256 and SHA-256."
+            ),
+            now=now,
+            actor=f"device:{device.id}",
+            envelope_id=env.id,
+            data={"request_id": req.id, "device_id": device.id},
+        )
+    prepared = PreparedSignature(
+        pdf=rt.files.get(req.prepared_sha256),
+        contents_at=req.contents_at,
+        contents_end=req.contents_end,
+        signed_attributes=req.to_sign,
+    )
+    ca = rt.seal_keys.clinician_ca()
+    pdf = complete_signature(prepared, cert, ca.issued_chain, signature, rt.seal_keys.timestamper())
+    how: dict[str, Any] = {
+        "prepared_at": req.created_at.isoformat(),
+        "to_sign_sha256": hashlib.sha256(req.to_sign).hexdigest(),
+        "signature": base64.b64encode(signature).decode(),
+    }
+    if webauthn is not None:
+        how["webauthn"] = webauthn
+    evidence = _device_evidence(
+        session, env, signer, device, shown=req.base_sha256, client=client, now=now, extra=how
+    )
+    record_signature(
+        session,
+        env,
+        signer,
+        evidence,
+        {"method": signer.method, "device_id": device.id, "request_id": req.id},
+        now=now,
+        seal=False,
+    )
+    store_signed_version(
+        rt, session, env, signer, pdf, code=verification_code(rt.keyring, signer.id), now=now
+    )
+    req.status = APPROVED
+    req.decided_at = now
+    _close_siblings(session, req, now)
+    reprepare_devices(session, env, now=now)  # other clinicians of a parallel group
+    advance(session, env, now=now)
+    return Outcome(req)
+
+
+def _close_siblings(session: Session, req: DeviceRequest, now: datetime) -> None:
+    """The signer's requests to their other devices close with this decision."""
+    session.execute(
+        update(DeviceRequest)
+        .where(
+            DeviceRequest.signer_id == req.signer_id,
+            DeviceRequest.status == PENDING,
+            DeviceRequest.id != req.id,
+        )
+        .values(status=CLOSED, decided_at=now)
+        .execution_options(synchronize_session=False)  # no loaded sibling is used after
+    )
+
+
+def decline(
+    session: Session,
+    device: ClinicianDevice,
+    request_id: str,
+    reason: str,
+    *,
+    client: Client,
+    now: datetime,
+) -> Outcome[DeviceRequest]:
+    """The clinician refuses: the envelope ends as declined (as a patient's refusal does)."""
+    checked = _checked(session, device, request_id, "device.decline_refused", now=now)
+    if isinstance(checked, Outcome):
+        return checked
+    req, env, signer = checked.req, checked.env, checked.signer
+    reason = reason.strip()[:1000] or "No reason given"
+    signer.status = signer_move(SignerStatus(signer.status), SignerStatus.DECLINED)
+    signer.declined_at = now
+    signer.decline_reason = reason
+    req.status = DECLINED
+    req.decided_at = now
+    req.decline_reason = reason
+    _close_siblings(session, req, now)
+    end_envelope(
+        session,
+        env,
+        EnvelopeStatus.DECLINED,
+        now=now,
+        actor=f"device:{device.id}",
+        data={"signer_id": signer.id, "reason": reason, "ip": client.ip},
+    )
+    return Outcome(req)

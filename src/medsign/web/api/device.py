@@ -1,0 +1,270 @@
+"""``/device/v1``: the API of clinicians' devices (shared/API.md "Clinician devices").
+
+No organization token: enrollment takes the one-time enrollment token, everything else
+the device's own bearer token. Used by medsign's clinician app (``/app``) and by any
+native app. Signing requests are announced by server-sent events (W3C HTML Living
+Standard §9.2, ``text/event-stream``) within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+
+from medsign.clinicians.models import ClinicianDevice
+from medsign.clinicians.requests import (
+    PendingRequest,
+    approve,
+    decline,
+    pending_for,
+    request_document,
+)
+from medsign.clinicians.schemas import (
+    ApprovedOut,
+    ApproveIn,
+    BatchApproveIn,
+    BatchItemIn,
+    BatchOut,
+    DeclineIn,
+    DeviceRequestOut,
+    EnrolledOut,
+    EnrollIn,
+)
+from medsign.clinicians.service import authenticate_device, enroll
+from medsign.envelopes.signing import Client
+from medsign.errors import DomainError
+from medsign.runtime import Runtime
+from medsign.web.deps import bearer, runtime
+from medsign.web.problems import domain_problem
+
+router = APIRouter(prefix="/device/v1", tags=["clinician devices"])
+
+_BATCH_THREADS = 4  # approvals of one batch in flight at once (PostgreSQL)
+_EVENT_POLL_SECONDS = 0.5  # a new request is announced within a second
+_HEARTBEAT_SECONDS = 15.0  # keeps proxies from closing an idle stream
+
+_GONE: dict[int | str, dict[str, Any]] = {
+    410: {"description": "The link or request has expired or was already used."}
+}
+_REVOKED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The device was revoked or its certificate expired."}
+}
+
+
+def _client(request: Request) -> Client:
+    return Client(
+        request.client.host if request.client else None, request.headers.get("user-agent")
+    )
+
+
+def _pem(der_or_cert: Any) -> str:
+    return str(der_or_cert.public_bytes(serialization.Encoding.PEM).decode())
+
+
+@router.post(
+    "/enroll",
+    status_code=201,
+    response_model=EnrolledOut,
+    responses={401: {"description": "The enrollment token is not known."}, **_GONE},
+)
+def enroll_device(request: Request, body: EnrollIn) -> EnrolledOut:
+    """Enroll a device: a CSR signed by its ECDSA P-256 key (proof of possession) for
+    the enrollment token's clinician and workplace. The device token is shown once."""
+    rt = runtime(request)
+    with rt.transaction() as session:
+        outcome = enroll(
+            session,
+            rt.keyring,
+            rt.seal_keys.clinician_ca(),
+            body.enrollment_token.strip(),
+            body.csr,
+            now=rt.clock(),
+            certificate_days=rt.settings.clinician_certificate_days,
+            public_url=rt.settings.public_url,
+        )
+    done = outcome.result()
+    return EnrolledOut(
+        device_id=done.device.id,
+        device_token=done.token,
+        certificate=_pem(done.certificate),
+        chain=[_pem(c) for c in done.chain],
+    )
+
+
+def _request_out(rt: Runtime, item: PendingRequest) -> DeviceRequestOut:
+    req = item.request
+    base = rt.settings.public_url.rstrip("/")
+    return DeviceRequestOut(
+        id=req.id,
+        envelope_id=req.envelope_id,
+        title=item.title,
+        document_url=f"{base}/device/v1/requests/{req.id}/document",
+        to_sign=base64.b64encode(req.to_sign).decode(),
+        created_at=req.created_at,
+        expires_at=req.expires_at,
+    )
+
+
+def _pending(rt: Runtime, token: str | None) -> list[DeviceRequestOut]:
+    with rt.transaction(write=False) as session:
+        device = authenticate_device(session, rt.keyring, token, now=rt.clock())
+        return [_request_out(rt, item) for item in pending_for(session, device, now=rt.clock())]
+
+
+@router.get("/requests", response_model=list[DeviceRequestOut], responses=_REVOKED)
+def list_requests(request: Request) -> list[DeviceRequestOut]:
+    """This device's pending signing requests, oldest first."""
+    return _pending(runtime(request), bearer(request))
+
+
+@router.get(
+    "/requests/{request_id}/document",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **_REVOKED},
+)
+def document(request: Request, request_id: str) -> Response:
+    """The PDF the request was prepared on: what the clinician reads before approving."""
+    rt = runtime(request)
+    with rt.transaction(write=False) as session:
+        device = authenticate_device(session, rt.keyring, bearer(request), now=rt.clock())
+        sha256 = request_document(session, device, request_id)
+    return Response(
+        rt.files.get(sha256),
+        media_type="application/pdf",
+        headers={"Cache-Control": "private, no-store", "ETag": f'"{sha256}"'},
+    )
+
+
+def _approve_one(
+    rt: Runtime,
+    token: str | None,
+    request_id: str,
+    signature: str,
+    client: Client,
+    webauthn: dict[str, Any] | None,
+) -> ApprovedOut:
+    with rt.transaction() as session:
+        device: ClinicianDevice = authenticate_device(session, rt.keyring, token, now=rt.clock())
+        outcome = approve(
+            rt,
+            session,
+            device,
+            request_id,
+            signature,
+            client=client,
+            webauthn=webauthn,
+            now=rt.clock(),
+        )
+    req = outcome.result()
+    return ApprovedOut(id=req.id, status="approved", envelope_id=req.envelope_id)
+
+
+@router.post(
+    "/requests/{request_id}/approve", response_model=ApprovedOut, responses={**_GONE, **_REVOKED}
+)
+def approve_request(request: Request, request_id: str, body: ApproveIn) -> ApprovedOut:
+    """Approve: ``signature`` is the device's ECDSA P-256 signature of ``to_sign``
+    (base64 of DER or of the 64-byte r||s). Refusals are audited and sign nothing."""
+    return _approve_one(
+        runtime(request),
+        bearer(request),
+        request_id,
+        body.signature,
+        _client(request),
+        body.webauthn,
+    )
+
+
+@router.post(
+    "/requests/{request_id}/decline", response_model=ApprovedOut, responses={**_GONE, **_REVOKED}
+)
+def decline_request(request: Request, request_id: str, body: DeclineIn) -> ApprovedOut:
+    """Decline with a reason: the envelope ends as declined."""
+    rt = runtime(request)
+    with rt.transaction() as session:
+        device = authenticate_device(session, rt.keyring, bearer(request), now=rt.clock())
+        outcome = decline(
+            session, device, request_id, body.reason, client=_client(request), now=rt.clock()
+        )
+    req = outcome.result()
+    return ApprovedOut(id=req.id, status="declined", envelope_id=req.envelope_id)
+
+
+@router.post("/requests/approve", response_model=BatchOut, responses=_REVOKED)
+def approve_batch(request: Request, body: BatchApproveIn) -> BatchOut:
+    """Approve a batch: each item is signed separately in its own transaction, and each
+    gets its own result (a refused item leaves nothing half-written and does not stop
+    the others)."""
+    rt = runtime(request)
+    token = bearer(request)
+    client = _client(request)
+    with rt.transaction(write=False) as session:  # a bad token fails the whole batch
+        authenticate_device(session, rt.keyring, token, now=rt.clock())
+
+    def one(item: BatchItemIn) -> ApprovedOut:
+        try:
+            return _approve_one(rt, token, item.id, item.signature, client, body.webauthn)
+        except DomainError as exc:
+            problem = json.loads(bytes(domain_problem(exc).body))
+            return ApprovedOut(id=item.id, status="refused", problem=problem)
+
+    if rt.engine.dialect.name == "sqlite" or len(body.items) == 1:
+        return BatchOut(items=[one(item) for item in body.items])
+    # PostgreSQL: items of different envelopes lock different rows, so a few run side by
+    # side (their time is mostly round trips and commits); results keep the given order.
+    with ThreadPoolExecutor(max_workers=_BATCH_THREADS) as pool:
+        return BatchOut(items=list(pool.map(one, body.items)))
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **_REVOKED},
+)
+async def events(request: Request) -> StreamingResponse:
+    """Server-sent events: ``event: request`` with the request (as in ``GET
+    /device/v1/requests``) when a new one is pending for this device, ``event:
+    revoked`` (and the end of the stream) when the device is revoked."""
+    rt = runtime(request)
+    token = bearer(request)
+    first = await run_in_threadpool(_pending, rt, token)  # 401/403 before the stream opens
+
+    async def stream() -> AsyncIterator[bytes]:
+        seen: set[str] = set()
+        pending = first
+        last = time.monotonic()
+        yield b"retry: 1000\n\n"
+        while True:
+            for item in pending:
+                if item.id not in seen:
+                    data = item.model_dump_json()
+                    yield f"event: request\nid: {item.id}\ndata: {data}\n\n".encode()
+                    last = time.monotonic()
+            seen = {item.id for item in pending}
+            if time.monotonic() - last > _HEARTBEAT_SECONDS:
+                yield b": keep-alive\n\n"
+                last = time.monotonic()
+            await asyncio.sleep(_EVENT_POLL_SECONDS)
+            if await request.is_disconnected():
+                return
+            try:
+                pending = await run_in_threadpool(_pending, rt, token)
+            except DomainError as exc:
+                yield f"event: revoked\ndata: {json.dumps({'detail': exc.detail})}\n\n".encode()
+                return
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,757 @@
+"""The patient cabinet's pages (shared/API.md "Patient cabinet"; docs/cabinet.md).
+
+Labels are part of the contract: "Phone or email", "Send code", "Code", "Log in",
+"Accept", "Attach code", "Attach", "Sign". Plain forms, no script: every page works on
+a cheap phone without JavaScript and loads no PDF viewer (the PDF is a link). Forms
+carry CSRF tokens: before login a double-submit cookie, after it a token bound to the
+session (OWASP CSRF cheat sheet). The session cookie is HttpOnly, SameSite=Lax and
+Secure when the public URL is https (RFC 6265bis §4.1).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from medsign.cabinet.attach import AttachLimits, attach, detach_by_patient, live_links
+from medsign.cabinet.library import (
+    accept_agreement,
+    documents_for,
+    own_signer,
+    pending_agreements,
+    share_file,
+    shared_files,
+    sign_document,
+)
+from medsign.cabinet.models import CabinetSettings
+from medsign.cabinet.service import (
+    Visit,
+    csrf_token,
+    current_visit,
+    end_all_sessions,
+    end_session,
+    live_sessions,
+    log_in,
+    parse_contact,
+    send_login_code,
+)
+from medsign.documents.models import Document
+from medsign.documents.service import Upload, intake_limits, prepare_document
+from medsign.envelopes.signing import Client, LinkState, signer_view
+from medsign.errors import DomainError, InvalidInput, NotFound, TooManyRequests
+from medsign.i18n import LANGS, t
+from medsign.organizations.models import Organization
+from medsign.ratelimit.bucket import TokenBuckets
+from medsign.runtime import Runtime
+from medsign.web.api.documents import pdf_response
+from medsign.web.deps import runtime
+from medsign.web.pages.render import page_lang, render
+from medsign.web.pages.signing import SEAL_WAIT_SECONDS
+
+router = APIRouter(prefix="/cabinet", include_in_schema=False)
+
+SESSION_COOKIE = "medsign_cabinet"
+FORM_COOKIE = "medsign_cabinet_form"  # the double-submit token of the login forms
+_buckets_lock = threading.Lock()
+
+
+# -- plumbing -------------------------------------------------------------------------
+
+
+def _client(request: Request) -> Client:
+    return Client(
+        request.client.host if request.client else None, request.headers.get("user-agent")
+    )
+
+
+def _lang(request: Request, rt: Runtime, posted: str = "") -> str:
+    return posted if posted in LANGS else page_lang(request, rt.settings.default_lang)
+
+
+def _secure(rt: Runtime) -> bool:
+    return rt.settings.public_url.lower().startswith("https://")
+
+
+def _idle(rt: Runtime) -> timedelta:
+    return timedelta(days=rt.settings.cabinet_session_days)
+
+
+def _page(request: Request, template: str, lang: str, status: int = 200, **ctx: Any) -> Response:
+    visit = ctx.get("visit")
+    if isinstance(visit, Visit):
+        # The contact reads left to right inside right-to-left text (Unicode bidi
+        # isolates, UAX #9 §2.7): "+7999***4567", never "4567***7999+".
+        ctx["me"] = f"\u2066{visit.contact.masked}\u2069"
+    response = render(request, template, lang, status_code=status, **ctx)
+    response.headers["Cache-Control"] = "private, no-store"  # a person's own data
+    return response
+
+
+def _bucket(request: Request, name: str, quota: int) -> TokenBuckets:
+    """Per-address buckets of this app (in-process, like the verification limit)."""
+    state = request.app.state
+    with _buckets_lock:
+        bucket: TokenBuckets | None = getattr(state, name, None)
+        if bucket is None:
+            bucket = TokenBuckets(quota, window=3600)
+            setattr(state, name, bucket)
+    return bucket
+
+
+def _limit_address(request: Request, name: str, quota: int) -> None:
+    """One request from this client address, or TooManyRequests (RFC 6585 §4)."""
+    address = request.client.host if request.client else "unknown"
+    decision = _bucket(request, name, quota).take(address)
+    if not decision.allowed:
+        raise TooManyRequests(
+            "Too many attempts from your network. Try again in "
+            f"{max(1, decision.retry_after // 60)} min.",
+            retry_after=decision.retry_after,
+        )
+
+
+def _visit(request: Request, rt: Runtime) -> Visit | None:
+    # Read-mostly: the session's last visit is written at most every few minutes.
+    with rt.transaction(write=False) as session:
+        return current_visit(
+            session,
+            rt.keyring,
+            request.cookies.get(SESSION_COOKIE),
+            idle=_idle(rt),
+            now=rt.clock(),
+        )
+
+
+def _same(a: str, b: str) -> bool:
+    # Bytes: compare_digest refuses non-ASCII str, and a stranger may send any text.
+    return bool(a) and hmac.compare_digest(a.encode(), b.encode())
+
+
+def _to_login(lang: str) -> RedirectResponse:
+    return RedirectResponse(f"/cabinet?lang={lang}", status_code=303)
+
+
+# -- login ----------------------------------------------------------------------------
+
+
+def _login_page(
+    request: Request,
+    rt: Runtime,
+    lang: str,
+    *,
+    contact: str = "",
+    sent: str = "",
+    error: str = "",
+    notice: str = "",
+    status: int = 200,
+) -> Response:
+    form_token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
+    response = _page(
+        request,
+        "cabinet_login.html",
+        lang,
+        status,
+        csrf=form_token,
+        contact=contact,
+        sent=sent,
+        error=error,
+        notice=notice,
+    )
+    response.set_cookie(
+        FORM_COOKIE,
+        form_token,
+        httponly=True,
+        secure=_secure(rt),
+        samesite="lax",
+        path="/cabinet",
+    )
+    return response
+
+
+def _check_form_cookie(request: Request, value: str) -> None:
+    if not _same(value, request.cookies.get(FORM_COOKIE, "")):
+        raise InvalidInput("The form is out of date. Reload the page and try again.")
+
+
+@router.get("", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    """The login form, or the cabinet: agreements to accept, clinics, documents."""
+    rt = runtime(request)
+    lang = _lang(request, rt)
+    visit = _visit(request, rt)
+    if visit is None:
+        notice = t("logged_out", lang) if request.query_params.get("out") == "1" else ""
+        return _login_page(request, rt, lang, notice=notice)
+    return _home(request, rt, visit, lang)
+
+
+@router.post("/code")
+def request_code(
+    request: Request,
+    contact: Annotated[str, Form(max_length=300)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Send a login code to the phone or email typed."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    try:
+        _check_form_cookie(request, csrf)
+        parsed = parse_contact(contact)
+        _limit_address(request, "cabinet_code_bucket", rt.settings.cabinet_codes_per_ip_per_hour)
+        with rt.transaction() as session:
+            send_login_code(session, rt.keyring, rt.otp_rules, parsed, lang=lang, now=rt.clock())
+    except DomainError as exc:
+        response = _login_page(
+            request, rt, lang, contact=contact, error=exc.detail, status=exc.status
+        )
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    sent = t("cabinet_code_sent", lang, contact=parsed.masked)
+    return _login_page(request, rt, lang, contact=parsed.value, sent=sent)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    contact: Annotated[str, Form(max_length=300)] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Check the code; on success the device gets its session cookie."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    try:
+        _check_form_cookie(request, csrf)
+        parsed = parse_contact(contact)
+        _limit_address(
+            request, "cabinet_login_bucket", 5 * rt.settings.cabinet_codes_per_ip_per_hour
+        )
+        with rt.transaction() as session:
+            client = _client(request)
+            outcome = log_in(
+                session,
+                rt.keyring,
+                rt.otp_rules,
+                parsed,
+                code,
+                lang=lang,
+                ip=client.ip,
+                user_agent=client.user_agent,
+                now=rt.clock(),
+            )
+    except DomainError as exc:
+        return _login_page(request, rt, lang, contact=contact, error=exc.detail, status=exc.status)
+    if outcome.token is None:
+        assert outcome.error is not None
+        return _login_page(
+            request, rt, lang, contact=parsed.value, error=outcome.error.detail, status=422
+        )
+    response = _to_login(lang)
+    response.set_cookie(
+        SESSION_COOKIE,
+        outcome.token,
+        max_age=int(_idle(rt).total_seconds()),
+        httponly=True,
+        secure=_secure(rt),
+        samesite="lax",
+        path="/cabinet",
+    )
+    response.delete_cookie(FORM_COOKIE, path="/cabinet")
+    return response
+
+
+def _logged_out(lang: str) -> RedirectResponse:
+    response = RedirectResponse(f"/cabinet?lang={lang}&out=1", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/cabinet")
+    return response
+
+
+def _checked_visit(request: Request, rt: Runtime, csrf: str) -> Visit | None:
+    """The visit of a form post whose token matches its session (None: log in again)."""
+    visit = _visit(request, rt)
+    if visit is None or not _same(csrf, csrf_token(rt.keyring, visit)):
+        return None
+    return visit
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """End this device's session."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    visit = _checked_visit(request, rt, csrf)
+    if visit is not None:
+        with rt.transaction() as session:
+            end_session(session, visit.account.id, visit.session.id, now=rt.clock())
+    return _logged_out(lang)
+
+
+# -- the cabinet's home ---------------------------------------------------------------
+
+
+def _home(
+    request: Request,
+    rt: Runtime,
+    visit: Visit,
+    lang: str,
+    *,
+    message: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    now = rt.clock()
+    with rt.transaction(write=False) as session:
+        agreements = pending_agreements(session, visit)
+        clinics = live_links(session, visit.account.id)
+        documents = documents_for(session, rt.keyring, visit.account, now)
+        held = {a.organization.id for a in agreements}
+        documents = [d for d in documents if d.view.envelope.organization_id not in held]
+    return _page(
+        request,
+        "cabinet_home.html",
+        lang,
+        status,
+        visit=visit,
+        csrf=csrf_token(rt.keyring, visit),
+        agreements=agreements,
+        clinics=clinics,
+        documents=documents,
+        message=message,
+        error=error,
+    )
+
+
+@router.post("/attach")
+def attach_clinic(
+    request: Request,
+    code: Annotated[str, Form(max_length=40)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Attach to the clinic whose card the code was issued for."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    visit = _checked_visit(request, rt, csrf)
+    if visit is None:
+        return _to_login(lang)
+    try:
+        _limit_address(
+            request, "cabinet_attach_bucket", 3 * rt.settings.cabinet_attach_failures_per_ip
+        )
+        with rt.transaction() as session:
+            outcome = attach(
+                session,
+                rt.keyring,
+                visit.account,
+                code,
+                ip=_client(request).ip,
+                limits=AttachLimits.from_settings(rt.settings),
+                now=rt.clock(),
+            )
+    except DomainError as exc:
+        response = _home(request, rt, visit, lang, error=exc.detail, status=exc.status)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if outcome.error is not None:
+        return _home(
+            request, rt, visit, lang, error=outcome.error.detail, status=outcome.error.status
+        )
+    return _home(
+        request, rt, visit, lang, message=t("attached_to", lang, org=outcome.organization_name)
+    )
+
+
+@router.post("/links/{link_id}/detach")
+def detach_clinic(
+    request: Request,
+    link_id: str,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """The patient detaches from a clinic."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    visit = _checked_visit(request, rt, csrf)
+    if visit is None:
+        return _to_login(lang)
+    try:
+        with rt.transaction() as session:
+            name = detach_by_patient(session, visit.account.id, link_id, now=rt.clock())
+    except DomainError as exc:
+        return _home(request, rt, visit, lang, error=exc.detail, status=exc.status)
+    return _home(request, rt, visit, lang, message=t("detached_from", lang, org=name))
+
+
+@router.post("/agreements/{organization_id}/accept")
+def accept(
+    request: Request,
+    organization_id: str,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Accept a clinic's user agreement (a signed envelope of kind user_agreement)."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    visit = _checked_visit(request, rt, csrf)
+    if visit is None:
+        return _to_login(lang)
+    try:
+        with rt.transaction() as session:
+            env = accept_agreement(
+                session,
+                rt.keyring,
+                visit,
+                organization_id,
+                client=_client(request),
+                lang=lang,
+                ttl=timedelta(days=rt.settings.envelope_ttl_days),
+                now=rt.clock(),
+            )
+            org_name = signer_view(session, env.signers[0], env, rt.clock()).organization_name
+    except DomainError as exc:
+        return _home(request, rt, visit, lang, error=exc.detail, status=exc.status)
+    return _home(request, rt, visit, lang, message=t("accepted", lang, org=org_name))
+
+
+@router.get("/agreements/{organization_id}/agreement.pdf", response_class=Response)
+def agreement_pdf(request: Request, organization_id: str) -> Response:
+    """The clinic's user agreement, to read before pressing "Accept"."""
+    rt = runtime(request)
+    visit = _visit(request, rt)
+    if visit is None:
+        return _to_login(_lang(request, rt))
+    with rt.transaction(write=False) as session:
+        item = next(
+            (a for a in pending_agreements(session, visit) if a.organization.id == organization_id),
+            None,
+        )
+        if item is None:
+            settings = session.get(CabinetSettings, organization_id)
+            linked = {link.organization_id for link, _ in live_links(session, visit.account.id)}
+            if settings is None or organization_id not in linked:
+                return _not_found(request, rt)
+            doc = session.get(Document, settings.user_agreement_document_id or "")
+            if doc is None:
+                return _not_found(request, rt)
+            sha256 = doc.sha256
+        else:
+            sha256 = item.document.sha256
+    return pdf_response(rt.files.get(sha256), "agreement.pdf", inline=True)
+
+
+def _not_found(request: Request, rt: Runtime) -> Response:
+    lang = _lang(request, rt)
+    return _page(
+        request,
+        "message.html",
+        lang,
+        404,
+        heading=t("no_documents", lang),
+        text=NotFound("There is no such document in your cabinet.").detail,
+    )
+
+
+# -- documents from clinics -----------------------------------------------------------
+
+
+@router.get("/documents/{signer_id}", response_class=HTMLResponse)
+def document_page(request: Request, signer_id: str) -> Response:
+    """One document: read it (PDF), sign it, or get the signed copy and evidence."""
+    rt = runtime(request)
+    lang = _lang(request, rt)
+    visit = _visit(request, rt)
+    if visit is None:
+        return _to_login(lang)
+    return _document(request, rt, visit, signer_id, lang)
+
+
+def _document(
+    request: Request,
+    rt: Runtime,
+    visit: Visit,
+    signer_id: str,
+    lang: str,
+    *,
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    try:
+        with rt.transaction(write=False) as session:
+            signer = own_signer(session, visit.account, signer_id)
+            view = signer_view(session, signer, signer.envelope, rt.clock())
+            token = (
+                rt.keyring.link_token(signer.id, signer.link_version)
+                if signer.method != "cabinet"
+                else None
+            )
+    except NotFound:
+        return _not_found(request, rt)
+    return _page(
+        request,
+        "cabinet_document.html",
+        lang,
+        status,
+        visit=visit,
+        csrf=csrf_token(rt.keyring, visit),
+        view=view,
+        link_token=token,
+        error=error,
+        can_sign=view.state is LinkState.CAN_SIGN,
+        # the seal job is still putting the signature into the PDF: look again shortly
+        refresh=view.state is LinkState.SIGNED and not view.signed_pdf_ready,
+    )
+
+
+@router.post("/documents/{signer_id}/sign")
+def sign(
+    request: Request,
+    signer_id: str,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    shown_sha256: Annotated[str, Form(max_length=64)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Sign with method ``cabinet`` (the logged-in patient's simple signature)."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    visit = _checked_visit(request, rt, csrf)
+    if visit is None:
+        return _to_login(lang)
+    try:
+        with rt.transaction() as session:
+            sign_document(
+                session,
+                visit,
+                signer_id,
+                shown_sha256=shown_sha256 or None,
+                client=_client(request),
+                lang=lang,
+                now=rt.clock(),
+            )
+    except DomainError as exc:
+        return _document(request, rt, visit, signer_id, lang, error=exc.detail, status=exc.status)
+    return RedirectResponse(f"/cabinet/documents/{signer_id}?lang={lang}", status_code=303)
+
+
+def _own_pdf(request: Request, signer_id: str, *, signed: bool) -> Response:
+    """The document, or (``signed``) the copy with the patient's signature, waiting
+    briefly while the seal job applies it (as the signing page does)."""
+    rt = runtime(request)
+    visit = _visit(request, rt)
+    if visit is None:
+        return _to_login(_lang(request, rt))
+    deadline = time.monotonic() + SEAL_WAIT_SECONDS
+    while True:
+        try:
+            with rt.transaction(write=False) as session:
+                signer = own_signer(session, visit.account, signer_id)
+                sealed = signer.sealed_at is not None
+                sha256 = signer.envelope.current_sha256
+        except NotFound:
+            return _not_found(request, rt)
+        if not signed or sealed:
+            break
+        if time.monotonic() > deadline:
+            lang = _lang(request, rt)
+            return _page(
+                request,
+                "message.html",
+                lang,
+                503,
+                heading=t("signed", lang),
+                text=t("preparing_signed", lang),
+                refresh=True,
+            )
+        time.sleep(0.2)
+    name = "signed.pdf" if signed else "document.pdf"
+    return pdf_response(rt.files.get(sha256), name, inline=not signed)
+
+
+@router.get("/documents/{signer_id}/document.pdf", response_class=Response)
+def document_pdf(request: Request, signer_id: str) -> Response:
+    """The PDF as it stands now (what the patient reads and signs)."""
+    return _own_pdf(request, signer_id, signed=False)
+
+
+@router.get("/documents/{signer_id}/signed.pdf", response_class=Response)
+def signed_pdf(request: Request, signer_id: str) -> Response:
+    """The PDF with the patient's signature in it."""
+    return _own_pdf(request, signer_id, signed=True)
+
+
+@router.get("/documents/{signer_id}/evidence.json", response_class=Response)
+def evidence(request: Request, signer_id: str) -> Response:
+    """The patient's own signature evidence (who, how, what, where, the consent text)."""
+    rt = runtime(request)
+    visit = _visit(request, rt)
+    if visit is None:
+        return _to_login(_lang(request, rt))
+    try:
+        with rt.transaction(write=False) as session:
+            signer = own_signer(session, visit.account, signer_id)
+            data = signer.evidence
+    except NotFound:
+        return _not_found(request, rt)
+    if data is None:
+        return _not_found(request, rt)
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": 'attachment; filename="evidence.json"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+# -- "Documents": files the patient shares with a clinic ------------------------------
+
+
+def _files(
+    request: Request,
+    rt: Runtime,
+    visit: Visit,
+    lang: str,
+    *,
+    message: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    with rt.transaction(write=False) as session:
+        clinics = live_links(session, visit.account.id)
+        shared = shared_files(session, visit.account.id)
+    return _page(
+        request,
+        "cabinet_files.html",
+        lang,
+        status,
+        visit=visit,
+        csrf=csrf_token(rt.keyring, visit),
+        clinics=clinics,
+        shared=shared,
+        message=message,
+        error=error,
+    )
+
+
+@router.get("/files", response_class=HTMLResponse)
+def files_page(request: Request) -> Response:
+    """The "Documents" section: share a file with a clinic; what was shared."""
+    rt = runtime(request)
+    lang = _lang(request, rt)
+    visit = _visit(request, rt)
+    if visit is None:
+        return _to_login(lang)
+    return _files(request, rt, visit, lang)
+
+
+@router.post("/files")
+def share(
+    request: Request,
+    file: Annotated[UploadFile, File()],
+    clinic: Annotated[str, Form(max_length=64)] = "",
+    title: Annotated[str, Form(max_length=200)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Share a file with an attached clinic (intake limits apply)."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    visit = _checked_visit(request, rt, csrf)
+    if visit is None:
+        return _to_login(lang)
+    try:
+        data = file.file.read(rt.settings.max_upload_bytes + 1)
+        prepared = prepare_document(
+            title=title.strip() or (file.filename or "file")[:200],
+            kind="other",
+            uploads=[Upload(file.filename or "file", file.content_type, data)],
+            limits=intake_limits(rt.settings),
+        )
+        with rt.transaction() as session:
+            shared = share_file(session, rt.files, visit, clinic, prepared, now=rt.clock())
+            org = session.get(Organization, shared.organization_id)
+            org_name = org.name if org else ""
+    except DomainError as exc:
+        return _files(request, rt, visit, lang, error=exc.detail, status=exc.status)
+    return _files(request, rt, visit, lang, message=t("shared_with", lang, org=org_name))
+
+
+# -- devices --------------------------------------------------------------------------
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@router.get("/devices", response_class=HTMLResponse)
+def devices(request: Request) -> Response:
+    """The devices logged in, each with "Log out", and "Log out everywhere"."""
+    rt = runtime(request)
+    lang = _lang(request, rt)
+    visit = _visit(request, rt)
+    if visit is None:
+        return _to_login(lang)
+    with rt.transaction(write=False) as session:
+        sessions = live_sessions(session, visit.account.id)
+    return _page(
+        request,
+        "cabinet_devices.html",
+        lang,
+        visit=visit,
+        csrf=csrf_token(rt.keyring, visit),
+        sessions=sessions,
+        when=_when,
+    )
+
+
+@router.post("/devices/{session_id}/end")
+def end_device(
+    request: Request,
+    session_id: str,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Log one device out."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    visit = _checked_visit(request, rt, csrf)
+    if visit is None:
+        return _to_login(lang)
+    with rt.transaction() as session:
+        end_session(session, visit.account.id, session_id, now=rt.clock())
+    if session_id == visit.session.id:
+        return _logged_out(lang)
+    return RedirectResponse(f"/cabinet/devices?lang={lang}", status_code=303)
+
+
+@router.post("/devices/end-all")
+def end_all(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """ "Log out everywhere": every device of the account, this one included."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    visit = _checked_visit(request, rt, csrf)
+    if visit is None:
+        return _to_login(lang)
+    with rt.transaction() as session:
+        end_all_sessions(session, visit.account.id, now=rt.clock())
+    return _logged_out(lang)

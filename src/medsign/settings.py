@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     # and how long one request to a provider may take before the patient is told to retry.
     idp_allow_http: bool = False
     idp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # External qualified signatures (docs/external-signatures.md): the CAs whose
+    # certificates medsign accepts (a PEM/DER file or a directory of them); unset: none.
+    external_trust_roots: Path | None = None
+    # CSC remote signing services: http:// base URLs on loopback (development, tests),
+    # and how long one call to a service may take.
+    csc_allow_http: bool = False
+    csc_timeout_seconds: float = Field(default=30.0, gt=0)
     webhook_backoff: float = 5.0
     # Each webhook attempt waits this long for an answer (a timeout is retried).
     webhook_timeout_seconds: float = 10.0
@@ -130,6 +137,13 @@ class Settings(BaseSettings):
     @classmethod
     def _check_storage_url(cls, value: str | None) -> str | None:
         parse_storage_url(value)  # ValueError names MEDSIGN_STORAGE_URL and what is wrong
+        return value
+
+    @field_validator("external_trust_roots")
+    @classmethod
+    def _check_trust_roots(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.exists():
+            raise ValueError(f"MEDSIGN_EXTERNAL_TRUST_ROOTS: {value} does not exist")
         return value
 
     @field_validator("s3_endpoint_url")

@@ -26,6 +26,7 @@ from medsign.db.base import Base
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
 from medsign.events.models import Event
+from medsign.external.models import CscService
 from medsign.idempotency.models import IdempotencyRecord
 from medsign.identity.models import IdentityProvider, IdpLogin, PatientIdentity
 from medsign.jobs.models import Job
@@ -58,6 +59,7 @@ __all__ = [
     "Clinician",
     "ClinicianDevice",
     "ClinicianEnrollment",
+    "CscService",
     "DevMessage",
     "DeviceRequest",
     "Document",

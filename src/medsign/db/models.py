@@ -1,5 +1,6 @@
 """Imports every model so the metadata is complete (for Alembic autogenerate)."""
 
+from medsign.appointments.models import Appointment
 from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.branches.models import Branch
@@ -13,11 +14,18 @@ from medsign.jobs.models import Job
 from medsign.notify.models import DevMessage
 from medsign.organizations.models import ApiToken, Organization
 from medsign.patients.models import EdoAgreement
+from medsign.reminders.models import (
+    NotificationFiring,
+    NotificationRule,
+    NotificationTemplate,
+    ScheduledNotification,
+)
 from medsign.usage.models import PlanLimit, UsageRecord
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiToken",
+    "Appointment",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditLogCheckpoint",
@@ -35,10 +43,14 @@ __all__ = [
     "IdentityProvider",
     "IdpLogin",
     "Job",
+    "NotificationFiring",
+    "NotificationRule",
+    "NotificationTemplate",
     "Organization",
     "OtpChallenge",
     "PatientIdentity",
     "PlanLimit",
+    "ScheduledNotification",
     "Signer",
     "UsageRecord",
     "WebhookDelivery",

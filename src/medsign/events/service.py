@@ -29,6 +29,10 @@ ENVELOPE_EVENTS = (
     "envelope.signer_updated",
     "edo_agreement.created",
     "edo_agreement.revoked",
+    "appointment.created",
+    "appointment.updated",
+    "appointment.cancelled",
+    "appointment.restored",
 )
 
 

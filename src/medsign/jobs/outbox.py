@@ -39,6 +39,8 @@ class JobKind(StrEnum):
     WEBHOOK_FAN_OUT = "webhook_fan_out"  # turn new events into webhook deliveries
     WEBHOOK = "webhook"  # one attempt of one webhook delivery (medsign.webhooks.delivery)
     EVIDENCE = "evidence"  # certificate of completion and archive (medsign.evidence.service)
+    SCHEDULE = "schedule"  # recompute a target's notification times (medsign.reminders)
+    RULE_MESSAGES = "rule_messages"  # hand fired rule messages to channels (medsign.reminders)
 
 
 # Lower runs first (docs/operations.md): what a patient waits for on the screen, then
@@ -51,6 +53,8 @@ PRIORITY: dict[JobKind, int] = {
     JobKind.WEBHOOK_FAN_OUT: 3,
     JobKind.WEBHOOK: 3,
     JobKind.EVIDENCE: 4,
+    JobKind.SCHEDULE: 3,
+    JobKind.RULE_MESSAGES: 3,
 }
 
 # CPU-bound kinds (PDF signing, RFC 3161 stamping, archives) run on a process pool;

@@ -19,6 +19,7 @@ from medsign.runtime import Runtime
 from medsign.settings import Settings
 from medsign.web import access_log, openapi, problems
 from medsign.web.api import (
+    appointments,
     audit,
     branches,
     documents,
@@ -26,6 +27,7 @@ from medsign.web.api import (
     health,
     identity_providers,
     listing,
+    notification_rules,
     patients,
     pki,
     policy,
@@ -122,6 +124,8 @@ def create_app(
         listing,
         usage,
         identity_providers,
+        appointments,
+        notification_rules,
         signing,
         idp,
         edo,

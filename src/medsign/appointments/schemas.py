@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -23,7 +23,7 @@ class AppointmentStatus(StrEnum):
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValueError("give the UTC offset, e.g. 2026-12-01T10:30:00+03:00 (ISO 8601)")
-    return value
+    return value.astimezone(UTC) if value is not None else None
 
 
 class AppointmentIn(BaseModel):

@@ -10,7 +10,14 @@ from medsign.events.models import Event
 from medsign.idempotency.models import IdempotencyRecord
 from medsign.identity.models import IdentityProvider, IdpLogin, PatientIdentity
 from medsign.jobs.models import Job
-from medsign.notify.models import DevMessage
+from medsign.notify.models import (
+    DevMessage,
+    NotificationDelivery,
+    NotificationMessage,
+    NotificationSettings,
+    PushSubscription,
+    TelegramLink,
+)
 from medsign.organizations.models import ApiToken, Organization
 from medsign.patients.models import EdoAgreement
 from medsign.usage.models import PlanLimit, UsageRecord
@@ -35,11 +42,16 @@ __all__ = [
     "IdentityProvider",
     "IdpLogin",
     "Job",
+    "NotificationDelivery",
+    "NotificationMessage",
+    "NotificationSettings",
     "Organization",
     "OtpChallenge",
     "PatientIdentity",
     "PlanLimit",
+    "PushSubscription",
     "Signer",
+    "TelegramLink",
     "UsageRecord",
     "WebhookDelivery",
     "WebhookSubscription",

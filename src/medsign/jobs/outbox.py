@@ -39,6 +39,7 @@ class JobKind(StrEnum):
     WEBHOOK_FAN_OUT = "webhook_fan_out"  # turn new events into webhook deliveries
     WEBHOOK = "webhook"  # one attempt of one webhook delivery (medsign.webhooks.delivery)
     EVIDENCE = "evidence"  # certificate of completion and archive (medsign.evidence.service)
+    NOTIFY = "notify"  # one step of a notification message (medsign.notify.delivery)
 
 
 # Lower runs first (docs/operations.md): what a patient waits for on the screen, then
@@ -51,6 +52,7 @@ PRIORITY: dict[JobKind, int] = {
     JobKind.WEBHOOK_FAN_OUT: 3,
     JobKind.WEBHOOK: 3,
     JobKind.EVIDENCE: 4,
+    JobKind.NOTIFY: 3,
 }
 
 # CPU-bound kinds (PDF signing, RFC 3161 stamping, archives) run on a process pool;

@@ -11,6 +11,8 @@ from medsign.envelopes.workflow import expire_due, remind_due
 from medsign.evidence.service import create_evidence
 from medsign.jobs.outbox import JobCall, JobKind
 from medsign.jobs.running import Handler
+from medsign.notify.delivery import Deadlines
+from medsign.notify.delivery import deliver as deliver_notification
 from medsign.notify.dispatch import build_senders
 from medsign.runtime import Runtime
 from medsign.webhooks.delivery import deliver as deliver_webhook
@@ -30,6 +32,11 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
     def notice(rt: Runtime, call: JobCall) -> None:
         messages.send_notice(rt, call, senders)
 
+    deadlines = Deadlines.from_settings(rt.settings)
+
+    def notify(rt: Runtime, call: JobCall) -> None:
+        deliver_notification(rt, call, senders, deadlines)
+
     return {
         JobKind.INVITE.value: invite,
         JobKind.SEND_CODE.value: code,
@@ -38,6 +45,7 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.WEBHOOK_FAN_OUT.value: fan_out_events,
         JobKind.WEBHOOK.value: deliver_webhook,
         JobKind.EVIDENCE.value: create_evidence,
+        JobKind.NOTIFY.value: notify,
     }
 
 

@@ -28,6 +28,9 @@ class Message:
     subject: str  # email only; "" for sms
     body: str  # plain text, any Unicode (Russian, Persian, ...)
     idempotency_key: str
+    # Push only: the token the cabinet's service worker sends back when it showed the
+    # notification (the push channel's delivery report, docs/notifications.md).
+    receipt: str | None = None
 
 
 class DeliveryError(Exception):

@@ -4,8 +4,8 @@
 (RFC 3207) whenever the server offers it; ``smtps://`` uses implicit TLS from the first
 byte (RFC 8314 section 3.3). Reply codes are classified as RFC 5321 section 4.2.1 says:
 4yz is a transient failure (retry later), 5yz a permanent one. With a :class:`DkimKey`
-every message is signed (RFC 6376, rsa-sha256 or ed25519-sha256 per RFC 8463,
-relaxed/simple canonicalization) with dkimpy before it is submitted.
+every message is signed (RFC 6376, rsa-sha256, relaxed/simple canonicalization) with
+dkimpy before it is submitted.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ DKIM_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"auto-submi
 @dataclass(frozen=True, repr=False)
 class DkimKey:
     """A DKIM signing key: the selector and domain of its DNS TXT record
-    (``<selector>._domainkey.<domain>``) and the private key in PEM (RSA) or as the
-    base64 seed of an Ed25519 key (RFC 8463)."""
+    (``<selector>._domainkey.<domain>``) and the RSA private key in PEM (RFC 8301:
+    at least 1024 bits, 2048 recommended)."""
 
     selector: str
     domain: str
@@ -60,14 +60,9 @@ class DkimKey:
     def from_file(cls, path: Path, selector: str, domain: str) -> DkimKey:
         """Read the key file (refuses a file that holds no key)."""
         data = path.read_bytes().strip()
-        if not data:
-            raise ValueError(f"DKIM key file {path} is empty")
+        if not data.startswith(b"-----BEGIN"):
+            raise ValueError(f"DKIM key file {path} is empty or not a PEM key")
         return cls(selector, domain, data)
-
-    @property
-    def algorithm(self) -> bytes:
-        """rsa-sha256 for a PEM key, ed25519-sha256 otherwise."""
-        return b"rsa-sha256" if self.private_key.startswith(b"-----") else b"ed25519-sha256"
 
     def sign(self, data: bytes) -> bytes:
         """The ``DKIM-Signature`` header line (with CRLF) to put before ``data``."""
@@ -77,7 +72,7 @@ class DkimKey:
             self.domain.encode(),
             self.private_key,
             canonicalize=(b"relaxed", b"simple"),
-            signature_algorithm=self.algorithm,
+            signature_algorithm=b"rsa-sha256",
             include_headers=list(DKIM_HEADERS),
         )
         return header

@@ -254,7 +254,7 @@ def deliver(
             else:
                 advance(session, row, now, failure.detail)
         else:
-            _sent(rt, session, row, step, provider_ref or ref, deadlines, now)
+            _sent(rt, session, row, step, provider_ref or ref, deadlines, now, call.id)
     if retry and failure is not None:
         raise failure  # the worker retries the job with its backoff
 
@@ -267,8 +267,11 @@ def _sent(
     provider_ref: str,
     deadlines: Deadlines,
     now: datetime,
+    job_id: str,
 ) -> None:
-    """Log and meter a hand-off; wait for a delivery report when the channel gives one."""
+    """Log and meter a hand-off (keyed by the job: a retried job counts once, a replay
+    that sends again counts again); wait for a delivery report when the channel gives
+    one."""
     log(session, row, "sent", now, ref=provider_ref)
     amounts = message_amounts(step.channel, step.body)
     if amounts:
@@ -278,7 +281,7 @@ def _sent(
             organization_id=organization_id,
             branch_id=branch_id,
             day=local_day(now, rt.settings.time_zone),
-            key=f"notify:{step_ref(row.id, step.step)}",
+            key=f"message:{job_id}",
             amounts=amounts,
             now=now,
         )

@@ -158,7 +158,7 @@ def replay(
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("Only a dead-lettered notification can be replayed.", status=message.status)
+        raise Conflict("Only a dead-lettered notification can be replayed.", state=message.status)
     session.refresh(message)
     session.add(
         NotificationDelivery(message_id=message.id, step=0, channel=None, status="replayed", at=now)

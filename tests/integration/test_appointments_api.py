@@ -47,7 +47,7 @@ def events(rt: Runtime, type_: str) -> list[dict[str, Any]]:
         ]
 
 
-def problem(res: httpx.Response, status: int) -> dict[str, Any]:
+def problem(res: Any, status: int) -> dict[str, Any]:
     assert res.status_code == status, res.text
     assert res.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = res.json()
@@ -152,7 +152,10 @@ def test_past_appointments_cannot_be_cancelled_or_restored(
 def test_bad_inputs_are_problems_and_write_nothing(client: TestClient, rt: Runtime) -> None:
     _, headers = new_org(rt)
     add_patient(client, headers)
-    post = lambda body: client.post("/api/v1/appointments", headers=headers, json=body)  # noqa: E731
+
+    def post(body: dict[str, Any]) -> Any:
+        return client.post("/api/v1/appointments", headers=headers, json=body)
+
     assert problem(post(appointment(patient="NOPE")), 422)["field"] == "patient_mis_id"
     problem(post(appointment(starts_at="2026-11-30T10:30:00")), 422)  # no offset
     problem(post(appointment(starts_at="tomorrow")), 422)
@@ -165,7 +168,10 @@ def test_bad_inputs_are_problems_and_write_nothing(client: TestClient, rt: Runti
         assert session.scalar(select(func.count()).select_from(Appointment)) == 0
     assert post(appointment()).status_code == 201
     assert problem(post(appointment()), 409)["field"] == "mis_id"
-    patch = lambda body: client.patch("/api/v1/appointments/AP-1", headers=headers, json=body)  # noqa: E731
+
+    def patch(body: dict[str, Any]) -> Any:
+        return client.patch("/api/v1/appointments/AP-1", headers=headers, json=body)
+
     problem(patch({"reason": "no status"}), 422)
     problem(patch({"status": "cancelled", "starts_at": START}), 422)
     problem(patch({"starts_at": "2026-12-01T09:00:00"}), 422)

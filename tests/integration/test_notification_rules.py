@@ -14,10 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from medsign.events.models import Event
 from medsign.jobs.models import Job
-from medsign.notify.models import DevMessage
+from medsign.notify.models import DevMessage, NotificationMessage
 from medsign.reminders.models import NotificationFiring, ScheduledNotification
 from medsign.reminders.scan import fire_all_due, fire_due
+from medsign.reminders.status import apply_statuses
 from medsign.runtime import Runtime
 from tests.support.api import new_org
 from tests.support.clock import FrozenClock
@@ -25,8 +27,8 @@ from tests.support.sms_gateway import SmsGateway
 from tests.support.worker import drain
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 class Clinic:
@@ -76,12 +78,20 @@ class Clinic:
         drain(self.rt)
         fired = fire_all_due(self.rt)
         drain(self.rt)
+        apply_statuses(self.rt)
+        drain(self.rt)
         return fired
 
 
 def sent(rt: Runtime) -> list[str]:
     with rt.transaction() as session:
         return list(session.scalars(select(DevMessage.body).order_by(DevMessage.id)))
+
+
+def events(rt: Runtime, type_: str) -> list[dict[str, Any]]:
+    with rt.transaction() as session:
+        rows = session.scalars(select(Event).where(Event.type == type_).order_by(Event.id))
+        return [e.data for e in rows]
 
 
 def due_times(rt: Runtime) -> list[datetime]:
@@ -248,10 +258,16 @@ def test_cancel_reschedule_and_set_status_after_sending(
     clinic.patch("B", status="cancelled", reason="ill")
     clinic.run()
     clock.now = utc(2026, 11, 25, 9, 0)
+    fire_all_due(rt)
+    assert apply_statuses(rt) == 0  # not sent yet: the status waits
+    assert client.get("/api/v1/appointments/A", headers=clinic.headers).json()["status"] == (
+        "scheduled"
+    )
     clinic.run()
     assert len(sent(rt)) == 1  # B was cancelled
     a = client.get("/api/v1/appointments/A", headers=clinic.headers).json()
     assert a["status"] == "notified"
+    assert [e["status"] for e in events(rt, "appointment.updated")][-1] == "notified"
     # moved later: a new occurrence, reminded again; the old one never twice
     clinic.patch("A", starts_at="2026-11-25T12:00:00Z")
     clinic.run()
@@ -358,10 +374,10 @@ def test_two_workers_scanning_at_once_fire_each_target_once(
     assert sum(taken) == count  # every row taken by exactly one worker
     with rt.transaction() as session:
         firings = session.scalar(select(func.count()).select_from(NotificationFiring))
-        payloads = session.scalars(select(Job.payload).where(Job.kind == "rule_messages")).all()
+        keys = session.scalars(select(NotificationMessage.idempotency_key)).all()
+        jobs = session.scalar(select(func.count()).select_from(Job).where(Job.kind == "notify"))
     assert firings == count
-    queued = [i for p in payloads for i in p["firings"]]
-    assert len(queued) == len(set(queued)) == count
+    assert len(keys) == len(set(keys)) == jobs == count
     drain(rt, limit=10_000)
     assert len(sms_gateway.messages) == count
     assert len({m.to for m in sms_gateway.messages}) == count

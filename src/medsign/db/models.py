@@ -11,7 +11,14 @@ from medsign.events.models import Event
 from medsign.idempotency.models import IdempotencyRecord
 from medsign.identity.models import IdentityProvider, IdpLogin, PatientIdentity
 from medsign.jobs.models import Job
-from medsign.notify.models import DevMessage
+from medsign.notify.models import (
+    DevMessage,
+    NotificationDelivery,
+    NotificationMessage,
+    NotificationSettings,
+    PushSubscription,
+    TelegramLink,
+)
 from medsign.organizations.models import ApiToken, Organization
 from medsign.patients.models import EdoAgreement
 from medsign.reminders.models import (
@@ -43,15 +50,20 @@ __all__ = [
     "IdentityProvider",
     "IdpLogin",
     "Job",
+    "NotificationDelivery",
     "NotificationFiring",
+    "NotificationMessage",
     "NotificationRule",
+    "NotificationSettings",
     "NotificationTemplate",
     "Organization",
     "OtpChallenge",
     "PatientIdentity",
     "PlanLimit",
+    "PushSubscription",
     "ScheduledNotification",
     "Signer",
+    "TelegramLink",
     "UsageRecord",
     "WebhookDelivery",
     "WebhookSubscription",

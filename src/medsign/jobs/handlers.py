@@ -11,10 +11,12 @@ from medsign.envelopes.workflow import expire_due, remind_due
 from medsign.evidence.service import create_evidence
 from medsign.jobs.outbox import JobCall, JobKind
 from medsign.jobs.running import Handler
+from medsign.notify.delivery import Deadlines
+from medsign.notify.delivery import deliver as deliver_notification
 from medsign.notify.dispatch import build_senders
-from medsign.reminders.dispatch import deliver_firings
 from medsign.reminders.scan import fire_all_due
 from medsign.reminders.schedule import run_schedule_job
+from medsign.reminders.status import apply_statuses
 from medsign.runtime import Runtime
 from medsign.webhooks.delivery import deliver as deliver_webhook
 from medsign.webhooks.fanout import fan_out_events
@@ -33,8 +35,10 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
     def notice(rt: Runtime, call: JobCall) -> None:
         messages.send_notice(rt, call, senders)
 
-    def rule_messages(rt: Runtime, call: JobCall) -> None:
-        deliver_firings(rt, call, senders)
+    deadlines = Deadlines.from_settings(rt.settings)
+
+    def notify(rt: Runtime, call: JobCall) -> None:
+        deliver_notification(rt, call, senders, deadlines)
 
     return {
         JobKind.INVITE.value: invite,
@@ -45,7 +49,7 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.WEBHOOK.value: deliver_webhook,
         JobKind.EVIDENCE.value: create_evidence,
         JobKind.SCHEDULE.value: schedule,
-        JobKind.RULE_MESSAGES.value: rule_messages,
+        JobKind.NOTIFY.value: notify,
     }
 
 
@@ -80,6 +84,7 @@ class Housekeeping:
             with rt.transaction() as session:
                 remind_due(session, rt.settings.reminder_delays, now=rt.clock())
         fire_all_due(rt)
+        apply_statuses(rt)
         sequence_pending(rt)
 
 

@@ -40,7 +40,7 @@ class JobKind(StrEnum):
     WEBHOOK = "webhook"  # one attempt of one webhook delivery (medsign.webhooks.delivery)
     EVIDENCE = "evidence"  # certificate of completion and archive (medsign.evidence.service)
     SCHEDULE = "schedule"  # recompute a target's notification times (medsign.reminders)
-    RULE_MESSAGES = "rule_messages"  # hand fired rule messages to channels (medsign.reminders)
+    NOTIFY = "notify"  # one step of a notification message (medsign.notify.delivery)
 
 
 # Lower runs first (docs/operations.md): what a patient waits for on the screen, then
@@ -54,7 +54,7 @@ PRIORITY: dict[JobKind, int] = {
     JobKind.WEBHOOK: 3,
     JobKind.EVIDENCE: 4,
     JobKind.SCHEDULE: 3,
-    JobKind.RULE_MESSAGES: 3,
+    JobKind.NOTIFY: 3,
 }
 
 # CPU-bound kinds (PDF signing, RFC 3161 stamping, archives) run on a process pool;

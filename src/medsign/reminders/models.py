@@ -81,17 +81,19 @@ class ScheduledNotification(Base):
 
 
 class NotificationFiring(Base):
-    """A rule fired for a target's occurrence: unique, so it happens once; it also holds
-    the rendered message until it is handed to its channel (the outbox of rules)."""
+    """A rule fired for a target's occurrence: unique, so it happens once. Its message
+    went to the notification queue under the firing's id as idempotency key;
+    ``set_status`` waits here until that message is sent, then is applied to the
+    appointment and cleared."""
 
     __tablename__ = "notification_firings"
     __table_args__ = (
         UniqueConstraint("rule_id", "target_id", "occurrence", name="uq_notification_firings_once"),
         Index(
-            "ix_notification_firings_queued",
+            "ix_notification_firings_set_status",
             "fired_at",
-            postgresql_where=text("status = 'queued'"),
-            sqlite_where=text("status = 'queued'"),
+            postgresql_where=text("set_status IS NOT NULL"),
+            sqlite_where=text("set_status IS NOT NULL"),
         ),
     )
 
@@ -101,12 +103,7 @@ class NotificationFiring(Base):
     target_id: Mapped[str] = mapped_column(String(36))
     occurrence: Mapped[str] = mapped_column(String(80))
     appointment_id: Mapped[str | None] = mapped_column(String(36))
-    # queued -> sent | failed; skipped: nothing to send (no contact, target gone)
-    status: Mapped[str] = mapped_column(String(12))
-    channel: Mapped[str | None] = mapped_column(String(10))
-    recipient: Mapped[str | None] = mapped_column(String(254))
-    subject: Mapped[str | None] = mapped_column(Text)
-    body: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))  # queued (to delivery) | skipped
     error: Mapped[str | None] = mapped_column(Text)
+    set_status: Mapped[str | None] = mapped_column(String(20))
     fired_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,9 +4,11 @@ O(due): rows are read through the ``due_at`` index, ``batch`` at a time, and loc
 with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers scanning side by side take
 different rows (on SQLite the single writer does the same). Firing a row inserts its
 ledger row, unique per (rule, target, occurrence), with ``ON CONFLICT DO NOTHING`` in the
-same transaction that moves or deletes the schedule row and queues one
-``rule_messages`` job for the batch: a rule fires exactly once per occurrence however
-many workers scan and however often a crash makes one start again.
+same transaction that moves or deletes the schedule row and hands the message to the
+notification queue (:func:`medsign.notify.outbound.queue_message`, idempotency key: the
+firing's id): a rule fires exactly once per occurrence however many workers scan and
+however often a crash makes one start again. Channels, fallback and the delivery log
+are the queue's (docs/notifications.md).
 
 Quiet hours: a row that comes due inside them is moved to their end, and fires then.
 """
@@ -28,7 +30,7 @@ from medsign.appointments.schemas import AppointmentStatus
 from medsign.db.upsert import conflict_insert
 from medsign.domain.local_time import format_local, quiet_until, zone
 from medsign.errors import InvalidInput
-from medsign.jobs.outbox import JobKind, enqueue
+from medsign.notify.outbound import Recipient, queue_message
 from medsign.organizations.models import Organization
 from medsign.patients.models import Patient
 from medsign.reminders.models import (
@@ -127,20 +129,21 @@ def _wording(ctx: _Context, rule: NotificationRule, lang: str) -> tuple[str, str
     return default_subject, default_text, None
 
 
-def _route(rule: NotificationRule, patient: Patient) -> tuple[str, str] | None:
-    """The first of the rule's channels that reaches the patient."""
-    for channel in rule.channels:
-        if channel == "sms" and patient.phone:
-            return "sms", patient.phone
-        if channel == "email" and patient.email:
-            return "email", patient.email
-    return None
+@dataclass(frozen=True)
+class _Out:
+    """A rendered message waiting for its firing to be recorded."""
+
+    patient_id: str
+    branch_id: str | None
+    subject: str
+    text: str
 
 
 def _fire(
     rt: Runtime, ctx: _Context, row: ScheduledNotification, rule: NotificationRule, now: datetime
-) -> dict[str, Any] | None:
-    """The ledger row of one firing (None when the target no longer qualifies)."""
+) -> tuple[dict[str, Any], _Out | None] | None:
+    """The ledger row of one firing and its message (None when the target no longer
+    qualifies; no message when it cannot be rendered)."""
     org = ctx.orgs[row.organization_id]
     tz = zone(org.time_zone)
     appt = ctx.appointments.get(row.target_id)
@@ -160,30 +163,19 @@ def _fire(
         "occurrence": row.occurrence,
         "appointment_id": appt.id if appt is not None else None,
         "status": QUEUED,
-        "channel": None,
-        "recipient": None,
-        "subject": None,
-        "body": None,
         "error": None,
+        "set_status": rule.set_status if appt is not None else None,
         "fired_at": now,
-        "sent_at": None,
     }
-    route = _route(rule, patient)
-    if route is None:
-        return firing | {"status": SKIPPED, "error": "no contact on the rule's channels"}
     lang = org.notification_lang or rt.settings.default_lang
     subject, text, html = _wording(ctx, rule, lang)
     try:
         message = render(subject, text, html, _params(rt, org, patient, appt, tz))
     except InvalidInput as exc:
-        return firing | {"status": SKIPPED, "error": exc.detail[:500]}
-    channel, recipient = route
-    return firing | {
-        "channel": channel,
-        "recipient": recipient,
-        "subject": message.subject,
-        "body": message.text,
-    }
+        failed = {"status": SKIPPED, "error": exc.detail[:500], "set_status": None}
+        return firing | failed, None
+    branch = appt.branch_id if appt is not None else None
+    return firing, _Out(patient.id, branch, message.subject, message.text)
 
 
 def fire_due(rt: Runtime, *, batch: int = BATCH) -> int:
@@ -203,6 +195,7 @@ def fire_due(rt: Runtime, *, batch: int = BATCH) -> int:
             return 0
         ctx = _load(session, rows)
         firings: list[dict[str, Any]] = []
+        messages: dict[str, tuple[NotificationRule, _Out]] = {}
         done: list[int] = []
         for row in rows:
             rule = ctx.rules.get(row.rule_id)
@@ -215,9 +208,11 @@ def fire_due(rt: Runtime, *, batch: int = BATCH) -> int:
             if later is not None:
                 row.due_at = later  # quiet hours: wait for their end
                 continue
-            firing = _fire(rt, ctx, row, rule, now)
-            if firing is not None:
-                firings.append(firing)
+            fired = _fire(rt, ctx, row, rule, now)
+            if fired is not None:
+                firings.append(fired[0])
+                if fired[1] is not None:
+                    messages[fired[0]["id"]] = (rule, fired[1])
             patient = ctx.patients.get(row.target_id)
             if rule.event == BIRTHDAY and patient is not None:
                 nxt = birthday_due(rule, patient, tz, row.due_at)
@@ -231,15 +226,26 @@ def fire_due(rt: Runtime, *, batch: int = BATCH) -> int:
                 .where(ScheduledNotification.id.in_(done))
                 .execution_options(synchronize_session=False)
             )
-        queued = _insert_firings(session, firings)
-        if queued:
-            enqueue(session, JobKind.RULE_MESSAGES, {"firings": queued}, now=now)
+        for firing_id in _insert_firings(session, firings):
+            rule, out = messages[firing_id]
+            queue_message(
+                session,
+                organization_id=rule.organization_id,
+                recipient=Recipient(patient_id=out.patient_id),
+                text=out.text,
+                subject=out.subject,
+                channels=rule.channels,
+                idempotency_key=firing_id,
+                now=now,
+                branch_id=out.branch_id,
+                event=rule.event,
+            )
         return len(rows)
 
 
 def _insert_firings(session: Session, firings: list[dict[str, Any]]) -> list[str]:
     """Insert the ledger rows; a firing already in the ledger is not inserted again.
-    Returns the ids of the new ones that have a message to send."""
+    Returns the ids of the new ones that have a message to hand over."""
     if not firings:
         return []
     stmt = (

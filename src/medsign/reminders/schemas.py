@@ -18,7 +18,7 @@ RuleEvent = Literal[
     "results.ready",
     "patient.birthday",
 ]
-ChannelName = Literal["sms", "email"]
+ChannelName = Literal["push", "telegram", "email", "sms"]
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -106,7 +106,10 @@ class RuleIn(BaseModel):
         "patient.birthday the local time of day in minutes after midnight.",
     )
     channels: list[ChannelName] = Field(
-        min_length=1, max_length=2, description="In order: the first that reaches the patient."
+        min_length=1,
+        max_length=4,
+        description="In order: the first that reaches the patient (fallback, "
+        "docs/notifications.md).",
     )
     template: dict[str, str] | None = Field(
         default=None,

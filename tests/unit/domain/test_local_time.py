@@ -19,8 +19,8 @@ from medsign.domain.local_time import (
 BERLIN, TEHRAN, MOSCOW = zone("Europe/Berlin"), zone("Asia/Tehran"), zone("Europe/Moscow")
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_a_day_before_keeps_the_local_time_across_berlins_dst_change() -> None:

@@ -7,10 +7,10 @@ and the language of notifications; ``notification_templates`` (per organization,
 and language); ``notification_rules``; ``notification_schedule`` (each target's next
 fire time, indexed, so a scan reads only what is due); ``notification_firings`` (one row
 per rule, target and occurrence: unique, so a rule fires once however many workers
-scan), which is also the outbox of the rendered messages (docs/notification-rules.md).
+scan); its message goes out through the notification queue (docs/notification-rules.md).
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0019
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from alembic import op
 import medsign.db.base
 
 revision = "0020"
-down_revision = "0015"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
@@ -123,13 +123,9 @@ def upgrade() -> None:
         sa.Column("occurrence", sa.String(80), nullable=False),
         sa.Column("appointment_id", sa.String(36), nullable=True),
         sa.Column("status", sa.String(12), nullable=False),
-        sa.Column("channel", sa.String(10), nullable=True),
-        sa.Column("recipient", sa.String(254), nullable=True),
-        sa.Column("subject", sa.Text(), nullable=True),
-        sa.Column("body", sa.Text(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("set_status", sa.String(20), nullable=True),
         sa.Column("fired_at", _TS, nullable=False),
-        sa.Column("sent_at", _TS, nullable=True),
         _fk("notification_firings", "rule_id", "notification_rules"),
         sa.PrimaryKeyConstraint("id", name="pk_notification_firings"),
         sa.UniqueConstraint(
@@ -137,17 +133,17 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        "ix_notification_firings_queued",
+        "ix_notification_firings_set_status",
         "notification_firings",
         ["fired_at"],
-        postgresql_where=sa.text("status = 'queued'"),
-        sqlite_where=sa.text("status = 'queued'"),
+        postgresql_where=sa.text("set_status IS NOT NULL"),
+        sqlite_where=sa.text("set_status IS NOT NULL"),
     )
 
 
 def downgrade() -> None:
     """Revert."""
-    op.drop_index("ix_notification_firings_queued", table_name="notification_firings")
+    op.drop_index("ix_notification_firings_set_status", table_name="notification_firings")
     op.drop_table("notification_firings")
     op.drop_index("ix_notification_schedule_target_id", table_name="notification_schedule")
     op.drop_index("ix_notification_schedule_due_at", table_name="notification_schedule")

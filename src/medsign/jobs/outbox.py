@@ -13,8 +13,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from medsign.db.base import new_id
 from medsign.jobs.models import Job
 
 ENQUEUED = "medsign.jobs_enqueued"  # session.info key: this transaction queued jobs
@@ -86,3 +88,29 @@ def enqueue(session: Session, kind: JobKind, payload: dict[str, Any], *, now: da
     session.flush()
     session.info[ENQUEUED] = True
     return job
+
+
+def enqueue_many(
+    session: Session, kind: JobKind, payloads: list[dict[str, Any]], *, now: datetime
+) -> None:
+    """Add many jobs of one kind in one statement (bulk work: a batch of scheduled
+    notifications); like :func:`enqueue`, they run after commit."""
+    if not payloads:
+        return
+    session.execute(
+        insert(Job),
+        [
+            {
+                "id": new_id(),
+                "kind": kind.value,
+                "payload": payload,
+                "status": JobStatus.QUEUED.value,
+                "priority": PRIORITY[kind],
+                "attempts": 0,
+                "run_after": now,
+                "created_at": now,
+            }
+            for payload in payloads
+        ],
+    )
+    session.info[ENQUEUED] = True

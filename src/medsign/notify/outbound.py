@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from medsign.db.base import new_id
 from medsign.errors import InvalidInput
-from medsign.jobs.outbox import JobKind, enqueue
+from medsign.jobs.outbox import JobKind, enqueue_many
 from medsign.notify.models import NotificationDelivery, NotificationMessage, NotificationSettings
 from medsign.notify.ports import CHANNELS, Channel
 
@@ -73,6 +73,21 @@ def check_channels(channels: Sequence[str]) -> list[Channel]:
     return [cast(Channel, c) for c in channels]
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for :func:`queue_messages` (the arguments of :func:`queue_message`)."""
+
+    organization_id: str
+    recipient: Recipient
+    text: str
+    idempotency_key: str
+    subject: str = ""
+    texts: Mapping[str, str] | None = None
+    channels: Sequence[str] | None = None
+    branch_id: str | None = None
+    event: str | None = None
+
+
 def queue_message(
     session: Session,
     *,
@@ -95,14 +110,64 @@ def queue_message(
     in the organization returns the first message's id and queues nothing (also when
     two transactions race: the unique key decides, the loser waits and then reads).
     """
-    order = check_channels(channels) if channels is not None else None
+    outgoing = Outgoing(
+        organization_id=organization_id,
+        recipient=recipient,
+        text=text,
+        idempotency_key=idempotency_key,
+        subject=subject,
+        texts=texts,
+        channels=channels,
+        branch_id=branch_id,
+        event=event,
+    )
+    return queue_messages(session, [outgoing], now=now)[0]
+
+
+def queue_messages(session: Session, messages: Sequence[Outgoing], *, now: datetime) -> list[str]:
+    """Queue many messages at once (a few statements for the whole batch, as scheduled
+    notifications need); each as :func:`queue_message` would. Returns their ids."""
+    rows = [_message_row(session, m, now) for m in messages]
+    if not rows:
+        return []
+    new = _insert_once(session, rows)
+    fresh = [row for row in rows if row["id"] in new]
+    if fresh:
+        session.execute(
+            insert(NotificationDelivery),
+            [
+                {"message_id": r["id"], "step": 0, "channel": None, "status": "queued", "at": now}
+                for r in fresh
+            ],
+        )
+        enqueue_many(session, JobKind.NOTIFY, [{"message_id": r["id"]} for r in fresh], now=now)
+    ids: list[str] = []
+    for row in rows:
+        if row["id"] in new:
+            ids.append(str(row["id"]))
+            continue
+        existing = session.scalar(
+            select(NotificationMessage.id).where(
+                NotificationMessage.organization_id == row["organization_id"],
+                NotificationMessage.idempotency_key == row["idempotency_key"],
+            )
+        )
+        assert existing is not None
+        ids.append(existing)
+    return ids
+
+
+def _message_row(session: Session, m: Outgoing, now: datetime) -> dict[str, Any]:
+    """The checked ``notification_messages`` row of one message (422 when it is bad)."""
+    text, texts, recipient = m.text, m.texts, m.recipient
+    order = check_channels(m.channels) if m.channels is not None else None
     if not text.strip():
         raise InvalidInput("the message text is empty")
     if len(text) > MAX_TEXT or any(len(v) > MAX_TEXT for v in (texts or {}).values()):
         raise InvalidInput(f"a message text is longer than {MAX_TEXT} characters")
     if texts and any(k not in CHANNELS for k in texts):
         raise InvalidInput("texts may only be keyed by channel names")
-    if not idempotency_key or len(idempotency_key) > 120:
+    if not m.idempotency_key or len(m.idempotency_key) > 120:
         raise InvalidInput("idempotency_key must be 1 to 120 characters")
     if recipient.patient_id is None and not (
         recipient.email or recipient.phone or recipient.subject
@@ -111,44 +176,30 @@ def queue_message(
     subject_kind, subject_id = recipient.subject or (
         ("patient", recipient.patient_id) if recipient.patient_id else (None, None)
     )
-    row = {
+    return {
         "id": new_id(),
-        "organization_id": organization_id,
-        "branch_id": branch_id,
+        "organization_id": m.organization_id,
+        "branch_id": m.branch_id,
         "patient_id": recipient.patient_id,
         "subject_kind": subject_kind,
         "subject_id": subject_id,
         "email": recipient.email,
         "phone": recipient.phone,
-        "event": event,
-        "subject": subject[:300],
+        "event": m.event,
+        "subject": m.subject[:300],
         "text": text,
         "texts": dict(texts) if texts else None,
-        "channels": list(order or organization_channels(session, organization_id)),
+        "channels": list(order or organization_channels(session, m.organization_id)),
         "step": 0,
         "status": MessageStatus.QUEUED.value,
-        "idempotency_key": idempotency_key,
+        "idempotency_key": m.idempotency_key,
         "created_at": now,
         "updated_at": now,
     }
-    if not _insert_once(session, row):
-        existing = session.scalar(
-            select(NotificationMessage.id).where(
-                NotificationMessage.organization_id == organization_id,
-                NotificationMessage.idempotency_key == idempotency_key,
-            )
-        )
-        assert existing is not None
-        return existing
-    session.add(
-        NotificationDelivery(message_id=row["id"], step=0, channel=None, status="queued", at=now)
-    )
-    enqueue(session, JobKind.NOTIFY, {"message_id": row["id"]}, now=now)
-    return str(row["id"])
 
 
-def _insert_once(session: Session, row: Mapping[str, object]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING on the (organization, key) pair; True if new."""
+def _insert_once(session: Session, rows: Sequence[Mapping[str, object]]) -> set[object]:
+    """INSERT ... ON CONFLICT DO NOTHING on the (organization, key) pair; the new ids."""
     table = cast(Table, NotificationMessage.__table__)
     dialect = session.get_bind().dialect.name
     index = ["organization_id", "idempotency_key"]
@@ -159,4 +210,4 @@ def _insert_once(session: Session, row: Mapping[str, object]) -> bool:
     else:  # pragma: no cover - medsign runs on SQLite and PostgreSQL only
         stmt = insert(table)
     # RETURNING, not rowcount: an executemany's rowcount is -1 on psycopg.
-    return session.execute(stmt.values(row).returning(table.c.id)).first() is not None
+    return set(session.scalars(stmt.returning(table.c.id), list(rows)).all())

@@ -5,7 +5,7 @@ with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers scanning side by side 
 different rows (on SQLite the single writer does the same). Firing a row inserts its
 ledger row, unique per (rule, target, occurrence), with ``ON CONFLICT DO NOTHING`` in the
 same transaction that moves or deletes the schedule row and hands the message to the
-notification queue (:func:`medsign.notify.outbound.queue_message`, idempotency key: the
+notification queue (:func:`medsign.notify.outbound.queue_messages`, idempotency key: the
 firing's id): a rule fires exactly once per occurrence however many workers scan and
 however often a crash makes one start again. Channels, fallback and the delivery log
 are the queue's (docs/notifications.md).
@@ -30,7 +30,7 @@ from medsign.appointments.schemas import AppointmentStatus
 from medsign.db.upsert import conflict_insert
 from medsign.domain.local_time import format_local, quiet_until, zone
 from medsign.errors import InvalidInput
-from medsign.notify.outbound import Recipient, queue_message
+from medsign.notify.outbound import Outgoing, Recipient, queue_messages
 from medsign.organizations.models import Organization
 from medsign.patients.models import Patient
 from medsign.reminders.models import (
@@ -226,20 +226,22 @@ def fire_due(rt: Runtime, *, batch: int = BATCH) -> int:
                 .where(ScheduledNotification.id.in_(done))
                 .execution_options(synchronize_session=False)
             )
+        outgoing = []
         for firing_id in _insert_firings(session, firings):
             rule, out = messages[firing_id]
-            queue_message(
-                session,
-                organization_id=rule.organization_id,
-                recipient=Recipient(patient_id=out.patient_id),
-                text=out.text,
-                subject=out.subject,
-                channels=rule.channels,
-                idempotency_key=firing_id,
-                now=now,
-                branch_id=out.branch_id,
-                event=rule.event,
+            outgoing.append(
+                Outgoing(
+                    organization_id=rule.organization_id,
+                    recipient=Recipient(patient_id=out.patient_id),
+                    text=out.text,
+                    subject=out.subject,
+                    channels=rule.channels,
+                    idempotency_key=firing_id,
+                    branch_id=out.branch_id,
+                    event=rule.event,
+                )
             )
+        queue_messages(session, outgoing, now=now)
         return len(rows)
 
 

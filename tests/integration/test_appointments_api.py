@@ -16,6 +16,8 @@ from medsign.events.models import Event
 from medsign.runtime import Runtime
 from tests.support.api import new_org
 from tests.support.clock import FrozenClock
+from tests.support.webhook_receiver import WebhookReceiver
+from tests.support.worker import drain
 
 START = "2026-11-30T10:30:00+03:00"  # a week after the frozen clock's 23 November
 
@@ -218,3 +220,41 @@ def test_parallel_creates_of_one_mis_id_make_one_appointment(served: str, rt: Ru
     with rt.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Appointment)) == 9
     assert len(events(rt, "appointment.created")) == 9
+
+
+def test_appointment_webhooks_reach_the_mis_and_respect_branches(
+    client: TestClient, rt: Runtime
+) -> None:
+    rt.settings.webhook_allow_private = True
+    _, headers = new_org(rt)
+    branch = client.post("/api/v1/branches", headers=headers, json={"name": "North"}).json()["id"]
+    add_patient(client, headers)
+    with WebhookReceiver() as everything, WebhookReceiver() as north:
+        for receiver, extra in ((everything, {}), (north, {"branch_id": branch})):
+            res = client.post(
+                "/api/v1/webhooks",
+                headers=headers,
+                json={"url": receiver.url, "events": ["appointment.cancelled"], **extra},
+            )
+            assert res.status_code == 201, res.text
+            receiver.secrets.append(res.json()["secret"])
+        client.post("/api/v1/appointments", headers=headers, json=appointment("AP-ORG"))
+        client.post(
+            "/api/v1/appointments", headers=headers, json=appointment("AP-N", branch_id=branch)
+        )
+        for mis_id in ("AP-ORG", "AP-N"):
+            res = client.patch(
+                f"/api/v1/appointments/{mis_id}",
+                headers=headers,
+                json={"status": "cancelled", "reason": f"no time ({mis_id})"},
+            )
+            assert res.status_code == 200, res.text
+        drain(rt, limit=500)
+        got = everything.wait_for(2)
+        assert [(r.type, r.body["data"]["mis_id"], r.body["data"]["reason"]) for r in got] == [
+            ("appointment.cancelled", "AP-ORG", "no time (AP-ORG)"),
+            ("appointment.cancelled", "AP-N", "no time (AP-N)"),
+        ]
+        [only] = north.wait_for(1)
+        assert only.body["data"]["mis_id"] == "AP-N"
+        assert len(north.unique) == 1

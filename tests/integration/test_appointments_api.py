@@ -258,3 +258,30 @@ def test_appointment_webhooks_reach_the_mis_and_respect_branches(
         [only] = north.wait_for(1)
         assert only.body["data"]["mis_id"] == "AP-N"
         assert len(north.unique) == 1
+
+
+def test_parallel_cancels_and_a_repeated_patch(served: str, rt: Runtime) -> None:
+    _, headers = new_org(rt)
+    with httpx.Client(base_url=served, timeout=30) as http:
+        http.post("/api/v1/patients", headers=headers, json={"mis_id": "P-1", "name": "A"})
+        assert (
+            http.post("/api/v1/appointments", headers=headers, json=appointment()).status_code
+            == 201
+        )
+        same = http.patch(
+            "/api/v1/appointments/AP-1", headers=headers, json={"doctor": "Петров И. С."}
+        )
+        assert same.status_code == 200
+        assert events(rt, "appointment.updated") == []  # nothing changed: no event
+
+        def cancel(i: int) -> int:
+            with httpx.Client(base_url=served, timeout=30) as own:
+                body = {"status": "cancelled", "reason": f"reason {i}"}
+                return own.patch(
+                    "/api/v1/appointments/AP-1", headers=headers, json=body
+                ).status_code
+
+        with ThreadPoolExecutor(6) as pool:
+            codes = sorted(pool.map(cancel, range(6)))
+    assert codes == [200] + [409] * 5, codes
+    assert len(events(rt, "appointment.cancelled")) == 1

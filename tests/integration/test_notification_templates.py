@@ -4,13 +4,16 @@ and a saved template used by a rule's messages."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from medsign.notify.models import DevMessage
+from medsign.reminders.models import NotificationTemplate
 from medsign.reminders.scan import fire_all_due
 from medsign.runtime import Runtime
 from tests.support.api import new_org
@@ -181,3 +184,18 @@ def test_a_saved_template_words_the_rules_messages(
         [message] = session.scalars(select(DevMessage)).all()
     assert (message.channel, message.subject) == ("email", "یادآوری")  # no phone: email
     assert message.body == "مریم: 2026-11-24 10:00 +03:00"
+
+
+def test_parallel_saves_of_one_event_and_language_keep_one(served: str, rt: Runtime) -> None:
+    _, headers = new_org(rt)
+
+    def save(i: int) -> int:
+        with httpx.Client(base_url=served, timeout=30) as http:
+            body = template(text=f"{{{{ patient_name }}}} #{i}")
+            return http.post(TEMPLATES, headers=headers, json=body).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        codes = sorted(pool.map(save, range(6)))
+    assert codes == [201] + [409] * 5, codes
+    with rt.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(NotificationTemplate)) == 1

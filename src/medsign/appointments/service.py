@@ -125,6 +125,7 @@ def update_appointment(
     restoring = appointment.status == CANCELLED
     if restoring and patch.status is None:
         raise Conflict("This appointment is cancelled; restore it with `status: scheduled` first.")
+    before = _editable(appointment)
     if patch.starts_at is not None:
         appointment.starts_at = patch.starts_at
     if patch.doctor is not None:
@@ -140,11 +141,24 @@ def update_appointment(
     if patch.status is not None and patch.status.value != appointment.status:
         appointment.status = patch.status.value
         appointment.status_changed_at = now
+    if _editable(appointment) == before:
+        return appointment  # nothing changed: no event, nothing to reschedule
     appointment.updated_at = now
     patient = session.get(Patient, appointment.patient_id)
     assert patient is not None
     _changed(session, appointment, patient, "appointment.updated", now=now, actor=actor)
     return appointment
+
+
+def _editable(appointment: Appointment) -> tuple[object, ...]:
+    """What a PATCH may change (to tell a change from a repeat of the same data)."""
+    return (
+        appointment.starts_at,
+        appointment.doctor,
+        appointment.service,
+        appointment.telemedicine,
+        appointment.status,
+    )
 
 
 def cancel_appointment(

@@ -33,7 +33,11 @@ def create(request: Request, body: AppointmentIn) -> AppointmentOut:
         return appointment_out(session, appointment)
 
 
-@router.get("", response_model=AppointmentList)
+@router.get(
+    "",
+    response_model=AppointmentList,
+    responses={404: {"description": "No patient with that MIS id in this organization."}},
+)
 def list_appointments(
     request: Request,
     patient_mis_id: str = Query(min_length=1, max_length=100, description="The patient."),

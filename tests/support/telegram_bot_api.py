@@ -29,6 +29,7 @@ class BotApi(LoopbackPeer):
         self.chats: set[str] = set()
         self.blocked: set[str] = set()
         self.sent: list[SentMessage] = []
+        self.webhook: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -50,6 +51,9 @@ class BotApi(LoopbackPeer):
 
     def handle(self, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
         """Answer one Bot API call."""
+        if path == f"/bot{self.token}/setWebhook":
+            self.webhook = json.loads(body)
+            return 200, {"ok": True, "result": True, "description": "Webhook was set"}
         if path != f"/bot{self.token}/sendMessage":
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         data = json.loads(body)

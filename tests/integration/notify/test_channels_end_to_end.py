@@ -188,3 +188,33 @@ def _patient_of(rt: Runtime, message_id: str) -> str:
         message = session.get(NotificationMessage, message_id)
         assert message is not None and message.patient_id is not None
         return message.patient_id
+
+
+def test_cli_sets_the_webhook_with_the_secret_token(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from medsign.cli.main import main
+    from medsign.domain.tokens import Keyring
+
+    with BotApi() as bot:
+        assert settings.secret_key is not None
+        for name, value in {
+            "MEDSIGN_DATA_DIR": str(settings.data_dir),
+            "MEDSIGN_DATABASE_URL": settings.resolved_database_url,
+            "MEDSIGN_SECRET_KEY": settings.secret_key.get_secret_value(),
+            "MEDSIGN_PUBLIC_URL": "https://medsign.example",
+            "MEDSIGN_TELEGRAM_BOT_TOKEN": bot.token,
+            "MEDSIGN_TELEGRAM_API_URL": bot.url,
+        }.items():
+            monkeypatch.setenv(name, value)
+        assert main(["telegram", "set-webhook"]) == 0
+        assert bot.webhook == {
+            "url": "https://medsign.example/api/v1/notifications/callbacks/telegram",
+            "secret_token": telegram_webhook_secret(
+                Keyring(settings.secret_key.get_secret_value().encode())
+            ),
+            "allowed_updates": ["message"],
+        }
+        assert '"ok": true' in capsys.readouterr().out
+        monkeypatch.delenv("MEDSIGN_TELEGRAM_BOT_TOKEN")
+        assert main(["telegram", "set-webhook"]) == 2

@@ -181,6 +181,10 @@ def _fire(
 def fire_due(rt: Runtime, *, batch: int = BATCH) -> int:
     """Fire one batch of due rows; return how many rows were taken (0: none is due)."""
     now = rt.clock()
+    with rt.transaction(write=False) as session:  # idle rounds take no write lock (SQLite)
+        due = select(ScheduledNotification.id).where(ScheduledNotification.due_at <= now)
+        if session.scalar(due.limit(1)) is None:
+            return 0
     with rt.transaction() as session:
         rows = list(
             session.scalars(

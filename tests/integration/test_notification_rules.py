@@ -19,6 +19,7 @@ from medsign.jobs.models import Job
 from medsign.notify.models import DevMessage, NotificationMessage
 from medsign.reminders.models import NotificationFiring, ScheduledNotification
 from medsign.reminders.scan import fire_all_due, fire_due
+from medsign.reminders.schedule import run_schedule_job
 from medsign.reminders.status import apply_statuses
 from medsign.runtime import Runtime
 from tests.support.api import new_org
@@ -384,3 +385,26 @@ def test_two_workers_scanning_at_once_fire_each_target_once(
     assert sms_gateway.duplicates == 0
     # and scanning again finds nothing
     assert fire_due(rt) == 0
+
+
+def test_the_ledger_keeps_a_refilled_row_from_firing_twice(
+    client: TestClient, rt: Runtime, clock: FrozenClock
+) -> None:
+    clinic = Clinic(client, rt, "UTC")
+    clinic.patient()
+    clinic.appointment("A", "2026-11-25T10:00:00Z")
+    rule = clinic.rule(event="appointment.before", offset_minutes=60, channels=["sms"])
+    clinic.run()
+    clock.now = utc(2026, 11, 25, 9, 30)
+    clinic.run()
+    assert len(sent(rt)) == 1
+    # the rule's targets are filled in again (as after a crash or a zone change) while
+    # the reminder's occurrence is still ahead: the row is back, the firing is not
+    with rt.transaction() as session:
+        run_schedule_job(session, {"rule_id": rule["id"]}, now=rt.clock())
+    assert len(due_times(rt)) == 1
+    assert fire_due(rt) == 1  # taken...
+    drain(rt)
+    assert len(sent(rt)) == 1  # ...but not sent again
+    with rt.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(NotificationMessage)) == 1

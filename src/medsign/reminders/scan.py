@@ -40,7 +40,7 @@ from medsign.reminders.models import (
     ScheduledNotification,
 )
 from medsign.reminders.schedule import BIRTHDAY, birthday_due
-from medsign.reminders.templates import DEFAULTS, render
+from medsign.reminders.templates import DEFAULTS, render, status_label
 from medsign.runtime import Runtime
 
 BATCH = 500
@@ -98,7 +98,12 @@ def _still_valid(rule: NotificationRule, appt: Appointment, occurrence: str, now
 
 
 def _params(
-    rt: Runtime, org: Organization, patient: Patient, appt: Appointment | None, tz: ZoneInfo
+    rt: Runtime,
+    org: Organization,
+    patient: Patient,
+    appt: Appointment | None,
+    tz: ZoneInfo,
+    lang: str,
 ) -> dict[str, str]:
     params = {
         "patient_name": patient.name,
@@ -111,7 +116,7 @@ def _params(
             "appointment_date": appt.starts_at.astimezone(tz).date().isoformat(),
             "doctor": appt.doctor,
             "service": appt.service,
-            "status": appt.status,
+            "status": status_label(appt.status, lang),
         }
     return params
 
@@ -170,7 +175,7 @@ def _fire(
     lang = org.notification_lang or rt.settings.default_lang
     subject, text, html = _wording(ctx, rule, lang)
     try:
-        message = render(subject, text, html, _params(rt, org, patient, appt, tz))
+        message = render(subject, text, html, _params(rt, org, patient, appt, tz, lang))
     except InvalidInput as exc:
         failed = {"status": SKIPPED, "error": exc.detail[:500], "set_status": None}
         return firing | failed, None

@@ -151,6 +151,24 @@ def render(subject: str, text: str, html: str | None, params: Mapping[str, str])
 
 # --- the built-in wording, used when an organization has not written its own ------------
 
+# ``{{ status }}`` in a message: the appointment's status in the message's language.
+STATUS_LABELS: dict[str, dict[str, str]] = {
+    "scheduled": {"en": "scheduled", "ru": "запланирован", "fa": "برنامه‌ریزی شده"},
+    "confirmed": {"en": "confirmed", "ru": "подтверждён", "fa": "تأیید شده"},
+    "notified": {"en": "reminded", "ru": "напоминание отправлено", "fa": "یادآوری شده"},
+    "arrived": {"en": "arrived", "ru": "пациент пришёл", "fa": "حاضر شده"},
+    "completed": {"en": "completed", "ru": "завершён", "fa": "انجام شده"},
+    "no_show": {"en": "missed", "ru": "пациент не пришёл", "fa": "غیبت"},
+    "cancelled": {"en": "cancelled", "ru": "отменён", "fa": "لغو شده"},
+}
+
+
+def status_label(status: str, lang: str) -> str:
+    """How ``status`` reads in ``lang`` (the raw value when unknown)."""
+    labels = STATUS_LABELS.get(status, {})
+    return labels.get(lang, labels.get("en", status))
+
+
 _APPT = {
     "en": "{{ patient_name }}, your appointment at {{ clinic }}: {{ appointment_time }}, "
     "{{ doctor }}, {{ service }}.",

@@ -171,7 +171,13 @@ def _claim_step(rt: Runtime, call: JobCall, senders: Mapping[Channel, Sender]) -
             return None
         if "check" in call.payload:
             # The channel's deadline passed: no delivery report means it did not work.
-            if message.status == MessageStatus.SENT.value and message.step == call.payload["check"]:
+            # (A check left over from before a replay finds a later deadline: no-op.)
+            if (
+                message.status == MessageStatus.SENT.value
+                and message.step == call.payload["check"]
+                and message.deadline_at is not None
+                and message.deadline_at <= now
+            ):
                 advance(session, message, now, "no delivery report before the deadline")
             return None
         if message.status == SENDING and message.deadline_at and message.deadline_at > now:

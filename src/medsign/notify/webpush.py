@@ -73,7 +73,6 @@ class WebPushSender:
         self.contact = contact  # RFC 8292 §2.1 "sub": mailto: or https: of the operator
         self.ttl = ttl
         self.timeout = timeout
-        self._session = requests.Session()
 
     def __repr__(self) -> str:
         return "WebPushSender()"
@@ -109,7 +108,6 @@ class WebPushSender:
                 ttl=self.ttl,  # RFC 8030 §5.2
                 timeout=self.timeout,
                 headers={"Topic": message.idempotency_key.replace(".", "")[-32:]},
-                requests_session=self._session,
             )
         except WebPushException as exc:
             status = exc.response.status_code if exc.response is not None else 0

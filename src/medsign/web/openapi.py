@@ -38,7 +38,6 @@ from medsign.web.problems import PROBLEM_JSON
 
 PUBLIC_PREFIXES = (
     "/api/v1/verify",
-    "/api/v1/push/",
     "/api/v1/notifications/receipts/",  # authenticated by a receipt token
     "/api/v1/notifications/callbacks/",  # authenticated by the provider's signature
 )

@@ -273,8 +273,11 @@ def test_bad_requests_are_problems(wired: Wired) -> None:
     assert twilio.status_code == 403
 
 
-def test_vapid_key_is_public_and_stable(wired: Wired) -> None:
-    first = wired.client.get("/api/v1/push/vapid-public-key")
+def test_vapid_key_is_stable(wired: Wired) -> None:
+    _, headers = new_org(wired.rt)
+    _, other = new_org(wired.rt, "Other clinic")
+    assert wired.client.get("/api/v1/push/vapid-public-key").status_code == 401
+    first = wired.client.get("/api/v1/push/vapid-public-key", headers=headers)
     assert first.status_code == 200
-    assert wired.client.get("/api/v1/push/vapid-public-key").json() == first.json()
+    assert wired.client.get("/api/v1/push/vapid-public-key", headers=other).json() == first.json()
     assert len(first.json()["public_key"]) == 87

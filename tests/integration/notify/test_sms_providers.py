@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from medsign.notify import DeliveryError, Message
 from medsign.notify.dispatch import sms_sender
 from medsign.notify.sms_smsru import SmsRuSender, smsru_reports
-from medsign.notify.sms_twilio import TwilioSmsSender, twilio_report
+from medsign.notify.sms_twilio import TwilioSmsSender, twilio_report, twilio_signature
 from medsign.settings import Settings
 from tests.support.sms_providers import SmsRuPeer, TwilioPeer
 
@@ -198,3 +198,16 @@ def test_twilio_without_its_account_is_a_configuration_error() -> None:
     settings = Settings(sms_url="twilio://api.twilio.com", sms_token=SecretStr("t"), _env_file=None)
     with pytest.raises(ValueError, match="Account SID"):
         sms_sender(settings)
+
+
+def test_twilio_signature_matches_twilios_documented_example() -> None:
+    # https://www.twilio.com/docs/usage/security#validating-requests (the worked example)
+    params = [
+        ("CallSid", "CA1234567890ABCDE"),
+        ("Caller", "+12349013030"),
+        ("Digits", "1234"),
+        ("From", "+12349013030"),
+        ("To", "+18005551212"),
+    ]
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert twilio_signature("12345", url, params) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -121,8 +121,11 @@ def unsubscribe(request: Request, subscription_id: str) -> Response:
 
 @router.get("/push/vapid-public-key", response_model=VapidKeyOut)
 def vapid_public_key(request: Request) -> VapidKeyOut:
-    """The ``applicationServerKey`` for ``pushManager.subscribe`` (RFC 8292 §3.2)."""
+    """The ``applicationServerKey`` for ``pushManager.subscribe`` (RFC 8292 §3.2); the
+    same for every organization (pages embed it; the API hands it to the MIS)."""
     rt = runtime(request)
+    with org_transaction(request):
+        pass  # authenticated like the rest of the API
     key = load_or_create_vapid(rt.settings.data_dir / "keys")
     return VapidKeyOut(public_key=application_server_key(key))
 
@@ -147,8 +150,8 @@ def telegram_link(request: Request, body: TelegramLinkIn) -> TelegramLinkOut:
 class PushReceipt(BaseModel):
     """What the service worker posts back when it showed a notification."""
 
-    ref: str = Field(min_length=3, max_length=120)
-    token: str = Field(min_length=64, max_length=64)
+    ref: str = Field(min_length=3, max_length=120, pattern=r"^[A-Za-z0-9._-]+$")
+    token: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class GatewayReport(BaseModel):
@@ -179,7 +182,29 @@ def _apply(rt: Runtime, channel: str, reports: list[SmsReport]) -> None:
             )
 
 
-@router.post("/notifications/receipts/push", status_code=204)
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The signature or token does not match."}
+}
+_NOT_SET: dict[int | str, dict[str, Any]] = {
+    404: {"description": "This provider is not configured."}
+}
+
+
+def _form_body(properties: dict[str, Any]) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": {"type": "string"},
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+        }
+    }
+
+
+@router.post("/notifications/receipts/push", status_code=204, responses=_REFUSED)
 def push_receipt(request: Request, body: PushReceipt) -> Response:
     """The push channel's delivery report, from the service worker (403 for a wrong token)."""
     rt = runtime(request)
@@ -189,7 +214,17 @@ def push_receipt(request: Request, body: PushReceipt) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/notifications/callbacks/sms", status_code=204)
+@router.post(
+    "/notifications/callbacks/sms",
+    status_code=204,
+    responses={**_REFUSED, **_NOT_SET},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": GatewayReport.model_json_schema()}},
+        }
+    },
+)
 async def gateway_callback(request: Request) -> Response:
     """A delivery report of the HTTP gateway, signed as a Standard Webhook with
     ``MEDSIGN_SMS_CALLBACK_SECRET`` (403 when the signature does not match)."""
@@ -214,7 +249,14 @@ async def gateway_callback(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/notifications/callbacks/twilio", status_code=204)
+@router.post(
+    "/notifications/callbacks/twilio",
+    status_code=204,
+    responses={**_REFUSED, **_NOT_SET},
+    openapi_extra=_form_body(
+        {"MessageSid": {"type": "string"}, "MessageStatus": {"type": "string"}}
+    ),
+)
 async def twilio_callback(request: Request) -> Response:
     """Twilio's status callback, checked with ``X-Twilio-Signature``."""
     rt = runtime(request)
@@ -237,7 +279,16 @@ async def twilio_callback(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/notifications/callbacks/smsru", response_class=Response)
+@router.post(
+    "/notifications/callbacks/smsru",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string", "enum": ["100"]}}}},
+        **_REFUSED,
+        **_NOT_SET,
+    },
+    openapi_extra=_form_body({"hash": {"type": "string"}, "data[0]": {"type": "string"}}),
+)
 async def smsru_callback(request: Request) -> Response:
     """SMS.ru's delivery callback, checked with its ``hash``; answers ``100``."""
     rt = runtime(request)
@@ -267,7 +318,7 @@ def _index(key: str) -> int:
     return int(inner) if inner.isdigit() else 0
 
 
-@router.post("/notifications/callbacks/telegram")
+@router.post("/notifications/callbacks/telegram", responses={**_REFUSED, **_NOT_SET})
 def telegram_update(
     request: Request, update: Annotated[dict[str, object], Body()]
 ) -> dict[str, bool]:

@@ -19,6 +19,7 @@ from medsign.runtime import Runtime
 from medsign.settings import Settings
 from medsign.web import access_log, openapi, problems
 from medsign.web.api import (
+    appointments,
     audit,
     branches,
     cabinet,
@@ -31,6 +32,8 @@ from medsign.web.api import (
     health,
     identity_providers,
     listing,
+    notification_rules,
+    notifications,
     patients,
     pki,
     policy,
@@ -132,12 +135,15 @@ def create_app(
         branches,
         listing,
         usage,
+        notifications,
         identity_providers,
         clinicians,
         device,
         cabinet,
         device_webauthn,
         external,
+        appointments,
+        notification_rules,
         signing,
         idp,
         edo,

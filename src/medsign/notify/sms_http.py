@@ -8,6 +8,7 @@ section 4) are worth retrying, other 4xx mean this request will never succeed.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import threading
@@ -22,52 +23,55 @@ E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _RETRYABLE_4XX = frozenset({408, 429})
 
 
+_shared: tuple[int, httpx.Client] | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_client() -> httpx.Client:
+    """The process's one HTTP client for channel providers: its pool keeps connections
+    to each provider open across messages and senders (a new client per message cost a
+    TLS context and a TCP handshake each time). Made again in a forked child; closed
+    at exit, so no connection is left to the garbage collector."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared[0] != os.getpid():
+            if _shared is None:
+                atexit.register(close_shared_client)
+            _shared = (os.getpid(), httpx.Client(follow_redirects=False))
+        return _shared[1]
+
+
+def close_shared_client() -> None:
+    """Close the shared client's connections (at exit, or after a test)."""
+    global _shared
+    with _shared_lock:
+        if _shared is not None and _shared[0] == os.getpid():
+            _shared[1].close()
+        _shared = None
+
+
 class PooledClient:
-    """One HTTP client per process, shared by the worker's threads: its connection pool
-    keeps connections to the provider open (a new client per message cost a TLS
-    context and a TCP handshake each time)."""
+    """Base of the HTTP channel senders: posts through :func:`shared_client`."""
 
     def __init__(self, timeout: float = 10) -> None:
         self.timeout = timeout
-        self._client: httpx.Client | None = None
-        self._client_pid = 0
-        self._lock = threading.Lock()
-
-    def _http(self) -> httpx.Client:
-        with self._lock:
-            if self._client is None or self._client_pid != os.getpid():
-                self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
-                self._client_pid = os.getpid()
-            return self._client
 
     def post(self, url: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
         """POST, turning transport failures into :class:`DeliveryError`: retryable when
         the request never left (connection refused) or the peer deduplicates it
         (``idempotent``); otherwise the message may have gone out, so it is final."""
         try:
-            return self._http().post(url, **kwargs)
+            return shared_client().post(url, timeout=self.timeout, **kwargs)
         except httpx.ConnectError as exc:
             raise DeliveryError(
-                f"cannot connect to the SMS provider ({type(exc).__name__})", retryable=True
+                f"cannot connect to the provider ({type(exc).__name__})", retryable=True
             ) from exc
         except httpx.TransportError as exc:
             # Reset, timeouts: the message may or may not have arrived; a retry with the
             # same id is deduplicated by a gateway that keeps the contract.
             raise DeliveryError(
-                f"no answer from the SMS provider ({type(exc).__name__})", retryable=idempotent
+                f"no answer from the provider ({type(exc).__name__})", retryable=idempotent
             ) from exc
-
-    def close(self) -> None:
-        """Close the pooled connections (also done when the sender is collected)."""
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-
-    def __del__(self) -> None:
-        client = getattr(self, "_client", None)
-        if client is not None:
-            client.close()
 
 
 class HttpSmsSender(PooledClient):

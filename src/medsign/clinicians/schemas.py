@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from medsign.clinicians.models import DeviceStatus
+
 
 class ClinicianIn(BaseModel):
     """``POST /api/v1/clinicians`` body."""
@@ -56,7 +58,7 @@ class DeviceOut(BaseModel):
 
     id: str
     branch_id: str | None
-    status: Literal["active", "revoked"]
+    status: DeviceStatus
     certificate_serial: str
     not_after: datetime
     created_at: datetime

@@ -32,6 +32,8 @@ from medsign.clinicians.models import (
     ClinicianDevice,
     ClinicianEnrollment,
     DeviceRequest,
+    DeviceStatus,
+    RequestStatus,
 )
 from medsign.clinicians.schemas import ClinicianIn
 from medsign.domain.contacts import normalize_email, normalize_phone
@@ -60,8 +62,8 @@ from medsign.pki import (
 
 ENROLLMENT_PURPOSE = "clinician-enrollment"
 DEVICE_TOKEN_PURPOSE = "device-token"  # noqa: S105 - a hash domain, not a secret
-ACTIVE = "active"
-REVOKED = "revoked"
+ACTIVE = DeviceStatus.ACTIVE
+REVOKED = DeviceStatus.REVOKED
 REASONS: dict[str, x509.ReasonFlags] = {
     "key_compromise": x509.ReasonFlags.key_compromise,
     "superseded": x509.ReasonFlags.superseded,
@@ -281,8 +283,8 @@ def _revoke(
     device.revocation_reason = reason
     session.execute(
         update(DeviceRequest)
-        .where(DeviceRequest.device_id == device.id, DeviceRequest.status == "pending")
-        .values(status="closed", decided_at=now)
+        .where(DeviceRequest.device_id == device.id, DeviceRequest.status == RequestStatus.PENDING)
+        .values(status=RequestStatus.CLOSED, decided_at=now)
         .execution_options(synchronize_session=False)
     )
     record(

@@ -544,6 +544,36 @@ def revocations(session: Session) -> list[Revocation]:
     ]
 
 
+def revocation_info(
+    session: Session, ca: ClinicianCa, envelope_id: str, *, now: datetime
+) -> tuple[list[x509.CertificateRevocationList], list[bytes]]:
+    """The clinician CA's validation data for the device signatures of an envelope:
+    its current CRL and an OCSP answer for each signing device's certificate (none
+    when no device signed). The evidence job puts them in the B-LTA archive's DSS
+    (ETSI EN 319 142-1 §5.4.2) so the signatures validate without reaching medsign."""
+    devices = session.scalars(
+        select(ClinicianDevice)
+        .join(DeviceRequest, DeviceRequest.device_id == ClinicianDevice.id)
+        .where(
+            DeviceRequest.envelope_id == envelope_id,
+            DeviceRequest.status == RequestStatus.APPROVED,
+        )
+        .distinct()
+    ).all()
+    if not devices:
+        return [], []
+    crl = x509.load_der_x509_crl(ca.crl(revocations(session), now=now))
+    ocsps = [
+        ca.ocsp_for(
+            device_certificate(device),
+            certificate_status(session, int(device.serial, 16)),
+            now=now,
+        )
+        for device in devices
+    ]
+    return [crl], ocsps
+
+
 def certificate_status(session: Session, serial: int) -> CertificateStatus:
     """What the clinician CA says of ``serial`` (OCSP, RFC 6960 §2.2)."""
     device = session.scalars(

@@ -117,6 +117,20 @@ class EnrolledOut(BaseModel):
     chain: list[str]
 
 
+class PagesOut(BaseModel):
+    """How the request's document is laid out, for showing it as page images
+    (docs/viewer.md) before, or instead of, the PDF."""
+
+    version: str = Field(description="The first 16 hex digits of the document's SHA-256.")
+    widths: list[int] = Field(description="The widths pages are drawn at, in pixels.")
+    sizes: list[tuple[int, int]] = Field(
+        description="Each page's [width, height] in pixels at the smallest width."
+    )
+    image_url: str = Field(
+        description="A page's image URL with `{n}` for the page number and `{w}` for the width."
+    )
+
+
 class DeviceRequestOut(BaseModel):
     """A pending signing request for this device."""
 

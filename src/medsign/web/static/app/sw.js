@@ -11,7 +11,7 @@ const SHELL = [
   "/static/app/der.js",
   "/static/app/store.js",
   "/static/app/webauthn.js",
-  "/static/viewer.js", // loaded only for "Zoom and select text"; cached for offline
+  "/static/viewer.js", // loaded only to zoom (pdf.js); cached for offline use
   "/static/app/icon.svg",
   "/static/app/icon-192.png",
 ];

@@ -30,7 +30,7 @@ from medsign.authenticators.service import (
     check_assertion,
     credentials_of,
 )
-from medsign.clinicians.models import Clinician, ClinicianDevice, DeviceRequest
+from medsign.clinicians.models import Clinician, ClinicianDevice, DeviceRequest, RequestStatus
 from medsign.clinicians.service import (
     ACTIVE,
     Outcome,
@@ -69,11 +69,11 @@ from medsign.pdf.interrupted import (
 )
 from medsign.runtime import Runtime
 
-PENDING = "pending"
-APPROVED = "approved"
-DECLINED = "declined"
-SUPERSEDED = "superseded"  # another signature changed the PDF first: prepared again
-CLOSED = "closed"  # another device of the clinician approved, or the envelope ended
+PENDING = RequestStatus.PENDING
+APPROVED = RequestStatus.APPROVED
+DECLINED = RequestStatus.DECLINED
+SUPERSEDED = RequestStatus.SUPERSEDED
+CLOSED = RequestStatus.CLOSED
 
 
 def _at_workplace(device: ClinicianDevice, env: Envelope) -> bool:

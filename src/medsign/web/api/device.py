@@ -41,12 +41,15 @@ from medsign.clinicians.schemas import (
     DeviceRequestOut,
     EnrolledOut,
     EnrollIn,
+    PagesOut,
 )
 from medsign.clinicians.service import authenticate_device, enroll
 from medsign.envelopes.signing import Client
 from medsign.errors import DomainError
+from medsign.pdf.pages import PAGE_WIDTHS
 from medsign.runtime import Runtime
 from medsign.web.deps import bearer, runtime
+from medsign.web.page_images import VERSION_CHARS, page_image_response
 from medsign.web.problems import domain_problem
 
 router = APIRouter(prefix="/device/v1", tags=["clinician devices"])
@@ -129,6 +132,12 @@ def list_requests(request: Request) -> list[DeviceRequestOut]:
     return _pending(runtime(request), bearer(request))
 
 
+def _request_sha256(rt: Runtime, request: Request, request_id: str) -> str:
+    with rt.transaction(write=False) as session:
+        device = authenticate_device(session, rt.keyring, bearer(request), now=rt.clock())
+        return request_document(session, device, request_id)
+
+
 @router.get(
     "/requests/{request_id}/document",
     response_class=Response,
@@ -137,14 +146,54 @@ def list_requests(request: Request) -> list[DeviceRequestOut]:
 def document(request: Request, request_id: str) -> Response:
     """The PDF the request was prepared on: what the clinician reads before approving."""
     rt = runtime(request)
-    with rt.transaction(write=False) as session:
-        device = authenticate_device(session, rt.keyring, bearer(request), now=rt.clock())
-        sha256 = request_document(session, device, request_id)
+    sha256 = _request_sha256(rt, request, request_id)
     return Response(
         rt.files.get(sha256),
         media_type="application/pdf",
         headers={"Cache-Control": "private, no-store", "ETag": f'"{sha256}"'},
     )
+
+
+@router.get(
+    "/requests/{request_id}/pages",
+    response_model=PagesOut,
+    responses={404: {"description": "No such request for this device."}, **_REVOKED},
+)
+def pages(request: Request, request_id: str) -> PagesOut:
+    """The layout of the request's document for its page images (docs/viewer.md): the
+    app shows these first and loads the PDF (and pdf.js) only when asked."""
+    rt = runtime(request)
+    sha256 = _request_sha256(rt, request, request_id)
+    small = PAGE_WIDTHS[0]
+    sizes = [size.pixels(small) for size in rt.page_images.layout(sha256)]
+    rt.page_images.warm(sha256)  # page 1 is wanted next
+    version = sha256[:VERSION_CHARS]
+    return PagesOut(
+        version=version,
+        widths=list(PAGE_WIDTHS),
+        sizes=sizes,
+        image_url=f"/device/v1/requests/{request_id}/pages/{{n}}.webp?v={version}&w={{w}}",
+    )
+
+
+@router.get(
+    "/requests/{request_id}/pages/{name}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The page drawn as an image (docs/viewer.md).",
+            "content": {"image/webp": {}, "image/png": {}},
+        },
+        304: {"description": "The client's copy (If-None-Match) is current."},
+        404: {"description": "No such request, page, width or revision."},
+        **_REVOKED,
+    },
+)
+def page_image(request: Request, request_id: str, name: str) -> Response:
+    """Page ``<n>.webp`` (or ``.png``) of the request's document, ``?w=480|960&v=...``,
+    behind the device's bearer token (the app fetches it and shows a blob URL)."""
+    rt = runtime(request)
+    return page_image_response(request, rt, _request_sha256(rt, request, request_id), name)
 
 
 def _approve_one(

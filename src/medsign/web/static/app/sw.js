@@ -2,7 +2,7 @@
 // only. Requests, documents and the device API always go to the network; nothing a
 // clinic sends is ever stored by this worker.
 
-const CACHE = "medsign-app-shell-v1";
+const CACHE = "medsign-app-shell-v2";
 const SHELL = [
   "/app",
   "/static/app.css",
@@ -11,7 +11,7 @@ const SHELL = [
   "/static/app/der.js",
   "/static/app/store.js",
   "/static/app/webauthn.js",
-  "/static/pdfview.js",
+  "/static/viewer.js", // loaded only to zoom (pdf.js); cached for offline use
   "/static/app/icon.svg",
   "/static/app/icon-192.png",
 ];

@@ -163,12 +163,12 @@ def policy(request: Request) -> Response:
 async def save_policy(request: Request) -> Response:
     """Replace the overrides from the form: for each kind, the methods left ticked (a
     kind with every default ticked has no override)."""
-    form = await request.form()
-    ticked = {
-        kind.value: sorted({str(v)[:40] for v in form.getlist(f"m_{kind.value}")})
-        for kind in DocumentKind
-    }
-    csrf = str(form.get("csrf", ""))[:64]
+    async with request.form(max_files=0, max_fields=200) as form:
+        ticked = {
+            kind.value: sorted({str(v)[:40] for v in form.getlist(f"m_{kind.value}")})
+            for kind in DocumentKind
+        }
+        csrf = str(form.get("csrf", ""))[:64]
     return await run_in_threadpool(_save_policy, request, csrf, ticked)
 
 

@@ -77,10 +77,10 @@ async def _read(upload: UploadFile | str | None) -> bytes:
 async def upload(request: Request) -> Response:
     """Upload a seal: a PKCS#12 file and its password, or a PEM key and a PEM file of
     the certificate followed by its issuers."""
-    form = await request.form()
-    files = {name: await _read(form.get(name)) for name in ("pkcs12", "key", "certificate")}
-    password = str(form.get("password", ""))[:200]
-    csrf = str(form.get("csrf", ""))[:64]
+    async with request.form(max_files=3, max_fields=10) as form:
+        files = {name: await _read(form.get(name)) for name in ("pkcs12", "key", "certificate")}
+        password = str(form.get("password", ""))[:200]
+        csrf = str(form.get("csrf", ""))[:64]
     return await run_in_threadpool(_upload, request, csrf, files, password)
 
 

@@ -30,7 +30,7 @@ from medsign.web.pages.console.settings_forms import (
 )
 
 router = APIRouter(prefix=BASE, include_in_schema=False)
-Month = Annotated[str, Query(max_length=7, description="YYYY-MM")]
+Month = Annotated[str, Query(max_length=40, description="YYYY-MM")]
 
 
 def _month(value: str, today: date) -> tuple[date, date]:

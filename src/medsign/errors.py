@@ -410,3 +410,28 @@ class AuthenticatorRejected(Forbidden):
 
     type_slug = "authenticator-rejected"
     title = "The authenticator's confirmation was not accepted"
+
+
+# --- external qualified signatures ([clinician] point 5) --------------------------------
+
+
+class ExternalSignatureRejected(DomainError):
+    """An uploaded external signature (signed PDF or detached CMS) cannot be accepted;
+    ``reason`` names why (docs/external-signatures.md lists them). Nothing was recorded."""
+
+    status = 422
+    type_slug = "external-signature-rejected"
+    title = "The external signature cannot be accepted"
+
+    def __init__(self, detail: str, reason: str, **extra: Any) -> None:
+        super().__init__(detail, reason=reason, **extra)
+        self.reason = reason
+
+
+class SigningServiceUnavailable(DomainError):
+    """A remote signing service (CSC API) did not answer or refused the request; nothing
+    was signed (502: the upstream failed, RFC 9110 §15.6.3)."""
+
+    status = 502
+    type_slug = "signing-service-failed"
+    title = "The remote signing service failed"

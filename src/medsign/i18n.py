@@ -44,6 +44,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Вход через поставщика идентификации",
         "fa": "ورود از طریق ارائه‌دهنده هویت",
     },
+    "method_external": {
+        "en": "Qualified electronic signature",
+        "ru": "Квалифицированная электронная подпись",
+        "fa": "امضای الکترونیکی واجد شرایط",
+    },
     "method_device": {
         "en": "Clinician's device key",
         "ru": "Ключ на устройстве врача",

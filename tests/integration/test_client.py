@@ -6,7 +6,6 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -26,14 +25,6 @@ from medsign.web.app import create_app
 from medsign.webhooks.signing import headers_for
 from tests.support.api import new_org, patient
 from tests.support.pdfs import make_pdf
-from tests.support.threaded import serve_in_thread
-
-
-@pytest.fixture
-def served(rt: Runtime) -> Iterator[str]:
-    """The app on ``rt`` served by uvicorn on a loopback port, in a thread."""
-    with serve_in_thread(create_app(runtime=rt, migrate=False)) as url:
-        yield url
 
 
 class LoseFirstAnswer(httpx.HTTPTransport):

@@ -135,7 +135,8 @@ def test_policy_matrix_rules(client: TestClient, rt: Runtime) -> None:
     cases = [
         ("informed_consent", patient(), "informed_consent-methods"),
         ("prescription", patient(), "prescription-methods"),
-        ("informed_consent", patient(method="external"), "method-not-available"),
+        ("informed_consent", patient(method="external"), None),  # a qualified signature
+        ("user_agreement", patient(method="external"), "user_agreement-methods"),
         ("medical_record", patient("Clinic", method="seal", role="clinic"), None),
         ("user_agreement", patient("Clinic", method="seal", role="clinic"), None),
     ]

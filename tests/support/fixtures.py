@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from medsign.runtime import Runtime
+from medsign.web.app import create_app
 from tests.support.sms_gateway import SmsGateway
 from tests.support.smtp_server import SmtpTestServer
+from tests.support.threaded import serve_in_thread
 
 if TYPE_CHECKING:
     from tests.support.s3_server import S3TestServer
@@ -47,3 +50,11 @@ def s3_bucket(s3_server: S3TestServer, monkeypatch: pytest.MonkeyPatch) -> str:
 
     use_test_credentials(monkeypatch)
     return s3_server.new_bucket()
+
+
+@pytest.fixture
+def served(rt: Runtime) -> Iterator[str]:
+    """The app on ``rt`` served by uvicorn on a loopback port, in a thread (for real
+    parallel requests over HTTP)."""
+    with serve_in_thread(create_app(runtime=rt, migrate=False)) as url:
+        yield url

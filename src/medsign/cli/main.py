@@ -293,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     from medsign.cli.staff import add_staff_parser
 
     add_staff_parser(sub)
+    from medsign.cli.telegram import add_telegram_parser
+
+    add_telegram_parser(sub)
     return parser
 
 

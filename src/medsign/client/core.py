@@ -84,16 +84,22 @@ class ApiError(Exception):
         super().__init__(f"{status} {self.type}: {self.detail}")
 
 
-def _files(paths: Sequence[FileSpec]) -> list[tuple[str, tuple[str, bytes, str]]]:
+def _files(
+    paths: Sequence[FileSpec], field: str = "files"
+) -> list[tuple[str, tuple[str, bytes, str]]]:
     out = []
     for spec in paths:
         if isinstance(spec, tuple):
-            out.append(("files", spec))
+            out.append((field, spec))
             continue
         path = Path(spec)
         kind = "application/pdf" if path.suffix.lower() == ".pdf" else "application/octet-stream"
-        out.append(("files", (path.name, path.read_bytes(), kind)))
+        out.append((field, (path.name, path.read_bytes(), kind)))
     return out
+
+
+def _external_path(envelope_id: str, signer_id: str) -> str:
+    return f"/api/v1/envelopes/{envelope_id}/signers/{signer_id}/external"
 
 
 def _query(**params: Any) -> dict[str, str]:
@@ -239,6 +245,12 @@ class MedsignClient(_Base):
     def get_envelope(self, envelope_id: str) -> Envelope:
         """``GET /api/v1/envelopes/{id}``."""
         return cast(Envelope, self.request("GET", f"/api/v1/envelopes/{envelope_id}"))
+
+    def sign_external(self, envelope_id: str, signer_id: str, signed: FileSpec) -> Envelope:
+        """Upload a qualified signature made elsewhere for a method ``external`` signer:
+        the current PDF signed, or a detached ``.sig`` over it."""
+        path = _external_path(envelope_id, signer_id)
+        return cast(Envelope, self.request("POST", path, files=_files([signed], "file")))
 
     def envelope_pdf(self, envelope_id: str) -> bytes:
         """The PDF with every signature applied so far."""
@@ -398,6 +410,11 @@ class AsyncMedsignClient(_Base):
     async def get_envelope(self, envelope_id: str) -> Envelope:
         """``GET /api/v1/envelopes/{id}``."""
         return cast(Envelope, await self.request("GET", f"/api/v1/envelopes/{envelope_id}"))
+
+    async def sign_external(self, envelope_id: str, signer_id: str, signed: FileSpec) -> Envelope:
+        """Upload a qualified signature made elsewhere for a method ``external`` signer."""
+        path = _external_path(envelope_id, signer_id)
+        return cast(Envelope, await self.request("POST", path, files=_files([signed], "file")))
 
     async def envelope_pdf(self, envelope_id: str) -> bytes:
         """The PDF with every signature applied so far."""

@@ -1,5 +1,6 @@
 """Imports every model so the metadata is complete (for Alembic autogenerate)."""
 
+from medsign.appointments.models import Appointment
 from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.authenticators.models import AuthenticatorCredential
@@ -26,12 +27,26 @@ from medsign.db.base import Base
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
 from medsign.events.models import Event
+from medsign.external.models import CscService
 from medsign.idempotency.models import IdempotencyRecord
 from medsign.identity.models import IdentityProvider, IdpLogin, PatientIdentity
 from medsign.jobs.models import Job
-from medsign.notify.models import DevMessage
+from medsign.notify.models import (
+    DevMessage,
+    NotificationDelivery,
+    NotificationMessage,
+    NotificationSettings,
+    PushSubscription,
+    TelegramLink,
+)
 from medsign.organizations.models import ApiToken, Organization
 from medsign.patients.models import EdoAgreement
+from medsign.reminders.models import (
+    NotificationFiring,
+    NotificationRule,
+    NotificationTemplate,
+    ScheduledNotification,
+)
 from medsign.staff.models import StaffMember, StaffSession
 from medsign.usage.models import PlanLimit, UsageRecord
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -39,6 +54,7 @@ from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 __all__ = [
     "AgreementAcceptance",
     "ApiToken",
+    "Appointment",
     "AttachCode",
     "AttachFailure",
     "AuditCheckpoint",
@@ -58,6 +74,7 @@ __all__ = [
     "Clinician",
     "ClinicianDevice",
     "ClinicianEnrollment",
+    "CscService",
     "DevMessage",
     "DeviceRequest",
     "Document",
@@ -69,16 +86,25 @@ __all__ = [
     "IdentityProvider",
     "IdpLogin",
     "Job",
+    "NotificationDelivery",
+    "NotificationFiring",
+    "NotificationMessage",
+    "NotificationRule",
+    "NotificationSettings",
+    "NotificationTemplate",
     "Organization",
     "OtpChallenge",
     "PatientIdentity",
     "PatientLink",
     "PlanLimit",
+    "PushSubscription",
+    "ScheduledNotification",
     "SharedFile",
     "Signer",
     "SignerTemplate",
     "StaffMember",
     "StaffSession",
+    "TelegramLink",
     "UsageRecord",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -65,6 +65,9 @@ class Relation(StrEnum):
 
 
 OTP_METHODS = frozenset({Method.SMS_OTP, Method.EMAIL_OTP, Method.CABINET})
+# Signers with these methods get no signing link: the MIS acts through the API (the
+# seal; an external qualified signature uploaded or made through a CSC service).
+API_ONLY_METHODS = frozenset({Method.SEAL.value, Method.EXTERNAL.value})
 CONTRACT_LIKE = frozenset(
     {
         DocumentKind.CONTRACT,
@@ -92,7 +95,15 @@ _STAFF_METHODS: dict[Role, frozenset[Method]] = {
 }
 # Methods this release can carry out end to end; the others are refused clearly.
 IMPLEMENTED_METHODS = frozenset(
-    {Method.SMS_OTP, Method.EMAIL_OTP, Method.SEAL, Method.IDP, Method.DEVICE, Method.CABINET}
+    {
+        Method.SMS_OTP,
+        Method.EMAIL_OTP,
+        Method.SEAL,
+        Method.IDP,
+        Method.DEVICE,
+        Method.CABINET,
+        Method.EXTERNAL,
+    }
 )
 Overrides = Mapping[str, Iterable[str]]
 

@@ -50,7 +50,8 @@ def seal_request(
     base = rt.settings.public_url.rstrip("/")
     return SealRequest(
         block=SignatureBlock(
-            signer_name=signer.name,
+            # external: the name in the certificate (medsign.external.service)
+            signer_name=str(evidence.get("signer_name") or signer.name),
             signed_at=signed_at.astimezone(ZoneInfo(rt.settings.time_zone)),
             method=t(f"method_{signer.method}", "en"),
             document_id=env.document_id,

@@ -12,7 +12,14 @@ from medsign.audit.service import record
 from medsign.documents.models import Document
 from medsign.domain.contacts import mask_email, mask_phone, normalize_email, normalize_phone
 from medsign.domain.otp import OtpRules, is_locked_out
-from medsign.domain.policy import DocumentKind, Method, Role, check_method, parse_enum
+from medsign.domain.policy import (
+    API_ONLY_METHODS,
+    DocumentKind,
+    Method,
+    Role,
+    check_method,
+    parse_enum,
+)
 from medsign.domain.states import EnvelopeStatus, SignerStatus, signer_move
 from medsign.domain.tokens import Keyring
 from medsign.envelopes.models import Envelope, Signer
@@ -62,8 +69,10 @@ def resend_link(
     env, signer = _live_signer(session, organization_id, envelope_id, signer_id)
     if signer.status != SignerStatus.NOTIFIED.value:
         raise Conflict("It is not this signer's turn yet; they will be invited when it is.")
-    if signer.method == Method.SEAL.value:
-        raise Conflict("A seal signer gets no link; apply the seal through the API.")
+    if signer.method in API_ONLY_METHODS:
+        raise Conflict(
+            f"A {signer.method} signer gets no link; the MIS signs for them through the API."
+        )
     if rules is not None and is_locked_out(rules, sends_in_allowance(session, signer)):
         signer.otp_allowance_from = now
         record(
@@ -164,7 +173,7 @@ def update_signer(
         envelope_id=env.id,
         data={"signer_id": signer.id, "changed": sorted(changes)},
     )
-    if signer.status == SignerStatus.NOTIFIED.value and signer.method != Method.SEAL.value:
+    if signer.status == SignerStatus.NOTIFIED.value and signer.method not in API_ONLY_METHODS:
         enqueue(session, JobKind.INVITE, {"signer_id": signer.id}, now=now)
     return env
 

@@ -27,7 +27,7 @@ from medsign.domain.otp import (
     check_contact_cap,
     wrong_code_error,
 )
-from medsign.domain.policy import DocumentKind, Method, Role, check_method
+from medsign.domain.policy import API_ONLY_METHODS, DocumentKind, Method, Role, check_method
 from medsign.domain.states import EnvelopeStatus, SignerStatus, signer_move
 from medsign.domain.tokens import Keyring
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
@@ -132,7 +132,17 @@ def _locked_view(session: Session, keyring: Keyring, token: str, now: datetime) 
     return signer_view(session, signer, env, now)
 
 
+_NOT_ON_PAGE = API_ONLY_METHODS | {Method.DEVICE.value}
+
+
 def _require_can_sign(view: LinkView) -> None:
+    if view.signer.method in _NOT_ON_PAGE:
+        # A seal, a clinician's device signature or an external qualified signature is
+        # never made with a code on the signing page, whatever contact the signer has.
+        raise Conflict(
+            "This signature is made by the clinic through its system, not on this page.",
+            state="api_only",
+        )
     if view.state is LinkState.SIGNED:
         raise Conflict("You have already signed this document.", state="signed")
     if view.state is LinkState.DECLINED:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
 from medsign.documents.models import Document
-from medsign.domain.policy import DocumentKind, Method, Role
+from medsign.domain.policy import API_ONLY_METHODS, DocumentKind, Method, Role
 from medsign.domain.states import EnvelopeStatus, SignerStatus, envelope_move, signer_move
 from medsign.envelopes.models import Envelope, Signer
 from medsign.envelopes.queries import lock_envelope_by_id
@@ -32,8 +32,8 @@ def _signing(env: Envelope) -> list[Signer]:
 def invite_due(session: Session, env: Envelope, *, now: datetime) -> list[Signer]:
     """Invite the lowest order group that has not finished; return who was invited.
 
-    Signers with method ``seal`` get no message: the MIS applies the seal via the API;
-    method ``device`` gets its signature prepared for the clinician's devices.
+    Signers with method ``seal`` or ``external`` get no message: the MIS acts via the
+    API; method ``device`` gets its signature prepared for the clinician's devices.
     """
     pending = [s for s in _signing(env) if s.sealed_at is None]
     if not pending:
@@ -47,7 +47,7 @@ def invite_due(session: Session, env: Envelope, *, now: datetime) -> list[Signer
             if signer.method == Method.DEVICE.value:
                 # The clinician's devices get a prepared signature (medsign.clinicians).
                 enqueue(session, JobKind.DEVICE_PREPARE, {"signer_id": signer.id}, now=now)
-            elif signer.method != Method.SEAL.value:
+            elif signer.method not in API_ONLY_METHODS:
                 enqueue(session, JobKind.INVITE, {"signer_id": signer.id}, now=now)
             record(
                 session,
@@ -205,7 +205,7 @@ def remind_due(
             Envelope.status == EnvelopeStatus.SENT.value,
             Envelope.expires_at > now,
             Signer.status == SignerStatus.NOTIFIED.value,
-            Signer.method.not_in((Method.SEAL.value, Method.DEVICE.value)),
+            Signer.method.not_in((*API_ONLY_METHODS, Method.DEVICE.value)),
             Signer.reminders_sent < len(schedule),
         )
         .order_by(Signer.id)

@@ -98,6 +98,9 @@ def _signer_entry(signer: Signer) -> dict[str, Any]:
         # Method device (medsign.clinicians): which enrolled device and certificate.
         "device_id": ev.get("device_id"),
         "certificate_serial": ev.get("certificate_serial"),
+        # Method external: the certificate, the signature's form and times, and a
+        # detached CMS itself (medsign.external.service).
+        "external": ev.get("external"),
     }
     if isinstance(ev.get("webauthn"), dict):  # a device's user-verified assertion
         how["webauthn"] = ev["webauthn"]
@@ -268,6 +271,10 @@ def report_lines(data: dict[str, Any], zone: ZoneInfo) -> list[ReportLine]:
         if isinstance(requested, dict):
             who = ", ".join(str(v) for v in requested.values() if v)
             lines.append(kv("requested_by", who))
+        external = how.get("external")
+        cert = external.get("certificate") if isinstance(external, dict) else None
+        if isinstance(cert, dict):
+            lines.append(kv("certificate", f"{cert.get('subject')} ({cert.get('serial')})"))
         lines += [
             kv("signed_at", _local(when.get("signed_at"), zone)),
             kv("sealed_at", _local(when.get("sealed_at"), zone)),

@@ -54,6 +54,11 @@ LABELS: dict[str, dict[str, str]] = {
         "fa": "SHA-256 فایل نمایش‌داده‌شده",
     },
     "requested_by": {"en": "Requested by", "ru": "По запросу", "fa": "به درخواست"},
+    "certificate": {
+        "en": "Qualified certificate",
+        "ru": "Квалифицированный сертификат",
+        "fa": "گواهی واجد شرایط",
+    },
     "status": {"en": "Status", "ru": "Статус", "fa": "وضعیت"},
     "events": {"en": "Events", "ru": "События", "fa": "رویدادها"},
     "generated": {

@@ -18,7 +18,12 @@ from medsign.evidence.service import create_evidence
 from medsign.jobs.outbox import JobCall, JobKind
 from medsign.jobs.retention import purge_done
 from medsign.jobs.running import Handler
+from medsign.notify.delivery import Deadlines
+from medsign.notify.delivery import deliver as deliver_notification
 from medsign.notify.dispatch import build_senders
+from medsign.reminders.scan import fire_all_due
+from medsign.reminders.schedule import run_schedule_job
+from medsign.reminders.status import apply_statuses
 from medsign.runtime import Runtime
 from medsign.staff.messages import send_invitation
 from medsign.webhooks.delivery import deliver as deliver_webhook
@@ -50,6 +55,11 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
     def staff_invite(rt: Runtime, call: JobCall) -> None:
         send_invitation(rt, call, senders)
 
+    deadlines = Deadlines.from_settings(rt.settings)
+
+    def notify(rt: Runtime, call: JobCall) -> None:
+        deliver_notification(rt, call, senders, deadlines)
+
     return {
         JobKind.INVITE.value: invite,
         JobKind.CABINET_CODE.value: cabinet_code,
@@ -64,7 +74,15 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.ENROLLMENT.value: enrollment,
         JobKind.BULK_SEND.value: run_bulk_chunk,
         JobKind.STAFF_INVITE.value: staff_invite,
+        JobKind.SCHEDULE.value: schedule,
+        JobKind.NOTIFY.value: notify,
     }
+
+
+def schedule(rt: Runtime, call: JobCall) -> None:
+    """Recompute notification times after a change (medsign.reminders.schedule)."""
+    with rt.transaction() as session:
+        run_schedule_job(session, call.payload, now=rt.clock())
 
 
 class Housekeeping:
@@ -75,6 +93,10 @@ class Housekeeping:
     window in which it could be dropped unnoticed); every ``sweep_seconds`` it also
     expires envelopes past their date, queues reminders that are due and deletes one
     batch of jobs finished longer ago than ``MEDSIGN_JOB_RETENTION_DAYS``.
+    window in which it could be dropped unnoticed); it fires the notification rules
+    that are due (medsign.reminders.scan, a bounded slice per round); every
+    ``sweep_seconds`` it also expires envelopes past their date and queues reminders
+    that are due.
     """
 
     def __init__(self, sweep_seconds: float = 30.0) -> None:
@@ -96,6 +118,8 @@ class Housekeeping:
             with rt.transaction() as session:
                 keep = timedelta(days=rt.settings.job_retention_days)
                 purge_done(session, now=rt.clock(), keep=keep)
+        fire_all_due(rt)
+        apply_statuses(rt)
         sequence_pending(rt)
 
 

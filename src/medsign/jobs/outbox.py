@@ -13,8 +13,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from medsign.db.base import new_id
 from medsign.jobs.models import Job
 
 ENQUEUED = "medsign.jobs_enqueued"  # session.info key: this transaction queued jobs
@@ -45,6 +47,8 @@ class JobKind(StrEnum):
     ATTACH_CODE = "attach_code"  # a 9-digit attach code to a patient (medsign.cabinet.messages)
     BULK_SEND = "bulk_send"  # create the envelopes of some rows of a bulk send (console)
     STAFF_INVITE = "staff_invite"  # email a staff invitation link (medsign.staff.messages)
+    SCHEDULE = "schedule"  # recompute a target's notification times (medsign.reminders)
+    NOTIFY = "notify"  # one step of a notification message (medsign.notify.delivery)
 
 
 # Lower runs first (docs/operations.md): what a patient waits for on the screen, then
@@ -63,6 +67,8 @@ PRIORITY: dict[JobKind, int] = {
     JobKind.EVIDENCE: 4,
     JobKind.BULK_SEND: 3,
     JobKind.STAFF_INVITE: 1,
+    JobKind.SCHEDULE: 3,
+    JobKind.NOTIFY: 3,
 }
 
 # CPU-bound kinds (PDF signing, RFC 3161 stamping, archives) run on a process pool;
@@ -94,3 +100,29 @@ def enqueue(session: Session, kind: JobKind, payload: dict[str, Any], *, now: da
     session.flush()
     session.info[ENQUEUED] = True
     return job
+
+
+def enqueue_many(
+    session: Session, kind: JobKind, payloads: list[dict[str, Any]], *, now: datetime
+) -> None:
+    """Add many jobs of one kind in one statement (bulk work: a batch of scheduled
+    notifications); like :func:`enqueue`, they run after commit."""
+    if not payloads:
+        return
+    session.execute(
+        insert(Job),
+        [
+            {
+                "id": new_id(),
+                "kind": kind.value,
+                "payload": payload,
+                "status": JobStatus.QUEUED.value,
+                "priority": PRIORITY[kind],
+                "attempts": 0,
+                "run_after": now,
+                "created_at": now,
+            }
+            for payload in payloads
+        ],
+    )
+    session.info[ENQUEUED] = True

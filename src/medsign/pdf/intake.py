@@ -818,6 +818,12 @@ def _active_content(pdf: pikepdf.Pdf, data: bytes, *, scan_all: bool = False) ->
     return None
 
 
+def find_active_content(pdf: pikepdf.Pdf, data: bytes) -> str | None:
+    """What :func:`_active_content` finds walking every object of an opened ``pdf``
+    (e.g. a signed version uploaded for an external signer), else None."""
+    return _active_content(pdf, data, scan_all=True)
+
+
 _MAX_NODES = 2_000_000
 _MAX_XFA_BYTES = 20_000_000
 _XFA_SCRIPT = re.compile(rb"<(?:[A-Za-z0-9_.-]+:)?script\b", re.I)

@@ -9,7 +9,13 @@ from medsign.pki.clinician_ca import (
     load_clinician_ca_files,
     load_or_create_clinician_ca,
 )
-from medsign.pki.keys import DevCA, SealKey, load_or_create_dev_ca, load_seal_key_files
+from medsign.pki.keys import (
+    DevCA,
+    SealKey,
+    load_or_create_dev_ca,
+    load_seal_key_files,
+    load_trust_list,
+)
 
 __all__ = [
     "CertificateStatus",
@@ -23,4 +29,5 @@ __all__ = [
     "load_or_create_clinician_ca",
     "load_or_create_dev_ca",
     "load_seal_key_files",
+    "load_trust_list",
 ]

@@ -450,6 +450,18 @@ def _load_certs(path: Path, what: str) -> list[x509.Certificate]:
         raise InvalidInput(f"The {what} file {path} holds no readable certificate.") from exc
 
 
+def load_trust_list(path: Path) -> list[x509.Certificate]:
+    """Trust roots from a PEM/DER file or from every ``*.pem``/``*.crt``/``*.cer``/``*.der``
+    file of a directory (``MEDSIGN_EXTERNAL_TRUST_ROOTS``); InvalidInput when unreadable."""
+    if path.is_dir():
+        found: list[x509.Certificate] = []
+        for item in sorted(path.iterdir()):
+            if item.suffix.lower() in (".pem", ".crt", ".cer", ".der") and item.is_file():
+                found.extend(_load_certs(item, "trust root"))
+        return found
+    return _load_certs(path, "trust root")
+
+
 def load_seal_key_files(
     key_path: Path, cert_path: Path, chain_paths: Sequence[Path] = ()
 ) -> SealKey:

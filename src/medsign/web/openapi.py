@@ -36,7 +36,12 @@ from fastapi import FastAPI
 
 from medsign.web.problems import PROBLEM_JSON
 
-PUBLIC_PREFIXES = ("/api/v1/verify", "/device/v1/enroll")
+PUBLIC_PREFIXES = (
+    "/api/v1/verify",
+    "/device/v1/enroll",
+    "/api/v1/notifications/receipts/",  # authenticated by a receipt token
+    "/api/v1/notifications/callbacks/",  # authenticated by the provider's signature
+)
 # The device API (/device/v1) is documented like /api/v1; its bearer is a device token.
 DOCUMENTED_PREFIXES = ("/api/v1/", "/device/v1/")
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from medsign.domain import policy
 from medsign.domain.contacts import mask_email, mask_phone, normalize_email, normalize_phone
 from medsign.domain.policy import (
     DocumentKind,
@@ -60,10 +61,15 @@ def test_informed_consent_refuses_codes() -> None:
     assert err.value.extra["rule"] == "informed_consent-methods"
 
 
-def test_methods_not_yet_available_are_refused_clearly() -> None:
+def test_methods_not_yet_available_are_refused_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every method is carried out now; a release without one must still say so clearly.
+    check_method(DocumentKind.INFORMED_CONSENT, Method.EXTERNAL, Role.PATIENT, PolicyContext())
+    without = policy.IMPLEMENTED_METHODS - {Method.EXTERNAL}
+    monkeypatch.setattr(policy, "IMPLEMENTED_METHODS", without)
     with pytest.raises(PolicyViolation) as err:
         check_method(DocumentKind.INFORMED_CONSENT, Method.EXTERNAL, Role.PATIENT, PolicyContext())
     assert err.value.extra["rule"] == "method-not-available"
+    assert err.value.extra["accepted_methods"] == ["idp"]
 
 
 def test_cabinet_signs_user_agreements_and_contracts_only_with_edo() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
@@ -19,9 +20,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from medsign.errors import InvalidInput, LimitExceeded
+from medsign.pdf import SignatureReport
 from medsign.pdf.isolated import ClientGone, IsolatedValidator, Limits
 from medsign.pdf.timestamp import LocalTsa
 from medsign.verification.service import IssuedVersion, check_requisites, find_issued_version
+from medsign.web.api.external import trust_roots as external_trust_roots
 from medsign.web.deps import runtime
 from medsign.web.ratelimit import verify_limit
 
@@ -41,6 +44,11 @@ class SignatureOut(BaseModel):
     )
     identity_subject: str | None = Field(
         default=None, description="Method idp: the person's subject at that provider (sub)."
+    )
+    certificate: str | None = Field(
+        default=None,
+        description="Method external: the signer's certificate (subject, serial, issuer) "
+        "as medsign checked it when the signature was accepted.",
     )
     intact: bool = Field(description="The signed bytes are unchanged (digest over /ByteRange).")
     valid: bool = Field(
@@ -126,6 +134,23 @@ def _idp_field(evidence: object, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _external_certificates(signatures: Sequence[SignatureReport]) -> dict[str, str]:
+    """Field name -> certificate description, for the signatures that medsign's own
+    signature (valid) vouches were accepted as method ``external``: the external field
+    itself and medsign's field of the same signer."""
+    found: dict[str, str] = {}
+    for s in signatures:
+        ext = s.evidence.get("external") if s.ok and isinstance(s.evidence, dict) else None
+        cert = ext.get("certificate") if isinstance(ext, dict) else None
+        if not isinstance(ext, dict) or not isinstance(cert, dict):
+            continue
+        text = f"{cert.get('subject')} (serial {cert.get('serial')}, issuer {cert.get('issuer')})"
+        found[s.field_name] = text
+        if isinstance(ext.get("field"), str):
+            found[ext["field"]] = text
+    return found
+
+
 async def verify_bytes(request: Request, data: bytes) -> VerifyOut:
     """Validate ``data`` against the medsign trust roots and look the file up.
 
@@ -145,6 +170,7 @@ async def verify_bytes(request: Request, data: bytes) -> VerifyOut:
 
     issued = await run_in_threadpool(lookup)
     roots = await run_in_threadpool(rt.seal_keys.trust_roots)
+    roots += await run_in_threadpool(external_trust_roots, rt)
     # An issued version was written revision by revision by medsign itself, so the fast
     # verifier may skip the difference analysis (medsign.pdf.fastverify).
     report = await validator(request).validate(
@@ -155,6 +181,7 @@ async def verify_bytes(request: Request, data: bytes) -> VerifyOut:
         for sig in report.signatures:
             if sig.ok and sig.evidence:
                 envelope_id = str(sig.evidence.get("envelope_id") or "") or envelope_id
+    external = _external_certificates(report.signatures)
     reasons = list(report.reasons)
     if issued is not None and issued.newer_version_exists:
         reasons.append("A newer version of this document (with more signatures) exists.")
@@ -164,7 +191,8 @@ async def verify_bytes(request: Request, data: bytes) -> VerifyOut:
             SignatureOut(
                 signer=s.signer,
                 signed_at=s.signed_at,
-                method=s.method,
+                method="external" if s.field_name in external else s.method,
+                certificate=external.get(s.field_name),
                 identity_issuer=_idp_field(s.evidence, "issuer"),
                 identity_subject=_idp_field(s.evidence, "subject"),
                 intact=s.intact,

@@ -254,6 +254,102 @@ _ROWS: dict[str, tuple[str, str, str]] = {
         "Без ограничений: оператор их не задал.",
         "بدون سقف: گرداننده سقفی تعیین نکرده است.",
     ),
+    "settings_notifications": ("Notifications", "Уведомления", "اعلان‌ها"),
+    "settings_org_notify": (
+        "Time zone, quiet hours and language",
+        "Часовой пояс, тихие часы и язык",
+        "منطقهٔ زمانی، ساعات سکوت و زبان",
+    ),
+    "settings_time_zone": (
+        "Time zone (IANA, e.g. Europe/Moscow)",
+        "Часовой пояс (IANA, например Europe/Moscow)",
+        "منطقهٔ زمانی (IANA، مثلاً Asia/Tehran)",
+    ),
+    "settings_quiet_start": (
+        "Quiet hours from (empty: none)",
+        "Тихие часы с (пусто — нет)",
+        "ساعات سکوت از (خالی: ندارد)",
+    ),
+    "settings_quiet_end": ("Quiet hours until", "Тихие часы до", "ساعات سکوت تا"),
+    "settings_rules": ("Rules", "Правила", "قواعد"),
+    "settings_rules_none": ("No rule yet.", "Правил пока нет.", "هنوز قاعده‌ای نیست."),
+    "settings_rule_add": ("Add a rule", "Добавить правило", "افزودن قاعده"),
+    "settings_offset": ("Minutes", "Минуты", "دقیقه"),
+    "settings_offset_help": (
+        "Before the appointment (reminders) or after the event; for birthdays the time of "
+        "day in minutes after midnight (600 = 10:00).",
+        "До приёма (напоминания) или после события; для дней рождения — время дня в минутах "
+        "после полуночи (600 = 10:00).",
+        "پیش از نوبت (یادآوری) یا پس از رویداد؛ برای تولد، ساعت روز به دقیقه پس از نیمه‌شب "
+        "(۶۰۰ = ۱۰:۰۰).",
+    ),
+    "settings_channels": ("Channels, in order", "Каналы по порядку", "کانال‌ها به ترتیب"),
+    "settings_channel_1": ("First channel", "Первый канал", "کانال نخست"),
+    "settings_channel_2": (
+        "If it does not reach the patient",
+        "Если не дошло до пациента",
+        "اگر به بیمار نرسید",
+    ),
+    "settings_channel_3": ("Then", "Затем", "سپس"),
+    "settings_services": (
+        "Services (after a service; separated by commas)",
+        "Услуги (после услуги; через запятую)",
+        "خدمات (پس از خدمت؛ با ویرگول جدا شوند)",
+    ),
+    "settings_message_templates": (
+        "Message templates",
+        "Шаблоны сообщений",
+        "قالب‌های پیام",
+    ),
+    "settings_message_templates_intro": (
+        "Your wording of each event's message, per language; without one the built-in "
+        "wording is used.",
+        "Ваш текст сообщения для каждого события и языка; без него используется встроенный текст.",
+        "متن شما برای پیام هر رویداد، به تفکیک زبان؛ بدون آن متن پیش‌فرض به کار می‌رود.",
+    ),
+    "settings_templates_none": (
+        "No template yet: the built-in wording is used.",
+        "Шаблонов пока нет: используется встроенный текст.",
+        "هنوز قالبی نیست: متن پیش‌فرض به کار می‌رود.",
+    ),
+    "settings_template_add": (
+        "Save a template (replaces the event's template in that language)",
+        "Сохранить шаблон (заменяет шаблон события на этом языке)",
+        "ذخیرهٔ قالب (قالب همان رویداد و زبان را جایگزین می‌کند)",
+    ),
+    "settings_subject_optional": (
+        "Email subject (optional)",
+        "Тема письма (необязательно)",
+        "موضوع ایمیل (اختیاری)",
+    ),
+    "settings_text": ("Text", "Текст", "متن"),
+    "settings_params": ("Parameters:", "Параметры:", "پارامترها:"),
+    "notify_event_appointment_before": (
+        "Before an appointment",
+        "Перед приёмом",
+        "پیش از نوبت",
+    ),
+    "notify_event_appointment_after_service": (
+        "After a service",
+        "После услуги",
+        "پس از خدمت",
+    ),
+    "notify_event_appointment_status_changed": (
+        "Appointment status changed",
+        "Изменился статус приёма",
+        "وضعیت نوبت تغییر کرد",
+    ),
+    "notify_event_results_ready": ("Results ready", "Результаты готовы", "نتایج آماده است"),
+    "notify_event_patient_birthday": ("Birthday", "День рождения", "تولد"),
+    "notify_event_document_sent": (
+        "Document to sign",
+        "Документ на подпись",
+        "سند برای امضا",
+    ),
+    "notify_channel_sms": ("SMS", "SMS", "پیامک"),
+    "notify_channel_email": ("Email", "Эл. почта", "ایمیل"),
+    "notify_channel_push": ("Push notification", "Push-уведомление", "اعلان فوری"),
+    "notify_channel_telegram": ("Telegram", "Telegram", "تلگرام"),
 }
 
 CONSOLE_SETTINGS_TEXTS: dict[str, dict[str, str]] = {

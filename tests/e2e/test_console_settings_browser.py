@@ -28,6 +28,7 @@ PAGES = (
     "/console/settings/tokens",
     "/console/settings/branches",
     "/console/settings/policy",
+    "/console/settings/notifications",
     "/console/settings/seal",
     "/console/settings/usage",
 )

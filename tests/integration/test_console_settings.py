@@ -22,6 +22,7 @@ from medsign.branches.service import create_branch
 from medsign.identity.models import IdentityProvider
 from medsign.organizations.models import ApiToken, Organization
 from medsign.pdf.validate import validate_pdf
+from medsign.reminders.models import NotificationRule, NotificationTemplate
 from medsign.runtime import Runtime
 from medsign.settings import Settings
 from medsign.usage.service import set_limits
@@ -41,6 +42,7 @@ PAGES = (
     "/console/settings/tokens",
     "/console/settings/branches",
     "/console/settings/policy",
+    "/console/settings/notifications",
     "/console/settings/seal",
     "/console/settings/usage",
 )
@@ -164,6 +166,17 @@ def test_every_settings_form_needs_its_csrf_token(client: TestClient, rt: Runtim
             None,
         ),
         ("/console/settings/seal", {"password": PASSWORD}, {"pkcs12": pki.seal().pkcs12()}),
+        (
+            "/console/settings/notifications/rules",
+            {"event": "appointment.before", "offset_minutes": "60", "channel_1": "sms"},
+            None,
+        ),
+        (
+            "/console/settings/notifications/templates",
+            {"event": "appointment.before", "lang": "en", "text": "Hi"},
+            None,
+        ),
+        ("/console/settings/notifications/settings", {"time_zone": "Asia/Tehran"}, None),
     ]
     before = {a: len(audited(rt, org_id, a)) for a in ("api_token.created", "branch.created")}
     for path, data, files in forms:
@@ -181,6 +194,9 @@ def test_every_settings_form_needs_its_csrf_token(client: TestClient, rt: Runtim
         assert org is not None and not org.policy_overrides
         assert session.scalar(select(func.count()).select_from(WebhookSubscription)) == 0
         assert session.scalar(select(func.count()).select_from(IdentityProvider)) == 0
+        assert session.scalar(select(func.count()).select_from(NotificationRule)) == 0
+        assert session.scalar(select(func.count()).select_from(NotificationTemplate)) == 0
+        assert org.time_zone is None
     assert not (rt.seal_keys.organization_dir(org_id) / "uploaded-seal.pem").exists()
     assert {a: len(audited(rt, org_id, a)) for a in before} == before
 
@@ -564,6 +580,7 @@ def test_a_branch_admin_sees_their_branch_and_cannot_change_the_organization(
         ("/console/settings/branches", {"name": "West"}),
         (f"/console/settings/branches/{north}/rename", {"name": "Mine"}),
         ("/console/settings/policy", {"m_user_agreement": "idp"}),
+        ("/console/settings/notifications/settings", {"time_zone": "Asia/Tehran"}),
         (
             "/console/settings/identity-providers",
             {"name": "X", "issuer": "http://127.0.0.1:9", "client_id": "c", "client_secret": "s"},
@@ -580,3 +597,88 @@ def test_a_branch_admin_sees_their_branch_and_cannot_change_the_organization(
     assert not (rt.seal_keys.organization_dir(org_id) / "uploaded-seal.pem").exists()
     for path in PAGES:
         assert client.get(path).status_code == 200, path
+
+
+def test_notification_rules_templates_and_quiet_hours(client: TestClient, rt: Runtime) -> None:
+    org_id, headers = new_org(rt)
+    staff_id = login(client, rt, org_id)
+    token = csrf(client, "/console/settings/notifications")
+    base = "/console/settings/notifications"
+    for data in (
+        {"event": "appointment.before", "offset_minutes": "0", "channel_1": "sms"},
+        {"event": "appointment.before", "offset_minutes": "sixty", "channel_1": "sms"},
+        {"event": "appointment.before", "offset_minutes": "60", "channel_1": "pigeon"},
+        {"event": "appointment.after_service", "offset_minutes": "60", "channel_1": "sms"},
+    ):
+        res = client.post(f"{base}/rules", data={**data, "csrf": token})
+        assert res.status_code == 422, (data, res.status_code)
+        assert error_of(res.text)
+    assert count(rt, NotificationRule, org_id) == 0
+    res = client.post(
+        f"{base}/rules",
+        data={
+            "event": "appointment.before",
+            "offset_minutes": "1440",
+            "channel_1": "sms",
+            "channel_2": "email",
+            "csrf": token,
+        },
+    )
+    assert res.status_code == 303, res.text[:300]
+    rules = client.get("/api/v1/notification-rules", headers=headers).json()["items"]
+    assert [(r["offset_minutes"], r["channels"]) for r in rules] == [(1440, ["sms", "email"])]
+    res = client.post(
+        f"{base}/templates",
+        data={"event": "appointment.before", "lang": "en", "text": "{{ nope }}", "csrf": token},
+    )
+    assert res.status_code == 422 and error_of(res.text)
+    assert count(rt, NotificationTemplate, org_id) == 0
+    for text in ("See you, {{ patient_name }}.", "See you soon, {{ patient_name }}."):
+        res = client.post(
+            f"{base}/templates",
+            data={"event": "appointment.before", "lang": "en", "text": text, "csrf": token},
+        )
+        assert res.status_code == 303, res.text[:300]
+    listed = client.get("/api/v1/notification-templates", headers=headers).json()["items"]
+    assert [t["text"] for t in listed] == ["See you soon, {{ patient_name }}."]  # replaced
+    for data in (
+        {"time_zone": "Mars/Olympus"},
+        {"time_zone": "Europe/Moscow", "quiet_start": "21:00", "quiet_end": "21:00"},
+    ):
+        res = client.post(f"{base}/settings", data={**data, "csrf": token})
+        assert res.status_code == 422 and error_of(res.text)
+    res = client.post(
+        f"{base}/settings",
+        data={
+            "time_zone": "Asia/Tehran",
+            "quiet_start": "21:00",
+            "quiet_end": "09:00",
+            "notification_lang": "fa",
+            "csrf": token,
+        },
+    )
+    assert res.status_code == 303
+    assert client.get("/api/v1/organization/settings", headers=headers).json() == {
+        "time_zone": "Asia/Tehran",
+        "quiet_hours": {"start": "21:00", "end": "09:00"},
+        "notification_lang": "fa",
+    }
+    assert (
+        client.post(f"{base}/rules/{rules[0]['id']}/delete", data={"csrf": token}).status_code
+        == 303
+    )
+    assert (
+        client.post(f"{base}/templates/{listed[0]['id']}/delete", data={"csrf": token}).status_code
+        == 303
+    )
+    assert client.get("/api/v1/notification-rules", headers=headers).json()["items"] == []
+    for action in (
+        "notification_rule.created",
+        "notification_rule.deleted",
+        "notification_template.deleted",
+        "organization.settings_changed",
+    ):
+        assert [e.actor for e in audited(rt, org_id, action)] == [f"staff:{staff_id}"], action
+    assert {e.actor for e in audited(rt, org_id, "notification_template.saved")} == {
+        f"staff:{staff_id}"
+    }

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from medsign.web.pages.console import (
     settings_identity,
+    settings_notify,
     settings_org,
     settings_seal,
     settings_tokens,
@@ -19,6 +20,7 @@ for _section in (
     settings_webhooks,
     settings_tokens,
     settings_org,
+    settings_notify,
     settings_seal,
     settings_usage,
 ):

@@ -48,6 +48,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(f"{BASE}/tokens", "settings_tokens"),
     Section(f"{BASE}/branches", "settings_branches"),
     Section(f"{BASE}/policy", "settings_policy"),
+    Section(f"{BASE}/notifications", "settings_notifications"),
     Section(f"{BASE}/seal", "settings_seal"),
     Section(f"{BASE}/usage", "settings_usage"),
 )

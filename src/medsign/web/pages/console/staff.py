@@ -1,5 +1,5 @@
 """Staff management (admins): the list, invitations, deactivation; and the settings
-area, the home of the organization-wide pages (policy today; more to come)."""
+area's overview (its other pages: :mod:`medsign.web.pages.console.settings`)."""
 
 from __future__ import annotations
 

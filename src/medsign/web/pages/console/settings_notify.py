@@ -6,6 +6,7 @@ Organization-wide: a branch's admin reads them only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -94,6 +95,24 @@ def _redirect(_value: object) -> Response:
     return RedirectResponse(HERE, status_code=303)
 
 
+def _change(
+    request: Request,
+    csrf: str,
+    work: Callable[[Session, Actor], None],
+    typed: dict[str, Any] | None = None,
+) -> Response:
+    """An organization-wide change from this page: back to it, or the form with the
+    refusal (and what was typed)."""
+    return settings_form(
+        request,
+        csrf,
+        work,
+        _redirect,
+        lambda status, message: _page(request, status_code=status, error=message, typed=typed),
+        org_only=True,
+    )
+
+
 @router.post("/templates")
 def save_template(
     request: Request,
@@ -126,14 +145,7 @@ def save_template(
             actor=actor.audit_name,
         )
 
-    return settings_form(
-        request,
-        csrf,
-        work,
-        _redirect,
-        lambda status, message: _page(request, status_code=status, error=message, typed=typed),
-        org_only=True,
-    )
+    return _change(request, csrf, work, typed)
 
 
 @router.post("/templates/{template_id}/delete")
@@ -146,14 +158,7 @@ def delete_template(request: Request, template_id: str, csrf: Csrf = "") -> Resp
             session, actor.organization_id, template_id, now=rt.clock(), actor=actor.audit_name
         )
 
-    return settings_form(
-        request,
-        csrf,
-        work,
-        _redirect,
-        lambda status, message: _page(request, status_code=status, error=message),
-        org_only=True,
-    )
+    return _change(request, csrf, work)
 
 
 @router.post("/rules")
@@ -187,14 +192,7 @@ def create_rule(
             session, actor.organization_id, body, now=rt.clock(), actor=actor.audit_name
         )
 
-    return settings_form(
-        request,
-        csrf,
-        work,
-        _redirect,
-        lambda status, message: _page(request, status_code=status, error=message, typed=typed),
-        org_only=True,
-    )
+    return _change(request, csrf, work, typed)
 
 
 @router.post("/rules/{rule_id}/delete")
@@ -207,14 +205,7 @@ def delete_rule(request: Request, rule_id: str, csrf: Csrf = "") -> Response:
             session, actor.organization_id, rule_id, now=rt.clock(), actor=actor.audit_name
         )
 
-    return settings_form(
-        request,
-        csrf,
-        work,
-        _redirect,
-        lambda status, message: _page(request, status_code=status, error=message),
-        org_only=True,
-    )
+    return _change(request, csrf, work)
 
 
 @router.post("/settings")
@@ -242,11 +233,4 @@ def change_settings(
         org = get_organization(session, actor.organization_id)
         service.update_settings(session, org, body, now=rt.clock(), actor=actor.audit_name)
 
-    return settings_form(
-        request,
-        csrf,
-        work,
-        _redirect,
-        lambda status, message: _page(request, status_code=status, error=message),
-        org_only=True,
-    )
+    return _change(request, csrf, work)

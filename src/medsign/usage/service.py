@@ -16,9 +16,11 @@ Days are calendar days in ``MEDSIGN_TIME_ZONE``; months for plan limits too.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -185,6 +187,37 @@ def usage_summary(
         to=last,
         branch_id=branch_id,
     )
+
+
+def csv_text(rows: list[UsageRow]) -> str:
+    """The rows as CSV (RFC 4180): a header, then one line per day, branch and metric."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180 §2: CRLF line breaks
+    writer.writerow(["day", "branch_id", "metric", "amount"])
+    for row in rows:
+        writer.writerow([row.day.isoformat(), row.branch_id or "", row.metric, row.amount])
+    return out.getvalue()
+
+
+def month_range(today: date) -> tuple[date, date]:
+    """The first and last day of ``today``'s calendar month."""
+    return today.replace(day=1), _next_month(today) - timedelta(days=1)
+
+
+def per_branch(rows: list[UsageRow]) -> dict[str | None, dict[str, int]]:
+    """Totals by branch (None: the organization itself) and metric."""
+    totals: dict[str | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        totals[row.branch_id][row.metric] += row.amount
+    return {branch: dict(metrics) for branch, metrics in totals.items()}
+
+
+def allowance(session: Session, organization_id: str, today: date) -> dict[str, tuple[int, int]]:
+    """Each monthly plan limit of the organization: (used this month, limit)."""
+    return {
+        metric: (_used_this_month(session, organization_id, metric, today), limit)
+        for metric, limit in get_limits(session, organization_id).items()
+    }
 
 
 def set_limits(session: Session, organization_id: str, limits: Mapping[str, int | None]) -> None:

@@ -50,6 +50,7 @@ from medsign.web.pages import clinician_app, dev_outbox, edo, idp, public, signi
 from medsign.web.pages.console import auth as console_auth
 from medsign.web.pages.console import envelopes as console_envelopes
 from medsign.web.pages.console import send as console_send
+from medsign.web.pages.console import settings as console_settings
 from medsign.web.pages.console import staff as console_staff
 from medsign.web.pages.console import templates as console_templates
 from medsign.web.static_files import static_router
@@ -154,6 +155,7 @@ def create_app(
         console_send,
         console_staff,
         console_templates,
+        console_settings,
         public,
         clinician_app,
     ):

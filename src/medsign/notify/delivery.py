@@ -324,10 +324,14 @@ def deliver(
         raise failure  # the worker retries the job with its backoff
 
 
-def _locked(session: Session, ids: Sequence[str]) -> list[NotificationMessage]:
+def _locked(
+    session: Session, ids: Sequence[str]
+) -> tuple[list[NotificationMessage], list[Patient]]:
     """The messages named by ``ids``, locked in id order (one lock order for every
     batch, so two batches sharing messages wait for each other instead of deadlocking),
-    and their patients loaded with one query (not one per message)."""
+    and their patients, loaded with one query. The caller holds on to the patients while
+    it works: the session's identity map keeps objects only while they are referenced,
+    and there :func:`addresses` finds them without a query per message."""
     rows = list(
         session.scalars(
             select(NotificationMessage)
@@ -336,10 +340,11 @@ def _locked(session: Session, ids: Sequence[str]) -> list[NotificationMessage]:
             .with_for_update()
         )
     )
-    patients = {r.patient_id for r in rows if r.patient_id}
-    if patients:  # into the identity map: addresses() finds them without a query
-        session.scalars(select(Patient).where(Patient.id.in_(patients))).all()
-    return rows
+    wanted = {r.patient_id for r in rows if r.patient_id}
+    patients = (
+        list(session.scalars(select(Patient).where(Patient.id.in_(wanted)))) if wanted else []
+    )
+    return rows, patients
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -371,7 +376,8 @@ def deliver_batch(
     attempt = call.attempt + int(call.payload.get("retried", 0))
     now = rt.clock()
     with rt.transaction() as session:
-        claimed = [_take(rt, session, m, senders, now) for m in _locked(session, ids)]
+        messages, _patients = _locked(session, ids)
+        claimed = [_take(rt, session, m, senders, now) for m in messages]
     steps = [s for s in claimed if s is not None]
     if not steps:
         return
@@ -385,7 +391,7 @@ def deliver_batch(
         gone = [endpoint for r in results for endpoint in r.gone]
         if gone:
             session.execute(delete(PushSubscription).where(PushSubscription.endpoint.in_(gone)))
-        rows = {m.id: m for m in _locked(session, [s.message_id for s in steps])}
+        rows = {m.id: m for m in _locked(session, [s.message_id for s in steps])[0]}
         outcomes = _Outcomes()
         for step, result in zip(steps, results, strict=True):
             row = rows.get(step.message_id)

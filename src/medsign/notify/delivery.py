@@ -325,7 +325,7 @@ def deliver(
 
 
 def _locked(
-    session: Session, ids: Sequence[str]
+    session: Session, ids: Sequence[str], *, patients: bool = True
 ) -> tuple[list[NotificationMessage], list[Patient]]:
     """The messages named by ``ids``, locked in id order (one lock order for every
     batch, so two batches sharing messages wait for each other instead of deadlocking),
@@ -340,11 +340,9 @@ def _locked(
             .with_for_update()
         )
     )
-    wanted = {r.patient_id for r in rows if r.patient_id}
-    patients = (
-        list(session.scalars(select(Patient).where(Patient.id.in_(wanted)))) if wanted else []
-    )
-    return rows, patients
+    wanted = {r.patient_id for r in rows if r.patient_id} if patients else set()
+    loaded = list(session.scalars(select(Patient).where(Patient.id.in_(wanted)))) if wanted else []
+    return rows, loaded
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -391,7 +389,7 @@ def deliver_batch(
         gone = [endpoint for r in results for endpoint in r.gone]
         if gone:
             session.execute(delete(PushSubscription).where(PushSubscription.endpoint.in_(gone)))
-        rows = {m.id: m for m in _locked(session, [s.message_id for s in steps])[0]}
+        rows = {m.id: m for m in _locked(session, [s.message_id for s in steps], patients=False)[0]}
         outcomes = _Outcomes()
         for step, result in zip(steps, results, strict=True):
             row = rows.get(step.message_id)

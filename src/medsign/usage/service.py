@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -58,7 +58,28 @@ def record_usage(
 ) -> bool:
     """Insert one record per metric of ``amounts`` in the caller's transaction; False
     when ``key`` was counted before (nothing is inserted then, nothing waits)."""
-    rows: list[dict[str, Any]] = [
+    rows = usage_entries(
+        organization_id=organization_id,
+        branch_id=branch_id,
+        day=day,
+        key=key,
+        amounts=amounts,
+        now=now,
+    )
+    return insert_usage(session, rows)
+
+
+def usage_entries(
+    *,
+    organization_id: str,
+    branch_id: str | None,
+    day: date,
+    key: str,
+    amounts: Mapping[str, int],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The ``usage_records`` rows of one event (one per metric), for :func:`insert_usage`."""
+    return [
         {
             "organization_id": organization_id,
             "branch_id": branch_id,
@@ -70,6 +91,13 @@ def record_usage(
         }
         for metric, amount in amounts.items()
     ]
+
+
+def insert_usage(session: Session, rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Insert usage rows of any number of events in one statement; a (key, metric)
+    counted before is skipped. False when nothing was new."""
+    if not rows:
+        return False
     dialect = session.get_bind().dialect.name
     table = cast(Table, UsageRecord.__table__)
     if dialect == "postgresql":
@@ -80,7 +108,7 @@ def record_usage(
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key", "metric"])
     else:  # pragma: no cover - medsign runs on SQLite and PostgreSQL only
         stmt = insert(table)
-    result = session.execute(stmt, rows)
+    result = session.execute(stmt, list(rows))
     return bool(getattr(result, "rowcount", 0))
 
 

@@ -28,6 +28,27 @@ class Settings(BaseSettings):
     smtp_from: str = "medsign <no-reply@medsign.localhost>"
     sms_url: str | None = None
     sms_token: SecretStr | None = None
+    # Notifications (docs/notifications.md): DKIM signing of email (RFC 6376) when a key
+    # file is set; SMS provider by MEDSIGN_SMS_URL scheme (docs/sms-gateway.md); Telegram
+    # bot; how long each channel may take to report "delivered" before the next one is
+    # tried (0: the channel's acceptance counts as delivered).
+    dkim_key_file: Path | None = None
+    dkim_selector: str = "medsign"
+    dkim_domain: str | None = None
+    sms_from: str | None = None
+    # Secret (whsec_...) with which the HTTP gateway signs delivery reports (Standard
+    # Webhooks); Twilio and SMS.ru reports are checked with MEDSIGN_SMS_TOKEN instead.
+    sms_callback_secret: SecretStr | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_bot_name: str | None = None
+    notify_deadline_push_seconds: float = Field(default=300.0, ge=0)
+    notify_deadline_telegram_seconds: float = Field(default=0.0, ge=0)
+    notify_deadline_email_seconds: float = Field(default=0.0, ge=0)
+    notify_deadline_sms_seconds: float = Field(default=900.0, ge=0)
+    # A channel's retryable failures are retried (worker backoff) this many times, then
+    # the next channel is tried.
+    notify_channel_attempts: int = Field(default=5, ge=1, le=12)
     webhook_allow_private: bool = False
     # Identity providers ([idp]): allow http:// issuers on loopback (development, tests),
     # and how long one request to a provider may take before the patient is told to retry.

@@ -6,12 +6,10 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
 from medsign.client import (
@@ -27,26 +25,6 @@ from medsign.web.app import create_app
 from medsign.webhooks.signing import headers_for
 from tests.support.api import new_org, patient
 from tests.support.pdfs import make_pdf
-from tests.support.ports import free_port
-
-
-@pytest.fixture
-def served(rt: Runtime) -> Iterator[str]:
-    """The app on ``rt`` served by uvicorn on a loopback port, in a thread."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(runtime=rt, migrate=False), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
 
 
 class LoseFirstAnswer(httpx.HTTPTransport):

@@ -5,11 +5,17 @@ Loaded by ``tests/conftest.py`` with ``pytest_plugins = ["tests.support.fixtures
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+import uvicorn
 
+from medsign.runtime import Runtime
+from medsign.web.app import create_app
+from tests.support.ports import free_port
 from tests.support.sms_gateway import SmsGateway
 from tests.support.smtp_server import SmtpTestServer
 
@@ -47,3 +53,23 @@ def s3_bucket(s3_server: S3TestServer, monkeypatch: pytest.MonkeyPatch) -> str:
 
     use_test_credentials(monkeypatch)
     return s3_server.new_bucket()
+
+
+@pytest.fixture
+def served(rt: Runtime) -> Iterator[str]:
+    """The app on ``rt`` served by uvicorn on a loopback port, in a thread (for real
+    parallel requests over HTTP)."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(runtime=rt, migrate=False), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)

@@ -17,6 +17,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from medsign.webhooks.signing import headers_for
 from tests.support.peer import LoopbackPeer
 
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
@@ -30,6 +31,7 @@ class ReceivedSms:
     to: str
     text: str
     headers: dict[str, str]
+    callback_url: str | None = None
 
 
 class SmsGateway(LoopbackPeer):
@@ -140,9 +142,25 @@ class SmsGateway(LoopbackPeer):
                         return 409, _problem(409, "id already used for another message")
                     self.duplicates += 1
                     return 200, {"id": sms_id, "status": "accepted", "duplicate": True}
-            self._messages.append(ReceivedSms(sms_id, to, text, headers))
+            callback = data.get("callback_url")
+            self._messages.append(
+                ReceivedSms(
+                    sms_id, to, text, headers, callback if isinstance(callback, str) else None
+                )
+            )
             self._changed.notify_all()
         return 202, {"id": sms_id, "status": "accepted", "duplicate": False}
+
+    def delivery_report(
+        self, sms_id: str, status: str, secret: str, detail: str = ""
+    ) -> tuple[str, bytes, dict[str, str]]:
+        """The signed delivery report (docs/sms-gateway.md) the gateway posts for an
+        accepted message: its callback URL, body and Standard Webhooks headers."""
+        message = next(m for m in self.messages if m.id == sms_id)
+        assert message.callback_url, "medsign sent no callback_url"
+        body = json.dumps({"id": sms_id, "status": status, "detail": detail}).encode()
+        headers = headers_for([secret], f"dlr-{sms_id}-{status}", int(time.time()), body)
+        return message.callback_url, body, {"Content-Type": "application/json", **headers}
 
 
 def _problem(status: int, detail: str) -> dict[str, Any]:

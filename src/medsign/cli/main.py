@@ -290,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     from medsign.cli.idp import add_idp_parser
 
     add_idp_parser(sub)
+    from medsign.cli.telegram import add_telegram_parser
+
+    add_telegram_parser(sub)
     return parser
 
 

@@ -1,5 +1,6 @@
 """Imports every model so the metadata is complete (for Alembic autogenerate)."""
 
+from medsign.appointments.models import Appointment
 from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.branches.models import Branch
@@ -21,9 +22,22 @@ from medsign.events.models import Event
 from medsign.idempotency.models import IdempotencyRecord
 from medsign.identity.models import IdentityProvider, IdpLogin, PatientIdentity
 from medsign.jobs.models import Job
-from medsign.notify.models import DevMessage
+from medsign.notify.models import (
+    DevMessage,
+    NotificationDelivery,
+    NotificationMessage,
+    NotificationSettings,
+    PushSubscription,
+    TelegramLink,
+)
 from medsign.organizations.models import ApiToken, Organization
 from medsign.patients.models import EdoAgreement
+from medsign.reminders.models import (
+    NotificationFiring,
+    NotificationRule,
+    NotificationTemplate,
+    ScheduledNotification,
+)
 from medsign.usage.models import PlanLimit, UsageRecord
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 
@@ -32,6 +46,7 @@ __all__ = [
     "ApiToken",
     "AttachCode",
     "AttachFailure",
+    "Appointment",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditLogCheckpoint",
@@ -53,13 +68,22 @@ __all__ = [
     "IdentityProvider",
     "IdpLogin",
     "Job",
+    "NotificationDelivery",
+    "NotificationFiring",
+    "NotificationMessage",
+    "NotificationRule",
+    "NotificationSettings",
+    "NotificationTemplate",
     "Organization",
     "OtpChallenge",
     "PatientIdentity",
     "PatientLink",
     "PlanLimit",
     "SharedFile",
+    "PushSubscription",
+    "ScheduledNotification",
     "Signer",
+    "TelegramLink",
     "UsageRecord",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -32,6 +32,10 @@ ENVELOPE_EVENTS = (
     "patient.attached",
     "patient.detached",
     "patient.file_shared",
+    "appointment.created",
+    "appointment.updated",
+    "appointment.cancelled",
+    "appointment.restored",
 )
 
 

@@ -14,7 +14,12 @@ from medsign.envelopes.workflow import expire_due, remind_due
 from medsign.evidence.service import create_evidence
 from medsign.jobs.outbox import JobCall, JobKind
 from medsign.jobs.running import Handler
+from medsign.notify.delivery import Deadlines
+from medsign.notify.delivery import deliver as deliver_notification
 from medsign.notify.dispatch import build_senders
+from medsign.reminders.scan import fire_all_due
+from medsign.reminders.schedule import run_schedule_job
+from medsign.reminders.status import apply_statuses
 from medsign.runtime import Runtime
 from medsign.webhooks.delivery import deliver as deliver_webhook
 from medsign.webhooks.fanout import fan_out_events
@@ -38,6 +43,10 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
 
     def attach_code(rt: Runtime, call: JobCall) -> None:
         cabinet_messages.send_attach_code(rt, call, senders)
+    deadlines = Deadlines.from_settings(rt.settings)
+
+    def notify(rt: Runtime, call: JobCall) -> None:
+        deliver_notification(rt, call, senders, deadlines)
 
     return {
         JobKind.INVITE.value: invite,
@@ -49,7 +58,15 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.WEBHOOK_FAN_OUT.value: fan_out_events,
         JobKind.WEBHOOK.value: deliver_webhook,
         JobKind.EVIDENCE.value: create_evidence,
+        JobKind.SCHEDULE.value: schedule,
+        JobKind.NOTIFY.value: notify,
     }
+
+
+def schedule(rt: Runtime, call: JobCall) -> None:
+    """Recompute notification times after a change (medsign.reminders.schedule)."""
+    with rt.transaction() as session:
+        run_schedule_job(session, call.payload, now=rt.clock())
 
 
 class Housekeeping:
@@ -57,8 +74,10 @@ class Housekeeping:
 
     Each call folds new audit events into the log and checkpoints it, so an event is
     covered by a signed, time-stamped checkpoint within a couple of seconds (the only
-    window in which it could be dropped unnoticed); every ``sweep_seconds`` it also
-    expires envelopes past their date and queues reminders that are due.
+    window in which it could be dropped unnoticed); it fires the notification rules
+    that are due (medsign.reminders.scan, a bounded slice per round); every
+    ``sweep_seconds`` it also expires envelopes past their date and queues reminders
+    that are due.
     """
 
     def __init__(self, sweep_seconds: float = 30.0) -> None:
@@ -77,6 +96,8 @@ class Housekeeping:
                 expire_due(session, now=rt.clock())
             with rt.transaction() as session:
                 remind_due(session, rt.settings.reminder_delays, now=rt.clock())
+        fire_all_due(rt)
+        apply_statuses(rt)
         sequence_pending(rt)
 
 

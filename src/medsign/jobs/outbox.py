@@ -13,8 +13,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from medsign.db.base import new_id
 from medsign.jobs.models import Job
 
 ENQUEUED = "medsign.jobs_enqueued"  # session.info key: this transaction queued jobs
@@ -41,6 +43,8 @@ class JobKind(StrEnum):
     EVIDENCE = "evidence"  # certificate of completion and archive (medsign.evidence.service)
     CABINET_CODE = "cabinet_code"  # a patient cabinet login code (medsign.cabinet.messages)
     ATTACH_CODE = "attach_code"  # a 9-digit attach code to a patient (medsign.cabinet.messages)
+    SCHEDULE = "schedule"  # recompute a target's notification times (medsign.reminders)
+    NOTIFY = "notify"  # one step of a notification message (medsign.notify.delivery)
 
 
 # Lower runs first (docs/operations.md): what a patient waits for on the screen, then
@@ -55,6 +59,8 @@ PRIORITY: dict[JobKind, int] = {
     JobKind.WEBHOOK_FAN_OUT: 3,
     JobKind.WEBHOOK: 3,
     JobKind.EVIDENCE: 4,
+    JobKind.SCHEDULE: 3,
+    JobKind.NOTIFY: 3,
 }
 
 # CPU-bound kinds (PDF signing, RFC 3161 stamping, archives) run on a process pool;
@@ -86,3 +92,29 @@ def enqueue(session: Session, kind: JobKind, payload: dict[str, Any], *, now: da
     session.flush()
     session.info[ENQUEUED] = True
     return job
+
+
+def enqueue_many(
+    session: Session, kind: JobKind, payloads: list[dict[str, Any]], *, now: datetime
+) -> None:
+    """Add many jobs of one kind in one statement (bulk work: a batch of scheduled
+    notifications); like :func:`enqueue`, they run after commit."""
+    if not payloads:
+        return
+    session.execute(
+        insert(Job),
+        [
+            {
+                "id": new_id(),
+                "kind": kind.value,
+                "payload": payload,
+                "status": JobStatus.QUEUED.value,
+                "priority": PRIORITY[kind],
+                "attempts": 0,
+                "run_after": now,
+                "created_at": now,
+            }
+            for payload in payloads
+        ],
+    )
+    session.info[ENQUEUED] = True

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-Channel = Literal["email", "sms"]
+Channel = Literal["email", "sms", "push", "telegram"]
+CHANNELS: tuple[Channel, ...] = ("push", "telegram", "email", "sms")
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,14 @@ class Message:
     """
 
     channel: Channel
-    to: str  # email address (RFC 5322 addr-spec) or E.164 phone number
+    to: str  # email address (RFC 5322 addr-spec), E.164 phone number, push
+    # subscription JSON or Telegram chat id
     subject: str  # email only; "" for sms
     body: str  # plain text, any Unicode (Russian, Persian, ...)
     idempotency_key: str
+    # Push only: the token the cabinet's service worker sends back when it showed the
+    # notification (the push channel's delivery report, docs/notifications.md).
+    receipt: str | None = None
 
 
 class DeliveryError(Exception):
@@ -49,6 +54,7 @@ class DeliveryError(Exception):
 class Sender(Protocol):
     """A delivery backend for one channel."""
 
-    def send(self, message: Message) -> None:
-        """Deliver ``message`` or raise :class:`DeliveryError`."""
+    def send(self, message: Message) -> str | None:
+        """Deliver ``message`` or raise :class:`DeliveryError`; return the provider's
+        id of the message when it reports delivery later (callbacks match on it)."""
         ...

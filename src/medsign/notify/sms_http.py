@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from typing import Any
 
 import httpx
 
@@ -21,28 +22,40 @@ E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _RETRYABLE_4XX = frozenset({408, 429})
 
 
-class HttpSmsSender:
-    """Delivers ``channel == "sms"`` messages through the HTTP SMS gateway."""
+class PooledClient:
+    """One HTTP client per process, shared by the worker's threads: its connection pool
+    keeps connections to the provider open (a new client per message cost a TLS
+    context and a TCP handshake each time)."""
 
-    def __init__(self, base_url: str, token: str | None = None, timeout: float = 10) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError("SMS gateway URL must start with http:// or https://")
-        self.url = base_url.rstrip("/") + "/messages"
-        self._token = token
+    def __init__(self, timeout: float = 10) -> None:
         self.timeout = timeout
         self._client: httpx.Client | None = None
         self._client_pid = 0
         self._lock = threading.Lock()
 
     def _http(self) -> httpx.Client:
-        """One client per process, shared by the worker's threads: its connection pool
-        keeps connections to the gateway open (a new client per message cost a TLS
-        context and a TCP handshake each time)."""
         with self._lock:
             if self._client is None or self._client_pid != os.getpid():
                 self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
                 self._client_pid = os.getpid()
             return self._client
+
+    def post(self, url: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
+        """POST, turning transport failures into :class:`DeliveryError`: retryable when
+        the request never left (connection refused) or the peer deduplicates it
+        (``idempotent``); otherwise the message may have gone out, so it is final."""
+        try:
+            return self._http().post(url, **kwargs)
+        except httpx.ConnectError as exc:
+            raise DeliveryError(
+                f"cannot connect to the SMS provider ({type(exc).__name__})", retryable=True
+            ) from exc
+        except httpx.TransportError as exc:
+            # Reset, timeouts: the message may or may not have arrived; a retry with the
+            # same id is deduplicated by a gateway that keeps the contract.
+            raise DeliveryError(
+                f"no answer from the SMS provider ({type(exc).__name__})", retryable=idempotent
+            ) from exc
 
     def close(self) -> None:
         """Close the pooled connections (also done when the sender is collected)."""
@@ -56,11 +69,30 @@ class HttpSmsSender:
         if client is not None:
             client.close()
 
+
+class HttpSmsSender(PooledClient):
+    """Delivers ``channel == "sms"`` messages through the HTTP SMS gateway."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        timeout: float = 10,
+        callback_url: str | None = None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("SMS gateway URL must start with http:// or https://")
+        super().__init__(timeout)
+        self.url = base_url.rstrip("/") + "/messages"
+        self._token = token
+        self.callback_url = callback_url
+
     def __repr__(self) -> str:
         return f"HttpSmsSender({self.url!r})"  # no token
 
-    def send(self, message: Message) -> None:
-        """Hand the message to the gateway; raise :class:`DeliveryError` if it was not taken."""
+    def send(self, message: Message) -> str:
+        """Hand the message to the gateway and return its id (delivery reports name it);
+        raise :class:`DeliveryError` if it was not taken."""
         if message.channel != "sms":
             raise DeliveryError("HttpSmsSender only sends sms messages", retryable=False)
         if not E164.fullmatch(message.to):
@@ -69,16 +101,11 @@ class HttpSmsSender:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"  # RFC 6750 section 2.1
         payload = {"id": message.idempotency_key, "to": message.to, "text": message.body}
-        try:
-            response = self._http().post(self.url, json=payload, headers=headers)
-        except httpx.TransportError as exc:
-            # Connection refused or reset, DNS failure, timeouts: the message may or may
-            # not have arrived; a retry with the same id is deduplicated by the gateway.
-            raise DeliveryError(
-                f"cannot reach the SMS gateway ({type(exc).__name__})", retryable=True
-            ) from exc
+        if self.callback_url:
+            payload["callback_url"] = self.callback_url  # delivery reports (contract §DLR)
+        response = self.post(self.url, idempotent=True, json=payload, headers=headers)
         status = response.status_code
         if 200 <= status < 300:
-            return
+            return message.idempotency_key
         retryable = status >= 500 or status in _RETRYABLE_4XX
         raise DeliveryError(f"SMS gateway replied {status}", retryable=retryable)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medsign.db.base import Base, UTCDateTime, new_id, utcnow
@@ -20,6 +20,13 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(200))
     # Per-kind method lists that tighten the default policy (DESIGN.md "policy").
     policy_overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # IANA zone of the clinic (NULL: UTC): appointment times shown, birthdays, quiet
+    # hours; quiet hours as minutes after local midnight (NULL: none); the language of
+    # scheduled notifications (NULL: the deployment's default).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    quiet_start_minute: Mapped[int | None] = mapped_column(Integer)
+    quiet_end_minute: Mapped[int | None] = mapped_column(Integer)
+    notification_lang: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

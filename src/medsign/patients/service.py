@@ -18,6 +18,7 @@ from medsign.domain.contacts import normalize_email, normalize_phone
 from medsign.domain.tokens import Keyring
 from medsign.errors import Conflict, InvalidInput, LinkExpired, NotFound
 from medsign.events.service import emit
+from medsign.jobs.outbox import JobKind, enqueue
 from medsign.patients.models import EdoAgreement, Patient
 from medsign.patients.schemas import EdoAgreementOut, PatientIn
 
@@ -37,6 +38,9 @@ def upsert_patient(
     if patient is None:
         patient, created = _insert_or_lock(session, organization_id, body.mis_id, now)
     patient.name = body.name
+    if body.birth_date != patient.birth_date:
+        # Birthday greetings (medsign.reminders) reschedule through the outbox.
+        enqueue(session, JobKind.SCHEDULE, {"patient_id": patient.id}, now=now)
     patient.birth_date = body.birth_date
     patient.phone = phone
     patient.email = email

@@ -105,10 +105,13 @@ def count_signature(
 
 
 def message_amounts(channel: str, text: str) -> dict[str, int]:
-    """What one message handed off on ``channel`` counts as."""
+    """What one message handed off on ``channel`` counts as (push and Telegram messages
+    cost nothing and are not metered: an empty mapping)."""
     if channel == "sms":
         return {SMS_MESSAGES: 1, SMS_SEGMENTS: sms_size(text).segments}
-    return {EMAILS: 1}
+    if channel == "email":
+        return {EMAILS: 1}
+    return {}
 
 
 def parse_day(value: str, name: str) -> date:

@@ -19,6 +19,7 @@ from medsign.runtime import Runtime
 from medsign.settings import Settings
 from medsign.web import access_log, openapi, problems
 from medsign.web.api import (
+    appointments,
     audit,
     branches,
     cabinet,
@@ -27,6 +28,8 @@ from medsign.web.api import (
     health,
     identity_providers,
     listing,
+    notification_rules,
+    notifications,
     patients,
     pki,
     policy,
@@ -123,8 +126,11 @@ def create_app(
         branches,
         listing,
         usage,
+        notifications,
         identity_providers,
         cabinet,
+        appointments,
+        notification_rules,
         signing,
         idp,
         edo,

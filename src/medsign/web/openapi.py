@@ -36,7 +36,11 @@ from fastapi import FastAPI
 
 from medsign.web.problems import PROBLEM_JSON
 
-PUBLIC_PREFIXES = ("/api/v1/verify",)
+PUBLIC_PREFIXES = (
+    "/api/v1/verify",
+    "/api/v1/notifications/receipts/",  # authenticated by a receipt token
+    "/api/v1/notifications/callbacks/",  # authenticated by the provider's signature
+)
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 STATE_CHANGING = frozenset({"post", "put", "patch", "delete"})
 

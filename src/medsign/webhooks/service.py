@@ -228,8 +228,13 @@ def matches(sub: WebhookSubscription, event_type: str) -> bool:
 
 
 def event_branch(session: Session, event: Event) -> tuple[bool, str | None]:
-    """(whether the event concerns an envelope, that envelope's branch or None)."""
+    """(whether the event concerns an envelope or another object of a branch, that
+    branch or None). Appointment events carry their branch in ``data.branch_id``."""
     if not event.envelope_id:
+        data = event.data if isinstance(event.data, dict) else {}
+        if "branch_id" in data:
+            branch = data["branch_id"]
+            return True, str(branch) if branch else None
         return False, None
     env = session.get(Envelope, event.envelope_id)
     return True, env.branch_id if env is not None else None
@@ -245,8 +250,9 @@ def ordering_key(event: Event) -> str:
     """Deliveries with the same key (per subscription) are delivered in order."""
     if event.envelope_id:
         return event.envelope_id
-    agreement = event.data.get("agreement_id") if isinstance(event.data, dict) else None
-    return str(agreement) if agreement else event.event_id
+    data = event.data if isinstance(event.data, dict) else {}
+    key = data.get("agreement_id") or data.get("appointment_id")
+    return str(key) if key else event.event_id
 
 
 def _new_delivery(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from medsign.i18n_cabinet import CABINET_TEXTS
+from medsign.i18n_visits import VISIT_TEXTS
 
 LANGS: tuple[str, ...] = ("en", "ru", "fa")
 RTL: frozenset[str] = frozenset({"fa"})
@@ -372,6 +373,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 TEXTS.update(CABINET_TEXTS)
+TEXTS.update(VISIT_TEXTS)
 
 
 def t(key: str, lang: str, **params: object) -> str:

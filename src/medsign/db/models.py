@@ -38,15 +38,16 @@ from medsign.reminders.models import (
     NotificationTemplate,
     ScheduledNotification,
 )
+from medsign.schedule.models import ScheduleDoctor, ScheduleService, ScheduleSlot
 from medsign.usage.models import PlanLimit, UsageRecord
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "AgreementAcceptance",
     "ApiToken",
+    "Appointment",
     "AttachCode",
     "AttachFailure",
-    "Appointment",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditLogCheckpoint",
@@ -79,9 +80,12 @@ __all__ = [
     "PatientIdentity",
     "PatientLink",
     "PlanLimit",
-    "SharedFile",
     "PushSubscription",
+    "ScheduleDoctor",
+    "ScheduleService",
+    "ScheduleSlot",
     "ScheduledNotification",
+    "SharedFile",
     "Signer",
     "TelegramLink",
     "UsageRecord",

@@ -33,6 +33,7 @@ from medsign.web.api import (
     patients,
     pki,
     policy,
+    schedule,
     tokens,
     usage,
     verify,
@@ -42,7 +43,7 @@ from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
 from medsign.web.pages import cabinet as cabinet_pages
-from medsign.web.pages import dev_outbox, edo, idp, public, signing
+from medsign.web.pages import cabinet_visits, dev_outbox, edo, idp, public, signing
 from medsign.web.static_files import static_router
 from medsign.web.transient import TransientErrorMiddleware
 
@@ -130,11 +131,13 @@ def create_app(
         identity_providers,
         cabinet,
         appointments,
+        schedule,
         notification_rules,
         signing,
         idp,
         edo,
         cabinet_pages,
+        cabinet_visits,
         dev_outbox,
         public,
     ):

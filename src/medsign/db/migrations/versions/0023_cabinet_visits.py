@@ -1,0 +1,84 @@
+"""cabinet visits: doctors, services and free slots the MIS publishes
+
+The patient books a published slot in the cabinet (docs/cabinet.md "Appointments").
+A slot points at the appointment that took it; a booked slot is locked while it is
+taken, so two patients pressing "Book" at once make one appointment.
+
+This revision also joins the two heads "0020" (appointments and rules) and "0021"
+(the cabinet), which were written side by side on "0015"/"0019".
+
+Revision ID: 0023
+Revises: 0020, 0021
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0023"
+down_revision = ("0020", "0021")
+branch_labels = None
+depends_on = None
+
+TS = sa.DateTime(timezone=True)
+
+
+def _fk(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint([column], [f"{target}.id"], name=f"fk_{table}_{column}_{target}")
+
+
+def upgrade() -> None:
+    """Apply."""
+    op.create_table(
+        "schedule_doctors",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("organization_id", sa.String(36), nullable=False),
+        sa.Column("mis_id", sa.String(100), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("specialty", sa.String(200), nullable=True),
+        _fk("schedule_doctors", "organization_id", "organizations"),
+        sa.PrimaryKeyConstraint("id", name="pk_schedule_doctors"),
+        sa.UniqueConstraint("organization_id", "mis_id", name="uq_schedule_doctors_org_mis_id"),
+    )
+    op.create_table(
+        "schedule_services",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("organization_id", sa.String(36), nullable=False),
+        sa.Column("mis_id", sa.String(100), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("telemedicine", sa.Boolean(), nullable=False),
+        _fk("schedule_services", "organization_id", "organizations"),
+        sa.PrimaryKeyConstraint("id", name="pk_schedule_services"),
+        sa.UniqueConstraint("organization_id", "mis_id", name="uq_schedule_services_org_mis_id"),
+    )
+    op.create_table(
+        "schedule_slots",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("organization_id", sa.String(36), nullable=False),
+        sa.Column("branch_id", sa.String(36), nullable=True),
+        sa.Column("mis_id", sa.String(100), nullable=False),
+        sa.Column("doctor_mis_id", sa.String(100), nullable=False),
+        sa.Column("service_mis_id", sa.String(100), nullable=False),
+        sa.Column("starts_at", TS, nullable=False),
+        sa.Column("telemedicine", sa.Boolean(), nullable=False),
+        sa.Column("appointment_id", sa.String(36), nullable=True),
+        _fk("schedule_slots", "organization_id", "organizations"),
+        _fk("schedule_slots", "branch_id", "branches"),
+        _fk("schedule_slots", "appointment_id", "appointments"),
+        sa.PrimaryKeyConstraint("id", name="pk_schedule_slots"),
+        sa.UniqueConstraint("organization_id", "mis_id", name="uq_schedule_slots_org_mis_id"),
+    )
+    op.create_index(
+        "ix_schedule_slots_org_starts", "schedule_slots", ["organization_id", "starts_at"]
+    )
+    op.create_index("ix_schedule_slots_appointment_id", "schedule_slots", ["appointment_id"])
+
+
+def downgrade() -> None:
+    """Revert."""
+    op.drop_index("ix_schedule_slots_appointment_id", table_name="schedule_slots")
+    op.drop_index("ix_schedule_slots_org_starts", table_name="schedule_slots")
+    op.drop_table("schedule_slots")
+    op.drop_table("schedule_services")
+    op.drop_table("schedule_doctors")

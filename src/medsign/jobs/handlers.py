@@ -43,6 +43,7 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
 
     def attach_code(rt: Runtime, call: JobCall) -> None:
         cabinet_messages.send_attach_code(rt, call, senders)
+
     deadlines = Deadlines.from_settings(rt.settings)
 
     def notify(rt: Runtime, call: JobCall) -> None:

@@ -74,4 +74,28 @@ VISIT_TEXTS: dict[str, dict[str, str]] = {
         "ru": "Вы записаны: {service}, {doctor}, {time}.",
         "fa": "نوبت گرفته شد: {service}، {doctor}، {time}.",
     },
+    "consent_needed_heading": {
+        "en": "Online visit: confirm who you are",
+        "ru": "Онлайн-приём: подтвердите личность",
+        "fa": "ویزیت آنلاین: هویت خود را تأیید کنید",
+    },
+    "consent_needed_text": {
+        "en": "Before an online visit the law asks you to sign the telemedicine consent "
+        "after logging in with {provider}.",
+        "ru": "Перед онлайн-приёмом по закону нужно подписать согласие на телемедицину, "
+        "войдя через {provider}.",
+        "fa": "پیش از ویزیت آنلاین، طبق قانون باید پس از ورود با {provider} رضایت‌نامه "
+        "پزشکی از راه دور را امضا کنید.",
+    },
+    "sign_consent": {
+        "en": "Sign the telemedicine consent",
+        "ru": "Подписать согласие на телемедицину",
+        "fa": "امضای رضایت‌نامه پزشکی از راه دور",
+    },
+    "consent_then_book": {
+        "en": "When it says “Signed”, come back to Appointments and press “Book” again.",
+        "ru": "Когда появится «Подписано», вернитесь в «Записи на приём» и снова нажмите "
+        "«Записаться».",
+        "fa": "وقتی «امضا شد» نمایش داده شد، به «نوبت‌ها» برگردید و دوباره «رزرو» را بزنید.",
+    },
 }

@@ -19,9 +19,11 @@ from medsign.runtime import Runtime
 from medsign.schedule.models import ScheduleSlot
 from medsign.web.app import create_app
 from tests.e2e.test_races import _at_once
-from tests.support.api import new_org
+from tests.support.api import new_org, upload
 from tests.support.cabinet import attach_code, hidden, log_in, press_attach, put_patient
 from tests.support.clock import FrozenClock
+from tests.support.idp_flow import register, sign_through
+from tests.support.oidc_peer import OidcPeer
 from tests.support.webhook_receiver import WebhookReceiver
 from tests.support.worker import drain
 
@@ -59,10 +61,15 @@ def problem(res: Any, status: int) -> dict[str, Any]:
 
 
 def attached(
-    client: TestClient, rt: Runtime, headers: dict[str, str], mis_id: str, phone: str = PHONE
+    client: TestClient,
+    rt: Runtime,
+    headers: dict[str, str],
+    mis_id: str,
+    phone: str = PHONE,
+    **card: Any,
 ) -> None:
     """A card ``mis_id`` with ``phone``, logged in and attached in ``client``."""
-    put_patient(client, headers, mis_id, phone=phone)
+    put_patient(client, headers, mis_id, phone=phone, **card)
     log_in(client, rt, phone)
     assert press_attach(client, attach_code(client, headers, mis_id)).status_code == 200
 
@@ -300,3 +307,62 @@ def test_two_patients_book_one_slot_at_once(served: str, rt: Runtime) -> None:
         taken = session.scalars(select(ScheduleSlot.appointment_id)).one()
         assert taken == session.scalars(select(Appointment.id)).one()
     assert len(event_data(rt, "appointment.created")) == 1
+
+
+# -- online visits ----------------------------------------------------------------------
+
+
+def test_an_online_visit_needs_the_consent_signed_through_the_provider(
+    client: TestClient, rt: Runtime, clock: FrozenClock
+) -> None:
+    rt.settings.idp_allow_http = True
+    _, headers = new_org(rt)
+    with OidcPeer(clock) as peer:
+        provider = register(client, headers, peer)
+        attached(client, rt, headers, "P-1", birth_date="1990-04-12")  # as the provider says
+        publish(client, headers, schedule(("TM-1", START), telemedicine=True))
+        [slot] = slot_ids(client.get("/cabinet/appointments?lang=en").text)
+        fields = hidden(client, "/cabinet/appointments?lang=en")
+        not_set_up = client.post(f"/cabinet/slots/{slot}/book", data=fields)
+        assert not_set_up.status_code == 409 and "does not take online bookings" in not_set_up.text
+
+        other = upload(client, headers, kind="informed_consent", title="IDS")
+        consent = upload(client, headers, kind="telemedicine_consent", title="Telemedicine")
+        bad_kind = {"consent_document_id": other["id"], "identity_provider_id": provider["id"]}
+        problem(client.put("/api/v1/schedule/telemedicine", headers=headers, json=bad_kind), 422)
+        bad_idp = {"consent_document_id": consent["id"], "identity_provider_id": "nope"}
+        problem(client.put("/api/v1/schedule/telemedicine", headers=headers, json=bad_idp), 422)
+        problem(client.get("/api/v1/schedule/telemedicine", headers=headers), 404)
+        good = {"consent_document_id": consent["id"], "identity_provider_id": provider["id"]}
+        res = client.put("/api/v1/schedule/telemedicine", headers=headers, json=good)
+        assert res.status_code == 200, res.text
+
+        asked = client.post(f"/cabinet/slots/{slot}/book", data=fields)
+        assert asked.status_code == 200 and "Sign the telemedicine consent" in asked.text
+        link = re.search(r'href="(/s/[^"?]+)\?lang=en"', asked.text)
+        assert link is not None
+        again = client.post(f"/cabinet/slots/{slot}/book", data=fields)
+        assert link.group(1) in again.text  # the same consent, not a second envelope
+        with rt.transaction() as session:
+            assert session.scalar(select(func.count()).select_from(Appointment)) == 0
+
+        peer.account = "other"  # another person logs in: nothing is signed, nothing booked
+        sign_through(client, link.group(1))
+        assert (
+            "Sign the telemedicine consent"
+            in client.post(f"/cabinet/slots/{slot}/book", data=fields).text
+        )
+        peer.account = "maria"
+        signed = sign_through(client, link.group(1))
+        assert signed.status_code == 303, signed.text[-1500:]
+        drain(rt, limit=500)
+        booked = client.post(f"/cabinet/slots/{slot}/book", data=fields)
+        assert booked.status_code == 200 and "Booked:" in booked.text, booked.text
+    [created] = event_data(rt, "appointment.created")
+    envelope_id = created["telemedicine_consent_envelope_id"]
+    completed = [e["envelope_id"] for e in event_data(rt, "envelope.completed")]
+    assert envelope_id in completed  # the signed consent reached the MIS's webhooks
+    env = client.get(f"/api/v1/envelopes/{envelope_id}", headers=headers).json()
+    assert env["status"] == "completed" and env["signers"][0]["method"] == "idp"
+    with rt.transaction() as session:
+        assert session.scalars(select(Appointment.telemedicine)).one() is True

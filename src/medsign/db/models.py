@@ -38,7 +38,12 @@ from medsign.reminders.models import (
     NotificationTemplate,
     ScheduledNotification,
 )
-from medsign.schedule.models import ScheduleDoctor, ScheduleService, ScheduleSlot
+from medsign.schedule.models import (
+    ScheduleDoctor,
+    ScheduleService,
+    ScheduleSlot,
+    TelemedicineSettings,
+)
 from medsign.usage.models import PlanLimit, UsageRecord
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 
@@ -88,6 +93,7 @@ __all__ = [
     "SharedFile",
     "Signer",
     "TelegramLink",
+    "TelemedicineSettings",
     "UsageRecord",
     "WebhookDelivery",
     "WebhookSubscription",

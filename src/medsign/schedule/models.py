@@ -63,3 +63,15 @@ class ScheduleSlot(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     telemedicine: Mapped[bool] = mapped_column(Boolean, default=False)
     appointment_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id"))
+
+
+class TelemedicineSettings(Base):
+    """What an online visit needs (docs/cabinet.md "Online visits"): the consent document
+    (kind ``telemedicine_consent``) and the identity provider the patient logs in with."""
+
+    __tablename__ = "telemedicine_settings"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    consent_document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"))
+    identity_provider_id: Mapped[str] = mapped_column(ForeignKey("identity_providers.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

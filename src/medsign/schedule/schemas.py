@@ -123,3 +123,22 @@ class ScheduleOut(BaseModel):
     doctors: list[DoctorIn]
     services: list[ServiceIn]
     slots: list[SlotOut]
+
+
+class TelemedicineIn(BaseModel):
+    """``PUT /api/v1/schedule/telemedicine``: what booking an online visit requires."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    consent_document_id: str = Field(
+        min_length=1, max_length=64, description="A document of kind telemedicine_consent."
+    )
+    identity_provider_id: str = Field(
+        min_length=1, max_length=64, description="The provider the patient logs in with."
+    )
+
+
+class TelemedicineOut(TelemedicineIn):
+    """The organization's telemedicine settings."""
+
+    updated_at: datetime

@@ -31,6 +31,7 @@ from medsign.organizations.models import Organization
 from medsign.patients.models import Patient
 from medsign.schedule.models import ScheduleDoctor, ScheduleService, ScheduleSlot
 from medsign.schedule.schemas import DoctorIn, ScheduleIn, ScheduleOut, ServiceIn, SlotOut
+from medsign.schedule.telemedicine import required_settings, signed_consent
 
 FREE_SLOTS_SHOWN = 60  # per clinic: a phone screen's worth, the nearest first
 
@@ -249,6 +250,16 @@ def open_slot(
     return slot, patient
 
 
+def consent_gate(session: Session, account_id: str, slot_id: str) -> Patient | None:
+    """The card that must sign the telemedicine consent before booking this slot (an
+    online visit without a signed consent), else None."""
+    slot, patient = open_slot(session, account_id, slot_id)
+    if not slot.telemedicine or slot.appointment_id is not None:
+        return None
+    required_settings(session, slot.organization_id)
+    return None if signed_consent(session, slot.organization_id, patient) else patient
+
+
 def book_slot(session: Session, account_id: str, slot_id: str, *, now: datetime) -> Appointment:
     """Book a free slot for the account's card at that clinic.
 
@@ -260,6 +271,21 @@ def book_slot(session: Session, account_id: str, slot_id: str, *, now: datetime)
         raise Conflict("This time has just been taken. Pick another one.")
     if slot.starts_at <= now:
         raise Conflict("This time has passed. Pick a later one.")
+    extra: dict[str, object] = {
+        "booked_by": "patient",
+        "slot_mis_id": slot.mis_id,
+        "doctor_mis_id": slot.doctor_mis_id,
+        "service_mis_id": slot.service_mis_id,
+    }
+    if slot.telemedicine:
+        required_settings(session, slot.organization_id)
+        consent = signed_consent(session, slot.organization_id, patient)
+        if consent is None:
+            raise Conflict(
+                "An online visit needs the telemedicine consent signed with your identity "
+                "provider first."
+            )
+        extra["telemedicine_consent_envelope_id"] = consent.id
     doctor = session.scalars(
         select(ScheduleDoctor).where(
             ScheduleDoctor.organization_id == slot.organization_id,
@@ -287,12 +313,7 @@ def book_slot(session: Session, account_id: str, slot_id: str, *, now: datetime)
         body,
         now=now,
         actor=f"cabinet:{account_id}",
-        extra={
-            "booked_by": "patient",
-            "slot_mis_id": slot.mis_id,
-            "doctor_mis_id": slot.doctor_mis_id,
-            "service_mis_id": slot.service_mis_id,
-        },
+        extra=extra,
     )
     slot.appointment_id = appointment.id
     session.flush()

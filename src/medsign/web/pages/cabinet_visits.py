@@ -9,6 +9,7 @@ appointment service, so the MIS hears of each change by the same webhooks.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -24,9 +25,11 @@ from medsign.schedule.service import (
     VisitState,
     book_slot,
     cancel_visit,
+    consent_gate,
     free_slots,
     visits_for,
 )
+from medsign.schedule.telemedicine import consent_to_sign
 from medsign.web.deps import runtime
 from medsign.web.pages.cabinet import _checked_visit, _lang, _page, _to_login, _visit
 
@@ -89,6 +92,29 @@ def book(
     if visit is None:
         return _to_login(lang)
     try:
+        with rt.transaction() as session:
+            patient = consent_gate(session, visit.account.id, slot_id)
+            if patient is not None:
+                todo = consent_to_sign(
+                    session,
+                    rt.keyring,
+                    patient.organization_id,
+                    patient,
+                    (visit.account.channel, visit.account.contact),
+                    lang=lang,
+                    ttl=timedelta(days=rt.settings.envelope_ttl_days),
+                    now=rt.clock(),
+                )
+        if patient is not None:
+            return _page(
+                request,
+                "cabinet_consent.html",
+                lang,
+                visit=visit,
+                csrf=csrf_token(rt.keyring, visit),
+                sign_url=f"{todo.path}?lang={lang}",
+                provider=todo.provider_name,
+            )
         with rt.transaction() as session:
             appointment = book_slot(session, visit.account.id, slot_id, now=rt.clock())
             org = session.get(Organization, appointment.organization_id)

@@ -1,4 +1,4 @@
-"""cabinet visits: doctors, services and free slots the MIS publishes
+"""cabinet visits: doctors, services and free slots the MIS publishes; telemedicine
 
 The patient books a published slot in the cabinet (docs/cabinet.md "Appointments").
 A slot points at the appointment that took it; a booked slot is locked while it is
@@ -73,10 +73,26 @@ def upgrade() -> None:
         "ix_schedule_slots_org_starts", "schedule_slots", ["organization_id", "starts_at"]
     )
     op.create_index("ix_schedule_slots_appointment_id", "schedule_slots", ["appointment_id"])
+    op.create_table(
+        "telemedicine_settings",
+        sa.Column("organization_id", sa.String(36), nullable=False),
+        sa.Column("consent_document_id", sa.String(36), nullable=False),
+        sa.Column("identity_provider_id", sa.String(36), nullable=False),
+        sa.Column("updated_at", TS, nullable=False),
+        _fk("telemedicine_settings", "organization_id", "organizations"),
+        _fk("telemedicine_settings", "consent_document_id", "documents"),
+        sa.ForeignKeyConstraint(  # PostgreSQL names are at most 63 characters
+            ["identity_provider_id"],
+            ["identity_providers.id"],
+            name="fk_telemedicine_settings_identity_provider_id",
+        ),
+        sa.PrimaryKeyConstraint("organization_id", name="pk_telemedicine_settings"),
+    )
 
 
 def downgrade() -> None:
     """Revert."""
+    op.drop_table("telemedicine_settings")
     op.drop_index("ix_schedule_slots_appointment_id", table_name="schedule_slots")
     op.drop_index("ix_schedule_slots_org_starts", table_name="schedule_slots")
     op.drop_table("schedule_slots")

@@ -1,12 +1,15 @@
 """Appointments in the cabinet on a phone-sized Chromium (360 px) against medsign served
 as a real process: the MIS publishes a schedule, the patient books a free slot, then
 cancels it giving a "Reason"; the MIS's webhook receiver (a real HTTP server) gets
-``appointment.cancelled`` with ``data.mis_id`` and ``data.reason``. Every appointments
-page in en, ru and fa passes axe-core without horizontal scrolling."""
+``appointment.cancelled`` with ``data.mis_id`` and ``data.reason``. An online visit is
+booked after signing the telemedicine consent through a real OpenID Connect provider
+(panva's oidc-provider on Node 22). Every appointments page in en, ru and fa passes
+axe-core without horizontal scrolling."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +17,10 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.test_browser_signing import assert_no_horizontal_scroll, new_phone
 from tests.e2e.test_cabinet import browser_login
+from tests.support import oidc_node
 from tests.support.axe import assert_accessible
+from tests.support.oidc_node import NodeOidcProvider
+from tests.support.pdfs import make_pdf
 from tests.support.served import ServedStack, create_org
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -33,11 +39,13 @@ def _clinic(served: ServedStack, name: str, time_zone: str) -> dict[str, str]:
     return headers
 
 
-def _attached_patient(page: Page, served: ServedStack, headers: dict[str, str]) -> str:
+def _attached_patient(
+    page: Page, served: ServedStack, headers: dict[str, str], birth_date: str = "1990-05-17"
+) -> str:
     app = served.app
     phone = new_phone()
     mis_id = f"VIS-{phone[-6:]}"
-    card = {"mis_id": mis_id, "name": "Иванова Мария Петровна", "birth_date": "1990-05-17"}
+    card = {"mis_id": mis_id, "name": "Иванова Мария Петровна", "birth_date": birth_date}
     res = app.http.post("/api/v1/patients", headers=headers, json={**card, "phone": phone})
     assert res.status_code in (200, 201), res.text
     code = app.http.post(f"/api/v1/patients/{mis_id}/attach-code", headers=headers).json()["code"]
@@ -48,10 +56,12 @@ def _attached_patient(page: Page, served: ServedStack, headers: dict[str, str]) 
     return mis_id
 
 
-def _publish(served: ServedStack, headers: dict[str, str], slots: dict[str, str]) -> None:
+def _publish(
+    served: ServedStack, headers: dict[str, str], slots: dict[str, str], online: bool = False
+) -> None:
     body: dict[str, Any] = {
         "doctors": [{"mis_id": "D-7", "name": "Dr Petrov", "specialty": "GP"}],
-        "services": [{"mis_id": "S-1", "name": "GP consultation"}],
+        "services": [{"mis_id": "S-1", "name": "GP consultation", "telemedicine": online}],
         "slots": [
             {"mis_id": m, "doctor_mis_id": "D-7", "service_mis_id": "S-1", "starts_at": s}
             for m, s in slots.items()
@@ -128,3 +138,71 @@ def test_appointments_pages_in_every_language(page: Page, served: ServedStack, l
     assert_no_horizontal_scroll(page)
     assert_accessible(page)
     assert page.evaluate("[...document.scripts].length") == 0
+
+
+@pytest.mark.skipif(
+    not oidc_node.available(), reason="run scripts/install-node.sh (Node 22, oidc-provider)"
+)
+def test_an_online_visit_after_signing_the_consent_at_the_provider(
+    page: Page, served: ServedStack, tmp_path: Path
+) -> None:
+    app = served.app
+    headers = _clinic(served, "Clinic Online", "Europe/Moscow")
+    with NodeOidcProvider(f"{app.url}/idp/callback/", tmp_path / "oidc.log") as op:
+        res = app.http.post(
+            "/api/v1/identity-providers",
+            headers=headers,
+            json={
+                "name": "Test ID",
+                "issuer": op.issuer,
+                "client_id": op.client_id,
+                "client_secret": op.client_secret,
+                "scopes": ["openid", "profile"],
+            },
+        )
+        assert res.status_code == 201, res.text
+        up = app.http.post(
+            "/api/v1/documents",
+            headers=headers,
+            files={"files": ("consent.pdf", make_pdf(pages=1), "application/pdf")},
+            data={"title": "Telemedicine consent", "kind": "telemedicine_consent"},
+        )
+        assert up.status_code == 201, up.text
+        settings = {
+            "consent_document_id": up.json()["id"],
+            "identity_provider_id": res.json()["id"],
+        }
+        res = app.http.put("/api/v1/schedule/telemedicine", headers=headers, json=settings)
+        assert res.status_code == 200, res.text
+        _publish(served, headers, {"TM-1": "2030-06-03T07:30:00Z"}, online=True)
+        mis_id = _attached_patient(page, served, headers, birth_date="1990-04-12")
+
+        page.get_by_role("link", name="Appointments", exact=True).click()
+        expect(page.get_by_text("Online visit")).to_be_visible()
+        page.get_by_role("button", name=re.compile(r"^Book: ")).click()
+        expect(
+            page.get_by_role("heading", name="Online visit: confirm who you are")
+        ).to_be_visible()
+        assert_no_horizontal_scroll(page)
+        assert_accessible(page)
+        page.get_by_role("link", name="Sign the telemedicine consent").click()
+        page.get_by_role("button", name="Sign with Test ID").click()
+        page.locator('input[name="login"]').fill("maria")
+        page.locator('input[name="password"]').fill("any password")
+        page.get_by_role("button", name="Sign-in").click()
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_text("Signed", exact=True).first).to_be_visible()
+
+    page.goto(f"{app.url}/cabinet/appointments?lang=en")
+    page.get_by_role("button", name=re.compile(r"^Book: ")).click()
+    expect(page.get_by_role("status")).to_contain_text("Booked: GP consultation")
+    expect(page.locator("#visits").get_by_text("Online visit")).to_be_visible()
+    # the MIS sees the signed consent (method idp) and the online appointment
+    listed = app.http.get(
+        "/api/v1/envelopes", headers=headers, params={"patient_mis_id": mis_id}
+    ).json()["items"]
+    assert listed and listed[0]["signers"][0]["method"] == "idp"
+    visits = app.http.get(
+        "/api/v1/appointments", headers=headers, params={"patient_mis_id": mis_id}
+    ).json()["items"]
+    assert [v["telemedicine"] for v in visits] == [True]

@@ -98,9 +98,13 @@ def _consent_signers(session: Session, organization_id: str, patient: Patient) -
 
 
 def signed_consent(session: Session, organization_id: str, patient: Patient) -> Envelope | None:
-    """The card's completed telemedicine consent at this clinic, if any."""
+    """The card's signed telemedicine consent at this clinic, if any (signed by the
+    patient; the seal job may still be putting the signature into the PDF)."""
     for signer in _consent_signers(session, organization_id, patient):
-        if signer.envelope.status == EnvelopeStatus.COMPLETED.value:
+        if signer.status == SignerStatus.SIGNED.value and signer.envelope.status in (
+            EnvelopeStatus.SENT.value,
+            EnvelopeStatus.COMPLETED.value,
+        ):
             return signer.envelope
     return None
 

@@ -98,4 +98,64 @@ VISIT_TEXTS: dict[str, dict[str, str]] = {
         "«Записаться».",
         "fa": "وقتی «امضا شد» نمایش داده شد، به «نوبت‌ها» برگردید و دوباره «رزرو» را بزنید.",
     },
+    "invite_title": {
+        "en": "Before your visit to {org}",
+        "ru": "Перед визитом в {org}",
+        "fa": "پیش از مراجعه به {org}",
+    },
+    "invite_intro": {
+        "en": "Fill in your details so the clinic can prepare your card. It takes a minute.",
+        "ru": "Заполните данные, чтобы клиника подготовила вашу карту. Это займёт минуту.",
+        "fa": "اطلاعات خود را وارد کنید تا درمانگاه پرونده شما را آماده کند. یک دقیقه طول می‌کشد.",
+    },
+    "invite_name": {"en": "Full name", "ru": "ФИО", "fa": "نام و نام خانوادگی"},
+    "invite_birth_date": {"en": "Birth date", "ru": "Дата рождения", "fa": "تاریخ تولد"},
+    "invite_consent": {
+        "en": "I consent to {org} processing my personal data (name, birth date, contact "
+        "and health data) to provide medical care and to exchange documents with me, "
+        "until I withdraw this consent in writing.",
+        "ru": "Я даю согласие {org} на обработку моих персональных данных (ФИО, дата "
+        "рождения, контакты и сведения о здоровье) для оказания медицинской помощи и обмена "
+        "документами со мной до отзыва согласия в письменной форме.",
+        "fa": "با پردازش داده‌های شخصی‌ام (نام، تاریخ تولد، اطلاعات تماس و داده‌های سلامت) "
+        "توسط {org} برای ارائه خدمات پزشکی و تبادل اسناد با من موافقم، تا زمانی که این "
+        "رضایت را کتباً پس بگیرم.",
+    },
+    "send": {"en": "Send", "ru": "Отправить", "fa": "ارسال"},
+    "invite_done": {
+        "en": "Thank you. {org} has your card; see you at the visit.",
+        "ru": "Спасибо. Ваша карта передана в {org}; ждём вас на приёме.",
+        "fa": "سپاس. پرونده شما به {org} رسید؛ در زمان مراجعه منتظر شما هستیم.",
+    },
+    "edo_title": {
+        "en": "Agreement on electronic document exchange",
+        "ru": "Соглашение об электронном документообороте",
+        "fa": "توافق‌نامه تبادل الکترونیکی اسناد",
+    },
+    "edo_parties": {
+        "en": "Between {org} (the clinic) and {name} (the patient).",
+        "ru": "Между {org} (клиника) и {name} (пациент).",
+        "fa": "میان {org} (درمانگاه) و {name} (بیمار).",
+    },
+    "edo_body": {
+        "en": "The patient agrees that documents exchanged with {org} may be signed with a "
+        "simple electronic signature: a one-time code sent to the contact above, or a "
+        "login to the patient cabinet. Such a signature is equivalent to a handwritten one "
+        "(63-FZ art. 6 part 2). The patient keeps the code secret and tells the clinic "
+        "when the contact changes.",
+        "ru": "Пациент согласен, что документы, которыми он обменивается с {org}, "
+        "подписываются простой электронной подписью: одноразовым кодом, отправленным на "
+        "указанный выше контакт, или входом в личный кабинет. Такая подпись "
+        "равнозначна собственноручной (63-ФЗ ст. 6 ч. 2). Пациент хранит код в тайне и "
+        "сообщает клинике о смене контакта.",
+        "fa": "بیمار موافقت می‌کند که اسناد مبادله‌شده با {org} با امضای الکترونیکی ساده "
+        "امضا شوند: کد یک‌بارمصرف ارسال‌شده به تماس بالا یا ورود به پرونده شخصی. "
+        "چنین امضایی هم‌ارز امضای دستی است. بیمار کد را محرمانه نگه می‌دارد و تغییر "
+        "اطلاعات تماس را به درمانگاه اطلاع می‌دهد.",
+    },
+    "edo_sign_here": {
+        "en": "Patient's signature: ____________________    Date: ____________",
+        "ru": "Подпись пациента: ____________________    Дата: ____________",
+        "fa": "امضای بیمار: ____________________    تاریخ: ____________",
+    },
 }

@@ -21,6 +21,7 @@ from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Si
 from medsign.events.models import Event
 from medsign.idempotency.models import IdempotencyRecord
 from medsign.identity.models import IdentityProvider, IdpLogin, PatientIdentity
+from medsign.invites.models import PatientInvite
 from medsign.jobs.models import Job
 from medsign.notify.models import (
     DevMessage,
@@ -83,6 +84,7 @@ __all__ = [
     "Organization",
     "OtpChallenge",
     "PatientIdentity",
+    "PatientInvite",
     "PatientLink",
     "PlanLimit",
     "PushSubscription",

@@ -32,6 +32,7 @@ ENVELOPE_EVENTS = (
     "patient.attached",
     "patient.detached",
     "patient.file_shared",
+    "patient.invite_completed",
     "appointment.created",
     "appointment.updated",
     "appointment.cancelled",

@@ -27,6 +27,7 @@ from medsign.web.api import (
     envelopes,
     health,
     identity_providers,
+    invites,
     listing,
     notification_rules,
     notifications,
@@ -43,7 +44,7 @@ from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
 from medsign.web.pages import cabinet as cabinet_pages
-from medsign.web.pages import cabinet_visits, dev_outbox, edo, idp, public, signing
+from medsign.web.pages import cabinet_visits, dev_outbox, edo, idp, invite, public, signing
 from medsign.web.static_files import static_router
 from medsign.web.transient import TransientErrorMiddleware
 
@@ -132,12 +133,14 @@ def create_app(
         cabinet,
         appointments,
         schedule,
+        invites,
         notification_rules,
         signing,
         idp,
         edo,
         cabinet_pages,
         cabinet_visits,
+        invite,
         dev_outbox,
         public,
     ):

@@ -1,4 +1,5 @@
-"""cabinet visits: doctors, services and free slots the MIS publishes; telemedicine
+"""cabinet visits: doctors, services and free slots the MIS publishes; telemedicine;
+pre-visit invites
 
 The patient books a published slot in the cabinet (docs/cabinet.md "Appointments").
 A slot points at the appointment that took it; a booked slot is locked while it is
@@ -88,10 +89,31 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("organization_id", name="pk_telemedicine_settings"),
     )
+    op.create_table(
+        "patient_invites",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("organization_id", sa.String(36), nullable=False),
+        sa.Column("branch_id", sa.String(36), nullable=True),
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.Column("expires_at", TS, nullable=False),
+        sa.Column("completed_at", TS, nullable=True),
+        sa.Column("patient_id", sa.String(36), nullable=True),
+        sa.Column("consent_text", sa.Text(), nullable=True),
+        sa.Column("consent_lang", sa.String(2), nullable=True),
+        _fk("patient_invites", "organization_id", "organizations"),
+        _fk("patient_invites", "branch_id", "branches"),
+        _fk("patient_invites", "patient_id", "patients"),
+        sa.PrimaryKeyConstraint("id", name="pk_patient_invites"),
+        sa.UniqueConstraint("token_hash", name="uq_patient_invites_token_hash"),
+    )
+    op.create_index("ix_patient_invites_organization_id", "patient_invites", ["organization_id"])
 
 
 def downgrade() -> None:
     """Revert."""
+    op.drop_index("ix_patient_invites_organization_id", table_name="patient_invites")
+    op.drop_table("patient_invites")
     op.drop_table("telemedicine_settings")
     op.drop_index("ix_schedule_slots_appointment_id", table_name="schedule_slots")
     op.drop_index("ix_schedule_slots_org_starts", table_name="schedule_slots")

@@ -206,3 +206,31 @@ def test_an_online_visit_after_signing_the_consent_at_the_provider(
         "/api/v1/appointments", headers=headers, params={"patient_mis_id": mis_id}
     ).json()["items"]
     assert [v["telemedicine"] for v in visits] == [True]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "fa"])
+def test_the_pre_visit_invite_form(page: Page, served: ServedStack, lang: str) -> None:
+    app = served.app
+    res = app.http.post("/api/v1/invites", headers=app.headers, json={})
+    assert res.status_code == 201, res.text
+    invite = res.json()
+    page.goto(f"{invite['url']}?lang={lang}")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl" if lang == "fa" else "ltr")
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page)
+    page.locator("#name").fill("Иванова Мария Петровна")
+    page.locator("#birth_date").fill("1990-05-17")
+    page.locator("#contact").fill(new_phone())
+    page.locator("#invite-form button").click()  # the consent is not ticked: the browser asks
+    assert page.locator("#consent").evaluate("box => box.validity.valid") is False
+    assert page.url.split("?")[0] == invite["url"]  # nothing was sent
+    page.locator("#consent").check()
+    page.locator("#invite-form button").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert_accessible(page)
+    read = app.http.get(f"/api/v1/invites/{invite['id']}", headers=app.headers).json()
+    assert read["status"] == "completed" and read["patient_mis_id"]
+    if lang == "en":
+        expect(page.get_by_text("has your card")).to_be_visible()
+        pdf = app.http.get(f"/api/v1/invites/{invite['id']}/edo-agreement.pdf", headers=app.headers)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")

@@ -18,7 +18,13 @@ from medsign.db.models import Base
 from tests.conftest import DB_KINDS
 from tests.support.databases import migrated_database
 
-TABLES = {"schedule_doctors", "schedule_services", "schedule_slots", "telemedicine_settings"}
+TABLES = {
+    "schedule_doctors",
+    "schedule_services",
+    "schedule_slots",
+    "telemedicine_settings",
+    "patient_invites",
+}
 
 
 def test_one_head() -> None:

@@ -158,4 +158,57 @@ VISIT_TEXTS: dict[str, dict[str, str]] = {
         "ru": "Подпись пациента: ____________________    Дата: ____________",
         "fa": "امضای بیمار: ____________________    تاریخ: ____________",
     },
+    "records": {"en": "Records", "ru": "Медкарта", "fa": "مدارک پزشکی"},
+    "records_what": {
+        "en": "Which records",
+        "ru": "Какие документы",
+        "fa": "کدام مدارک",
+    },
+    "records_what_hint": {
+        "en": "For example: test results, discharge summary, the whole card.",
+        "ru": "Например: результаты анализов, выписка, вся медкарта.",
+        "fa": "مثلاً: نتایج آزمایش، خلاصه ترخیص، کل پرونده.",
+    },
+    "records_from": {"en": "From", "ru": "С", "fa": "از"},
+    "records_to": {"en": "To", "ru": "По", "fa": "تا"},
+    "records_delivery": {"en": "Delivery", "ru": "Как получить", "fa": "نحوه دریافت"},
+    "delivery_cabinet": {
+        "en": "In this cabinet",
+        "ru": "В личном кабинете",
+        "fa": "در همین پرونده شخصی",
+    },
+    "delivery_email": {"en": "By email", "ru": "По электронной почте", "fa": "با ایمیل"},
+    "delivery_paper": {
+        "en": "On paper at the clinic",
+        "ru": "На бумаге в клинике",
+        "fa": "کاغذی در درمانگاه",
+    },
+    "records_request": {"en": "Request copies", "ru": "Запросить копии", "fa": "درخواست نسخه"},
+    "records_requested": {
+        "en": "Your request is sent. The clinic must answer by {due}.",
+        "ru": "Запрос отправлен. Клиника должна ответить до {due}.",
+        "fa": "درخواست شما ارسال شد. درمانگاه باید تا {due} پاسخ دهد.",
+    },
+    "records_yours": {"en": "Your requests", "ru": "Ваши запросы", "fa": "درخواست‌های شما"},
+    "records_none": {
+        "en": "You have not asked for records yet.",
+        "ru": "Вы ещё не запрашивали документы.",
+        "fa": "هنوز مدرکی درخواست نکرده‌اید.",
+    },
+    "records_issued": {"en": "Issued", "ru": "Выданы", "fa": "صادر شد"},
+    "records_due": {
+        "en": "Due by {due}",
+        "ru": "Срок до {due}",
+        "fa": "مهلت تا {due}",
+    },
+    "records_download": {
+        "en": "Download the sealed copy",
+        "ru": "Скачать заверенную копию",
+        "fa": "دریافت نسخه مهرشده",
+    },
+    "no_such_request": {
+        "en": "There is no such request in your cabinet.",
+        "ru": "Такого запроса в вашем кабинете нет.",
+        "fa": "چنین درخواستی در پرونده شما نیست.",
+    },
 }

@@ -24,6 +24,8 @@ TABLES = {
     "schedule_slots",
     "telemedicine_settings",
     "patient_invites",
+    "record_requests",
+    "record_settings",
 }
 
 

@@ -33,6 +33,7 @@ from medsign.notify.models import (
 )
 from medsign.organizations.models import ApiToken, Organization
 from medsign.patients.models import EdoAgreement
+from medsign.records.models import RecordRequest, RecordSettings
 from medsign.reminders.models import (
     NotificationFiring,
     NotificationRule,
@@ -88,6 +89,8 @@ __all__ = [
     "PatientLink",
     "PlanLimit",
     "PushSubscription",
+    "RecordRequest",
+    "RecordSettings",
     "ScheduleDoctor",
     "ScheduleService",
     "ScheduleSlot",

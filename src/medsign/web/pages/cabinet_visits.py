@@ -9,17 +9,21 @@ appointment service, so the MIS hears of each change by the same webhooks.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from medsign.cabinet.attach import live_links
 from medsign.cabinet.service import Visit, csrf_token
 from medsign.domain.local_time import format_local, zone
-from medsign.errors import DomainError, NotFound
+from medsign.envelopes.models import Envelope
+from medsign.errors import DomainError, InvalidInput, NotFound
 from medsign.i18n import t
 from medsign.organizations.models import Organization
+from medsign.records.schemas import DELIVERIES
+from medsign.records.service import own_request, request_records, requests_of
 from medsign.runtime import Runtime
 from medsign.schedule.service import (
     VisitState,
@@ -30,6 +34,7 @@ from medsign.schedule.service import (
     visits_for,
 )
 from medsign.schedule.telemedicine import consent_to_sign
+from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
 from medsign.web.pages.cabinet import _checked_visit, _lang, _page, _to_login, _visit
 
@@ -212,3 +217,118 @@ def cancel(
             status=exc.status,
         )
     return RedirectResponse(f"/cabinet/appointments?lang={lang}&cancelled=1", status_code=303)
+
+
+# -- record requests (docs/cabinet.md "Record requests") -------------------------------
+
+
+def _records(
+    request: Request,
+    rt: Runtime,
+    visit: Visit,
+    lang: str,
+    *,
+    message: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    with rt.transaction(write=False) as session:
+        clinics = live_links(session, visit.account.id)
+        requests = requests_of(session, visit.account.id)
+    return _page(
+        request,
+        "cabinet_records.html",
+        lang,
+        status,
+        visit=visit,
+        csrf=csrf_token(rt.keyring, visit),
+        clinics=clinics,
+        requests=requests,
+        deliveries=DELIVERIES,
+        message=message,
+        error=error,
+    )
+
+
+@router.get("/records", response_class=HTMLResponse)
+def records_page(request: Request) -> Response:
+    """Ask a clinic for copies of records; the requests and the issued copies."""
+    rt = runtime(request)
+    lang = _lang(request, rt)
+    visit = _visit(request, rt)
+    if visit is None:
+        return _to_login(lang)
+    return _records(request, rt, visit, lang)
+
+
+def _day(value: str, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("Give dates as on the calendar (YYYY-MM-DD).", field=field) from None
+
+
+@router.post("/records")
+def ask_for_records(
+    request: Request,
+    clinic: Annotated[str, Form(max_length=64)] = "",
+    what: Annotated[str, Form(max_length=2000)] = "",
+    period_from: Annotated[str, Form(max_length=20)] = "",
+    period_to: Annotated[str, Form(max_length=20)] = "",
+    delivery: Annotated[str, Form(max_length=20)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """The patient's request; the clinic sees it with its deadline."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    visit = _checked_visit(request, rt, csrf)
+    if visit is None:
+        return _to_login(lang)
+    try:
+        with rt.transaction() as session:
+            asked = request_records(
+                session,
+                visit.account.id,
+                clinic,
+                what=what,
+                period_from=_day(period_from, "period_from"),
+                period_to=_day(period_to, "period_to"),
+                delivery=delivery,
+                now=rt.clock(),
+            )
+            due = asked.due_at.date().isoformat()
+    except DomainError as exc:
+        return _records(request, rt, visit, lang, error=exc.detail, status=exc.status)
+    return _records(request, rt, visit, lang, message=t("records_requested", lang, due=due))
+
+
+@router.get("/records/{request_id}/records.pdf", response_class=Response)
+def issued_pdf(request: Request, request_id: str) -> Response:
+    """The issued copy, with the clinic's seal (once the seal job has applied it)."""
+    rt = runtime(request)
+    lang = _lang(request, rt)
+    visit = _visit(request, rt)
+    if visit is None:
+        return _to_login(lang)
+    try:
+        with rt.transaction(write=False) as session:
+            found = own_request(session, visit.account.id, request_id)
+            env = session.get(Envelope, found.envelope_id) if found.envelope_id else None
+            sealed = env is not None and all(s.sealed_at is not None for s in env.signers)
+            sha256 = env.current_sha256 if env is not None else ""
+    except NotFound:
+        return _records(request, rt, visit, lang, error=t("no_such_request", lang), status=404)
+    if not sealed:
+        return _page(
+            request,
+            "message.html",
+            lang,
+            503,
+            heading=t("records", lang),
+            text=t("preparing_signed", lang),
+            refresh=True,
+        )
+    return pdf_response(rt.files.get(sha256), "records.pdf", inline=False)

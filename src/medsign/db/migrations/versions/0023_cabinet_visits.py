@@ -1,5 +1,5 @@
 """cabinet visits: doctors, services and free slots the MIS publishes; telemedicine;
-pre-visit invites
+pre-visit invites; record requests
 
 The patient books a published slot in the cabinet (docs/cabinet.md "Appointments").
 A slot points at the appointment that took it; a booked slot is locked while it is
@@ -108,10 +108,51 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name="uq_patient_invites_token_hash"),
     )
     op.create_index("ix_patient_invites_organization_id", "patient_invites", ["organization_id"])
+    op.create_table(
+        "record_requests",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("organization_id", sa.String(36), nullable=False),
+        sa.Column("patient_id", sa.String(36), nullable=False),
+        sa.Column("account_id", sa.String(36), nullable=False),
+        sa.Column("what", sa.Text(), nullable=False),
+        sa.Column("period_from", sa.Date(), nullable=True),
+        sa.Column("period_to", sa.Date(), nullable=True),
+        sa.Column("delivery", sa.String(20), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.Column("due_at", TS, nullable=False),
+        sa.Column("issued_at", TS, nullable=True),
+        sa.Column("envelope_id", sa.String(36), nullable=True),
+        sa.Column("overdue_at", TS, nullable=True),
+        _fk("record_requests", "organization_id", "organizations"),
+        _fk("record_requests", "patient_id", "patients"),
+        _fk("record_requests", "account_id", "cabinet_accounts"),
+        _fk("record_requests", "envelope_id", "envelopes"),
+        sa.PrimaryKeyConstraint("id", name="pk_record_requests"),
+    )
+    op.create_index(
+        "ix_record_requests_org_status_due",
+        "record_requests",
+        ["organization_id", "status", "due_at"],
+    )
+    op.create_index("ix_record_requests_patient_id", "record_requests", ["patient_id"])
+    op.create_index("ix_record_requests_account_id", "record_requests", ["account_id"])
+    op.create_table(
+        "record_settings",
+        sa.Column("organization_id", sa.String(36), nullable=False),
+        sa.Column("deadline_days", sa.Integer(), nullable=False),
+        _fk("record_settings", "organization_id", "organizations"),
+        sa.PrimaryKeyConstraint("organization_id", name="pk_record_settings"),
+    )
 
 
 def downgrade() -> None:
     """Revert."""
+    op.drop_table("record_settings")
+    op.drop_index("ix_record_requests_account_id", table_name="record_requests")
+    op.drop_index("ix_record_requests_patient_id", table_name="record_requests")
+    op.drop_index("ix_record_requests_org_status_due", table_name="record_requests")
+    op.drop_table("record_requests")
     op.drop_index("ix_patient_invites_organization_id", table_name="patient_invites")
     op.drop_table("patient_invites")
     op.drop_table("telemedicine_settings")

@@ -234,3 +234,41 @@ def test_the_pre_visit_invite_form(page: Page, served: ServedStack, lang: str) -
         expect(page.get_by_text("has your card")).to_be_visible()
         pdf = app.http.get(f"/api/v1/invites/{invite['id']}/edo-agreement.pdf", headers=app.headers)
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+
+
+def test_a_record_request_round_trip(page: Page, served: ServedStack, tmp_path: Path) -> None:
+    app = served.app
+    headers = _clinic(served, "Clinic Records", "Europe/Moscow")
+    _attached_patient(page, served, headers)
+    page.get_by_role("link", name="Records", exact=True).click()
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page)
+    page.get_by_label("Which records").fill("Blood tests")
+    page.get_by_label("From").fill("2026-01-01")
+    page.get_by_label("To", exact=True).fill("2026-06-30")
+    page.get_by_label("Delivery").select_option("cabinet")
+    page.get_by_role("button", name="Request copies").click()
+    expect(page.get_by_role("status")).to_contain_text("The clinic must answer by")
+    items = app.http.get("/api/v1/record-requests", headers=headers).json()["items"]
+    [item] = items
+    assert item["what"] == "Blood tests" and item["overdue"] is False
+    res = app.http.post(
+        f"/api/v1/record-requests/{item['id']}/records",
+        headers=headers,
+        files={"files": ("records.pdf", make_pdf(pages=1), "application/pdf")},
+        data={"staff_name": "Petrova A. V."},
+    )
+    assert res.status_code == 200, res.text
+    page.reload()
+    expect(page.get_by_text("Issued", exact=True)).to_be_visible()
+    assert_accessible(page)
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("link", name="Download the sealed copy").click()
+    target = tmp_path / "records.pdf"
+    info.value.save_as(target)
+    assert target.read_bytes().startswith(b"%PDF-")
+    assert target.read_bytes().count(b"/ByteRange") == 1  # the clinic's seal
+    for lang in ("ru", "fa"):
+        page.goto(f"{app.url}/cabinet/records?lang={lang}")
+        assert_no_horizontal_scroll(page)
+        assert_accessible(page)

@@ -9,6 +9,7 @@ appointment service, so the MIS hears of each change by the same webhooks.
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -37,6 +38,7 @@ from medsign.schedule.telemedicine import consent_to_sign
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
 from medsign.web.pages.cabinet import _checked_visit, _lang, _page, _to_login, _visit
+from medsign.web.pages.signing import SEAL_WAIT_SECONDS
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
 
@@ -313,14 +315,19 @@ def issued_pdf(request: Request, request_id: str) -> Response:
     visit = _visit(request, rt)
     if visit is None:
         return _to_login(lang)
-    try:
-        with rt.transaction(write=False) as session:
-            found = own_request(session, visit.account.id, request_id)
-            env = session.get(Envelope, found.envelope_id) if found.envelope_id else None
-            sealed = env is not None and all(s.sealed_at is not None for s in env.signers)
-            sha256 = env.current_sha256 if env is not None else ""
-    except NotFound:
-        return _records(request, rt, visit, lang, error=t("no_such_request", lang), status=404)
+    deadline = time.monotonic() + SEAL_WAIT_SECONDS  # as the signed copy on the signing page
+    while True:
+        try:
+            with rt.transaction(write=False) as session:
+                found = own_request(session, visit.account.id, request_id)
+                env = session.get(Envelope, found.envelope_id) if found.envelope_id else None
+                sealed = env is not None and all(s.sealed_at is not None for s in env.signers)
+                sha256 = env.current_sha256 if env is not None else ""
+        except NotFound:
+            return _records(request, rt, visit, lang, error=t("no_such_request", lang), status=404)
+        if sealed or env is None or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     if not sealed:
         return _page(
             request,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from medsign.i18n_cabinet import CABINET_TEXTS
 from medsign.i18n_console import CONSOLE_TEXTS
 from medsign.i18n_console_settings import CONSOLE_SETTINGS_TEXTS
+from medsign.i18n_visits import VISIT_TEXTS
 
 LANGS: tuple[str, ...] = ("en", "ru", "fa")
 RTL: frozenset[str] = frozenset({"fa"})
@@ -559,6 +560,7 @@ TEXTS: dict[str, dict[str, str]] = {
 TEXTS.update(CABINET_TEXTS)
 TEXTS.update(CONSOLE_TEXTS)
 TEXTS.update(CONSOLE_SETTINGS_TEXTS)
+TEXTS.update(VISIT_TEXTS)
 
 
 def t(key: str, lang: str, **params: object) -> str:

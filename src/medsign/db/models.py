@@ -30,6 +30,7 @@ from medsign.events.models import Event
 from medsign.external.models import CscService
 from medsign.idempotency.models import IdempotencyRecord
 from medsign.identity.models import IdentityProvider, IdpLogin, PatientIdentity
+from medsign.invites.models import PatientInvite
 from medsign.jobs.models import Job
 from medsign.notify.models import (
     DevMessage,
@@ -41,11 +42,18 @@ from medsign.notify.models import (
 )
 from medsign.organizations.models import ApiToken, Organization
 from medsign.patients.models import EdoAgreement
+from medsign.records.models import RecordRequest, RecordSettings
 from medsign.reminders.models import (
     NotificationFiring,
     NotificationRule,
     NotificationTemplate,
     ScheduledNotification,
+)
+from medsign.schedule.models import (
+    ScheduleDoctor,
+    ScheduleService,
+    ScheduleSlot,
+    TelemedicineSettings,
 )
 from medsign.staff.models import StaffMember, StaffSession
 from medsign.usage.models import PlanLimit, UsageRecord
@@ -95,9 +103,15 @@ __all__ = [
     "Organization",
     "OtpChallenge",
     "PatientIdentity",
+    "PatientInvite",
     "PatientLink",
     "PlanLimit",
     "PushSubscription",
+    "RecordRequest",
+    "RecordSettings",
+    "ScheduleDoctor",
+    "ScheduleService",
+    "ScheduleSlot",
     "ScheduledNotification",
     "SharedFile",
     "Signer",
@@ -105,6 +119,7 @@ __all__ = [
     "StaffMember",
     "StaffSession",
     "TelegramLink",
+    "TelemedicineSettings",
     "UsageRecord",
     "WebhookDelivery",
     "WebhookSubscription",

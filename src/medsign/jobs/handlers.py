@@ -21,6 +21,7 @@ from medsign.jobs.running import Handler
 from medsign.notify.delivery import Deadlines
 from medsign.notify.delivery import deliver as deliver_notification
 from medsign.notify.dispatch import build_senders
+from medsign.records.service import flag_overdue
 from medsign.reminders.scan import fire_all_due
 from medsign.reminders.schedule import run_schedule_job
 from medsign.reminders.status import apply_statuses
@@ -113,6 +114,8 @@ class Housekeeping:
                 purge_stale(session, idle=idle, now=rt.clock())
             with rt.transaction() as session:
                 expire_due(session, now=rt.clock())
+            with rt.transaction() as session:  # docs/cabinet.md "Record requests"
+                flag_overdue(session, now=rt.clock())
             with rt.transaction() as session:
                 remind_due(session, rt.settings.reminder_delays, now=rt.clock())
             with rt.transaction() as session:

@@ -31,12 +31,15 @@ from medsign.web.api import (
     external,
     health,
     identity_providers,
+    invites,
     listing,
     notification_rules,
     notifications,
     patients,
     pki,
     policy,
+    record_requests,
+    schedule,
     tokens,
     usage,
     verify,
@@ -46,7 +49,16 @@ from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
 from medsign.web.pages import cabinet as cabinet_pages
-from medsign.web.pages import clinician_app, dev_outbox, edo, idp, public, signing
+from medsign.web.pages import (
+    cabinet_visits,
+    clinician_app,
+    dev_outbox,
+    edo,
+    idp,
+    invite,
+    public,
+    signing,
+)
 from medsign.web.pages.console import auth as console_auth
 from medsign.web.pages.console import envelopes as console_envelopes
 from medsign.web.pages.console import send as console_send
@@ -144,11 +156,16 @@ def create_app(
         device_webauthn,
         external,
         appointments,
+        schedule,
+        invites,
+        record_requests,
         notification_rules,
         signing,
         idp,
         edo,
         cabinet_pages,
+        cabinet_visits,
+        invite,
         dev_outbox,
         console_auth,
         console_envelopes,

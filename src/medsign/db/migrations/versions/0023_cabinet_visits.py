@@ -5,11 +5,8 @@ The patient books a published slot in the cabinet (docs/cabinet.md "Appointments
 A slot points at the appointment that took it; a booked slot is locked while it is
 taken, so two patients pressing "Book" at once make one appointment.
 
-This revision also joins the two heads "0020" (appointments and rules) and "0021"
-(the cabinet), which were written side by side on "0015"/"0019".
-
 Revision ID: 0023
-Revises: 0020, 0021
+Revises: 0020
 """
 
 from __future__ import annotations

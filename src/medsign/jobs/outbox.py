@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from medsign.db.one_flush import insert_later
 from medsign.jobs.models import Job
 
 ENQUEUED = "medsign.jobs_enqueued"  # session.info key: this transaction queued jobs
@@ -82,7 +83,8 @@ def enqueue(session: Session, kind: JobKind, payload: dict[str, Any], *, now: da
         priority=PRIORITY[kind],
         run_after=now,
     )
-    session.add(job)
-    session.flush()
+    if not insert_later(session, job):  # medsign.db.one_flush: written at its end
+        session.add(job)
+        session.flush()
     session.info[ENQUEUED] = True
     return job

@@ -78,7 +78,10 @@ def record_usage(
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key", "metric"])
     else:  # pragma: no cover - medsign runs on SQLite and PostgreSQL only
         stmt = insert(table)
-    result = session.execute(stmt, rows)
+    # The rows reference only the organization and branch, which exist: no need to
+    # flush the caller's pending changes first (medsign.db.one_flush keeps them for one).
+    with session.no_autoflush:
+        result = session.execute(stmt, rows)
     return bool(getattr(result, "rowcount", 0))
 
 

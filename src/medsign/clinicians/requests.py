@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -405,6 +407,7 @@ def approve(
 
 
 APPROVE_CHUNK = 20  # approvals of a batch per transaction (docs/clinician-devices.md)
+_BLOB_WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="medsign-blob-write")
 
 
 def approve_many(
@@ -454,6 +457,14 @@ def approve_many(
     }
     named = _named_all(session, device, list(envelopes.values()))
     approved: list[DeviceRequest] = []
+    writes: list[Future[str]] = []
+
+    def put(pdf: bytes) -> str:
+        # Stored files are written (and fsynced) side by side while the next items are
+        # signed; all of them are on disk before the block's flush and the commit.
+        writes.append(_BLOB_WRITERS.submit(rt.files.put, pdf))
+        return hashlib.sha256(pdf).hexdigest()
+
     with one_flush(session):
         for n, signature in signatures.items():
             req = requests.get(items[n][0])
@@ -477,6 +488,7 @@ def approve_many(
                     client,
                     webauthn,
                     now,
+                    put=put,
                 )
             except DomainError as exc:  # raised before this item changed anything
                 results[n] = Outcome(error=exc)
@@ -485,6 +497,8 @@ def approve_many(
             if outcome.error is None:
                 approved.append(req)
         _close_siblings(session, approved, now)
+        for write in writes:
+            write.result()  # an error here rolls the whole transaction back
     return [r for r in results if r is not None]
 
 
@@ -515,8 +529,11 @@ def _complete(
     client: Client,
     webauthn: dict[str, Any] | None,
     now: datetime,
+    *,
+    put: Callable[[bytes], str] | None = None,
 ) -> Outcome[DeviceRequest]:
-    """Verify, complete (PAdES B-T), store and move the envelope on, inside the
+    """Verify, complete (PAdES B-T), store (``put``: how the signed file is stored;
+    default the blob store, at once) and move the envelope on, inside the
     caller's :func:`~medsign.db.one_flush.one_flush`. A DomainError raised here is
     raised before anything was changed (the checks and the signature come first)."""
     req, env, signer = checked.req, checked.env, checked.signer
@@ -563,7 +580,14 @@ def _complete(
         seal=False,
     )
     store_signed_version(
-        rt, session, env, signer, pdf, code=verification_code(rt.keyring, signer.id), now=now
+        rt,
+        session,
+        env,
+        signer,
+        pdf,
+        code=verification_code(rt.keyring, signer.id),
+        now=now,
+        stored=put(pdf) if put is not None else None,
     )
     req.status = APPROVED
     req.decided_at = now

@@ -15,6 +15,7 @@ import base64
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from cryptography import x509
@@ -524,8 +525,14 @@ def authenticate_device(
 
 
 def device_certificate(device: ClinicianDevice) -> x509.Certificate:
-    """The device's certificate."""
-    return x509.load_pem_x509_certificate(device.certificate_pem.encode())
+    """The device's certificate (parsed once per process: every approval of a batch
+    needs it twice, to verify and to build the CMS)."""
+    return _certificate(device.certificate_pem)
+
+
+@lru_cache(maxsize=256)
+def _certificate(pem: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pem.encode())
 
 
 def revocations(session: Session) -> list[Revocation]:

@@ -110,11 +110,14 @@ def store_signed_version(
     *,
     code: str,
     now: datetime,
+    stored: str | None = None,
 ) -> str:
     """Keep ``pdf`` (with ``signer``'s signature in it) as the envelope's next version:
     the signer is sealed, the signature metered, audited and emitted (``envelope.signed``).
-    The caller holds the envelope's lock; returns the new version's SHA-256."""
-    sha256 = rt.files.put(pdf)
+    ``stored``: the caller is storing ``pdf`` itself under this SHA-256 (and makes sure
+    it is written before the transaction commits). The caller holds the envelope's lock;
+    returns the new version's SHA-256."""
+    sha256 = stored if stored is not None else rt.files.put(pdf)
     env.version += 1
     env.current_sha256 = sha256
     env.updated_at = now

@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from medsign.db.base import new_id
+from medsign.db.one_flush import insert_later
 from medsign.jobs.models import Job
 
 ENQUEUED = "medsign.jobs_enqueued"  # session.info key: this transaction queued jobs
@@ -96,8 +97,9 @@ def enqueue(session: Session, kind: JobKind, payload: dict[str, Any], *, now: da
         priority=PRIORITY[kind],
         run_after=now,
     )
-    session.add(job)
-    session.flush()
+    if not insert_later(session, job):  # medsign.db.one_flush: written at its end
+        session.add(job)
+        session.flush()
     session.info[ENQUEUED] = True
     return job
 

@@ -108,7 +108,10 @@ def insert_usage(session: Session, rows: Sequence[Mapping[str, Any]]) -> bool:
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key", "metric"])
     else:  # pragma: no cover - medsign runs on SQLite and PostgreSQL only
         stmt = insert(table)
-    result = session.execute(stmt, list(rows))
+    # The rows reference only the organization and branch, which exist: no need to
+    # flush the caller's pending changes first (medsign.db.one_flush keeps them for one).
+    with session.no_autoflush:
+        result = session.execute(stmt, list(rows))
     return bool(getattr(result, "rowcount", 0))
 
 

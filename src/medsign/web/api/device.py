@@ -23,9 +23,11 @@ from fastapi.responses import Response, StreamingResponse
 
 from medsign.clinicians.models import ClinicianDevice
 from medsign.clinicians.requests import (
+    APPROVE_CHUNK,
     Confirmation,
     PendingRequest,
     approve,
+    approve_many,
     confirm_batch,
     decline,
     pending_for,
@@ -255,9 +257,9 @@ def decline_request(request: Request, request_id: str, body: DeclineIn) -> Appro
 
 @router.post("/requests/approve", response_model=BatchOut, responses=_REVOKED)
 def approve_batch(request: Request, body: BatchApproveIn) -> BatchOut:
-    """Approve a batch: each item is signed separately in its own transaction, and each
-    gets its own result (a refused item leaves nothing half-written and does not stop
-    the others)."""
+    """Approve a batch: each item is judged and signed separately and gets its own
+    result (a refused item leaves nothing half-written and does not stop the others);
+    up to APPROVE_CHUNK items share a transaction and the rows they read."""
     rt = runtime(request)
     token = bearer(request)
     client = _client(request)
@@ -267,20 +269,56 @@ def approve_batch(request: Request, body: BatchApproveIn) -> BatchOut:
             rt, session, device, [item.id for item in body.items], body.webauthn, now=rt.clock()
         )
     confirmation = checked.result()  # one user verification covers every item
+    items = body.items
+    chunks = [items[i : i + APPROVE_CHUNK] for i in range(0, len(items), APPROVE_CHUNK)]
 
-    def one(item: BatchItemIn) -> ApprovedOut:
-        try:
-            return _approve_one(rt, token, item.id, item.signature, client, None, confirmation)
-        except DomainError as exc:
-            problem = json.loads(bytes(domain_problem(exc).body))
-            return ApprovedOut(id=item.id, status="refused", problem=problem)
+    def chunk(part: list[BatchItemIn]) -> list[ApprovedOut]:
+        return _approve_chunk(rt, token, part, client, confirmation)
 
-    if rt.engine.dialect.name == "sqlite" or len(body.items) == 1:
-        return BatchOut(items=[one(item) for item in body.items])
-    # PostgreSQL: items of different envelopes lock different rows, so a few run side by
-    # side (their time is mostly round trips and commits); results keep the given order.
+    if rt.engine.dialect.name == "sqlite" or len(chunks) == 1:
+        return BatchOut(items=[out for part in chunks for out in chunk(part)])
+    # PostgreSQL: chunks lock different envelopes (each in id order), so a few run side
+    # by side (their round trips and commits overlap); results keep the given order.
     with ThreadPoolExecutor(max_workers=_BATCH_THREADS) as pool:
-        return BatchOut(items=list(pool.map(one, body.items)))
+        return BatchOut(items=[out for outs in pool.map(chunk, chunks) for out in outs])
+
+
+def _approve_chunk(
+    rt: Runtime,
+    token: str | None,
+    items: list[BatchItemIn],
+    client: Client,
+    confirmation: Confirmation,
+) -> list[ApprovedOut]:
+    """Up to APPROVE_CHUNK items of a batch in one transaction (each judged and signed
+    by itself; a refused item writes only its audit record)."""
+    try:
+        with rt.transaction() as session:
+            device = authenticate_device(session, rt.keyring, token, now=rt.clock())
+            outcomes = approve_many(
+                rt,
+                session,
+                device,
+                [(item.id, item.signature) for item in items],
+                client=client,
+                batch=confirmation,
+                now=rt.clock(),
+            )
+    except DomainError as exc:  # the device was revoked meanwhile: every item refused
+        return [_refused(item.id, exc) for item in items]
+    out = []
+    for item, outcome in zip(items, outcomes, strict=True):
+        if outcome.error is not None:
+            out.append(_refused(item.id, outcome.error))
+        else:
+            req = outcome.result()
+            out.append(ApprovedOut(id=req.id, status="approved", envelope_id=req.envelope_id))
+    return out
+
+
+def _refused(request_id: str, exc: DomainError) -> ApprovedOut:
+    problem = json.loads(bytes(domain_problem(exc).body))
+    return ApprovedOut(id=request_id, status="refused", problem=problem)
 
 
 @router.get(

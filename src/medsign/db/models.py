@@ -4,6 +4,7 @@ from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.authenticators.models import AuthenticatorCredential
 from medsign.branches.models import Branch
+from medsign.branding.models import Branding
 from medsign.cabinet.models import (
     AgreementAcceptance,
     AttachCode,
@@ -49,6 +50,7 @@ __all__ = [
     "AuthenticatorCredential",
     "Base",
     "Branch",
+    "Branding",
     "BulkRow",
     "BulkSend",
     "CabinetAccount",

@@ -26,6 +26,9 @@ class Message:
     subject: str  # email only; "" for sms
     body: str  # plain text, any Unicode (Russian, Persian, ...)
     idempotency_key: str
+    # The organization's display name (docs/branding.md): the e-mail From's phrase
+    # (RFC 5322 §3.4), and the SMS sender where the gateway takes one; "" = default.
+    sender_name: str = ""
 
 
 class DeliveryError(Exception):

@@ -69,6 +69,8 @@ class HttpSmsSender:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"  # RFC 6750 section 2.1
         payload = {"id": message.idempotency_key, "to": message.to, "text": message.body}
+        if message.sender_name:  # optional; gateways that take a sender id use it
+            payload["sender"] = message.sender_name
         try:
             response = self._http().post(self.url, json=payload, headers=headers)
         except httpx.TransportError as exc:

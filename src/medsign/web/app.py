@@ -41,9 +41,10 @@ from medsign.web.api import (
 from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
+from medsign.web.pages import brand, clinician_app, dev_outbox, edo, idp, public, signing
 from medsign.web.pages import cabinet as cabinet_pages
-from medsign.web.pages import clinician_app, dev_outbox, edo, idp, public, signing
 from medsign.web.pages.console import auth as console_auth
+from medsign.web.pages.console import branding as console_branding
 from medsign.web.pages.console import envelopes as console_envelopes
 from medsign.web.pages.console import send as console_send
 from medsign.web.pages.console import staff as console_staff
@@ -146,6 +147,8 @@ def create_app(
         console_send,
         console_staff,
         console_templates,
+        console_branding,
+        brand,
         public,
         clinician_app,
     ):

@@ -31,6 +31,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/console/templates", "nav_templates", Action.SEND),
     NavItem("/console/staff", "nav_staff", Action.MANAGE_STAFF),
     NavItem("/console/settings", "nav_settings", Action.SETTINGS),
+    NavItem("/console/branding", "nav_branding", Action.SETTINGS),
     NavItem("/console/account", "nav_account", Action.VIEW),
 )
 

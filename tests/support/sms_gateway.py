@@ -30,6 +30,7 @@ class ReceivedSms:
     to: str
     text: str
     headers: dict[str, str]
+    sender: str | None = None  # the optional sender name (docs/sms-gateway.md)
 
 
 class SmsGateway(LoopbackPeer):
@@ -140,7 +141,10 @@ class SmsGateway(LoopbackPeer):
                         return 409, _problem(409, "id already used for another message")
                     self.duplicates += 1
                     return 200, {"id": sms_id, "status": "accepted", "duplicate": True}
-            self._messages.append(ReceivedSms(sms_id, to, text, headers))
+            sender = data.get("sender")
+            self._messages.append(
+                ReceivedSms(sms_id, to, text, headers, sender if isinstance(sender, str) else None)
+            )
             self._changed.notify_all()
         return 202, {"id": sms_id, "status": "accepted", "duplicate": False}
 

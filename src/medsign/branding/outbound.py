@@ -3,8 +3,10 @@ links (its custom domain, else ``MEDSIGN_PUBLIC_URL``) and the sender's display 
 
 from __future__ import annotations
 
+import io
 from urllib.parse import urlsplit
 
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,3 +33,15 @@ def sender_name(session: Session, organization_id: str) -> str:
         select(Branding.sender_name).where(Branding.organization_id == organization_id)
     )
     return name or ""
+
+
+def block_logo(session: Session, organization_id: str) -> tuple[bytes, int, int] | None:
+    """The JPEG logo for signature blocks with its pixel size, or None."""
+    data = session.scalar(
+        select(Branding.logo_jpeg).where(Branding.organization_id == organization_id)
+    )
+    if data is None:
+        return None
+    with Image.open(io.BytesIO(data)) as image:  # medsign's own JPEG: the header suffices
+        width, height = image.size
+    return data, width, height

@@ -72,8 +72,8 @@ def branding(request: Request) -> Response:
 def save(
     request: Request,
     logo: Annotated[UploadFile | None, File()] = None,
-    primary_color: Annotated[str, Form(max_length=20)] = "",
-    accent_color: Annotated[str, Form(max_length=20)] = "",
+    primary_color: Annotated[str, Form(max_length=100)] = "",
+    accent_color: Annotated[str, Form(max_length=100)] = "",
     sender_name: Annotated[str, Form(max_length=200)] = "",
     custom_domain: Annotated[str, Form(max_length=300)] = "",
     remove_logo: Annotated[str, Form(max_length=5)] = "",

@@ -28,6 +28,7 @@ from medsign.pdf.validate import validate_pdf
 from medsign.runtime import Runtime
 from tests.support.api import create_envelope, new_org, patient, upload
 from tests.support.console import csrf_of, new_staff
+from tests.support.logos import image_bytes
 from tests.support.pages import latest_code, path_of, press_sign, request_code
 from tests.support.sms_gateway import SmsGateway
 from tests.support.smtp_server import SmtpTestServer
@@ -37,15 +38,6 @@ from tests.support.worker import drain
 SVG = (
     b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 )
-
-
-def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (300, 100), **info: Any) -> bytes:
-    """A small two-colour image (a logo)."""
-    image = Image.new("RGB", size, (11, 92, 173))
-    image.paste((255, 255, 255), (size[0] // 3, size[1] // 3, size[0] // 2, size[1] // 2))
-    out = io.BytesIO()
-    image.save(out, fmt, **info)
-    return out.getvalue()
 
 
 def log_in(client: TestClient, rt: Runtime, org_id: str, role: str = "admin", **kw: Any) -> None:

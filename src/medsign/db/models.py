@@ -24,6 +24,7 @@ from medsign.clinicians.models import (
 )
 from medsign.console.models import BulkRow, BulkSend, SignerTemplate
 from medsign.db.base import Base
+from medsign.document_templates.models import DocumentTemplate
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
 from medsign.events.models import Event
@@ -63,6 +64,7 @@ __all__ = [
     "DevMessage",
     "DeviceRequest",
     "Document",
+    "DocumentTemplate",
     "EdoAgreement",
     "Envelope",
     "EnvelopeVersion",

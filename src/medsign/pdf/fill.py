@@ -34,7 +34,7 @@ class FormSpot:
     rect: tuple[float, float, float, float]
 
 
-def _full_name(annot: pikepdf.Dictionary) -> str:
+def _full_name(annot: pikepdf.Object) -> str:
     """The field's fully qualified name: the /T of it and its ancestors, joined by
     periods (§12.7.3.2)."""
     parts: list[str] = []
@@ -48,7 +48,7 @@ def _full_name(annot: pikepdf.Dictionary) -> str:
     return ".".join(reversed(parts))
 
 
-def _field_type(annot: pikepdf.Dictionary) -> str | None:
+def _field_type(annot: pikepdf.Object) -> str | None:
     node: pikepdf.Object | None = annot
     for _ in range(32):  # /FT is inheritable (§12.7.3.1)
         if node is None:

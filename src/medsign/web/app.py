@@ -25,6 +25,7 @@ from medsign.web.api import (
     clinicians,
     device,
     device_webauthn,
+    document_templates,
     documents,
     envelopes,
     health,
@@ -120,6 +121,7 @@ def create_app(
     openapi.install(app)  # problem responses, bearer auth (web/openapi.py)
     for module in (
         health,
+        document_templates,
         documents,
         envelopes,
         patients,

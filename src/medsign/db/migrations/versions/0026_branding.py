@@ -1,4 +1,7 @@
-"""branding: per-organization logo, colours, sender name and custom domain
+"""branding and document templates
+
+``brandings``: per-organization logo, colours, sender name and custom domain;
+``document_templates``: PDFs with form fields filled before sending.
 
 Revision ID: 0026
 Revises: 0022
@@ -42,8 +45,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("organization_id", name="pk_brandings"),
         sa.UniqueConstraint("custom_domain", name="uq_brandings_custom_domain"),
     )
+    op.create_table(
+        "document_templates",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("organization_id", sa.String(36), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("title", sa.String(300), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("fields", sa.JSON(), nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+        sa.Column("deleted_at", _TS, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name="fk_document_templates_organization_id_organizations",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_document_templates"),
+    )
+    op.create_index(
+        "ix_document_templates_organization_id", "document_templates", ["organization_id"]
+    )
 
 
 def downgrade() -> None:
     """Revert."""
+    op.drop_index("ix_document_templates_organization_id", "document_templates")
+    op.drop_table("document_templates")
     op.drop_table("brandings")

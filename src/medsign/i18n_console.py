@@ -72,6 +72,46 @@ _ROWS: dict[str, tuple[str, str, str]] = {
     "nav_settings": ("Settings", "Настройки", "تنظیمات"),
     "nav_account": ("My account", "Мой профиль", "حساب من"),
     "nav_branding": ("Branding", "Оформление", "نشان تجاری"),
+    "nav_document_templates": ("Document templates", "Шаблоны документов", "الگوهای سند"),
+    "console_doc_templates_intro": (
+        "PDFs with form fields: fill one in, and it is sent like any document.",
+        "PDF с полями формы: заполните его, и он отправится как любой документ.",
+        "PDFهای دارای فیلد فرم: یکی را پر کنید تا مانند هر سند دیگری فرستاده شود.",
+    ),
+    "console_no_doc_templates": (
+        "No document templates yet.",
+        "Шаблонов документов пока нет.",
+        "هنوز الگوی سندی نیست.",
+    ),
+    "console_new_doc_template": (
+        "New document template",
+        "Новый шаблон документа",
+        "الگوی سند تازه",
+    ),
+    "console_doc_template_file": (
+        "PDF with form fields",
+        "PDF с полями формы",
+        "PDF دارای فیلدهای فرم",
+    ),
+    "console_field_types": ("Field types", "Типы полей", "نوع فیلدها"),
+    "console_field_types_hint": (
+        "One per line, e.g. visit_date: date or price: number? (? = optional). "
+        "Fields not listed take required text.",
+        "По одному в строке, например visit_date: date или price: number? (? — необязательное). "
+        "Поля, которых нет в списке, — обязательный текст.",
+        "هر خط یکی، مثلاً visit_date: date یا price: number? (? = اختیاری). "
+        "فیلدهای فهرست‌نشده متن الزامی‌اند.",
+    ),
+    "console_fields": ("Fields", "Поля", "فیلدها"),
+    "console_optional": ("optional", "необязательно", "اختیاری"),
+    "field_type_text": ("text", "текст", "متن"),
+    "field_type_date": ("date", "дата", "تاریخ"),
+    "field_type_number": ("number", "число", "عدد"),
+    "console_or_doc_template": (
+        "Or fill a document template:",
+        "Или заполните шаблон документа:",
+        "یا یک الگوی سند را پر کنید:",
+    ),
     "console_branding_intro": (
         "Your logo, colours, sender name and address appear on the signing page, the "
         "cabinet, messages and signature blocks of your organization's documents.",

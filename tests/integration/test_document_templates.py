@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from medsign.documents.models import Document
 from medsign.runtime import Runtime
 from tests.support.api import create_envelope, new_org, patient
+from tests.support.console import csrf_of, new_staff
 from tests.support.forms import form_pdf
 from tests.support.pdfs import make_pdf
 from tests.support.threaded import serve_in_thread
@@ -184,3 +185,92 @@ def test_parallel_fills_each_make_a_document(client: TestClient, rt: Runtime) ->
             thread.join(120)
     assert answers == [201] * 6, answers
     assert documents(rt) == before + 6
+
+
+def console_login(client: TestClient, rt: Runtime, org_id: str, role: str) -> None:
+    _id, email, password = new_staff(rt, org_id, role)
+    form = client.get("/console/login")
+    res = client.post(
+        "/console/login", data={"email": email, "password": password, "csrf": csrf_of(form.text)}
+    )
+    assert res.status_code == 303, res.text
+
+
+def test_console_upload_fill_and_send(client: TestClient, rt: Runtime) -> None:
+    org_id, headers = new_org(rt)
+    console_login(client, rt, org_id, "admin")
+    token = csrf_of(client.get("/console/document-templates").text)
+    bad = client.post(
+        "/console/document-templates",
+        data={"csrf": token, "name": "Contract", "kind": "user_agreement", "field_types": "x"},
+        files={"file": ("t.pdf", form_pdf(), "application/pdf")},
+    )
+    assert bad.status_code == 422 and "name: type" in bad.text
+    res = client.post(
+        "/console/document-templates",
+        data={
+            "csrf": token,
+            "name": "Contract",
+            "kind": "user_agreement",
+            "field_types": "visit_date: date\nprice: number?",
+        },
+        files={"file": ("t.pdf", form_pdf(), "application/pdf")},
+    )
+    assert res.status_code == 303, res.text
+    (template,) = client.get("/api/v1/document-templates", headers=headers).json()["items"]
+    assert [f["required"] for f in template["fields"]] == [True, True, False]
+    assert f"/console/document-templates/{template['id']}" in client.get("/console/send").text
+    fill_url = f"/console/document-templates/{template['id']}"
+    page = client.get(fill_url + "?lang=en").text
+    assert 'name="field_visit_date" type="date"' in page
+    token = csrf_of(page)
+    refused = client.post(
+        fill_url,
+        data={
+            "csrf": token,
+            "field_visit_date": "tomorrow",
+            "patient_name": "Петрова Анна",
+            "contact": "+79990004004",
+        },
+    )
+    assert refused.status_code == 422
+    assert "patient_name: required (text)" in refused.text
+    assert "visit_date: a date YYYY-MM-DD" in refused.text
+    assert 'value="Петрова Анна"' in refused.text  # what was typed stays
+    before = documents(rt)
+    sent = client.post(
+        fill_url,
+        data={
+            "csrf": token,
+            "field_patient_name": "Петрова Анна",
+            "field_visit_date": "2026-12-05",
+            "patient_name": "Петрова Анна",
+            "contact": "+79990004004",
+        },
+    )
+    assert sent.status_code == 303, sent.text
+    assert documents(rt) == before + 1
+    env_id = sent.headers["location"].split("/")[3].split("?")[0]
+    env = client.get(f"/api/v1/envelopes/{env_id}", headers=headers).json()
+    assert env["status"] == "sent" and env["signers"][0]["name"] == "Петрова Анна"
+    # Without the form token nothing is sent.
+    assert client.post(fill_url, data={"patient_name": "X"}).status_code == 403
+
+
+def test_console_roles(client: TestClient, rt: Runtime) -> None:
+    org_id, headers = new_org(rt)
+    template = upload_template(client, headers).json()
+    console_login(client, rt, org_id, "viewer")
+    assert client.get("/console/document-templates").status_code == 403
+    assert client.get(f"/console/document-templates/{template['id']}").status_code == 403
+    client.cookies.clear()
+    console_login(client, rt, org_id, "operator")
+    page = client.get("/console/document-templates")
+    assert page.status_code == 200 and 'action="/console/document-templates"' not in page.text
+    res = client.post(
+        "/console/document-templates",
+        data={"csrf": csrf_of(page.text), "name": "Mine"},
+        files={"file": ("t.pdf", form_pdf(), "application/pdf")},
+    )
+    assert res.status_code == 403
+    assert len(client.get("/api/v1/document-templates", headers=headers).json()["items"]) == 1

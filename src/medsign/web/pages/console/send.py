@@ -23,6 +23,7 @@ from medsign.console.service import (
     send_prepared,
     template_copies,
 )
+from medsign.document_templates.service import list_templates as list_document_templates
 from medsign.documents.service import (
     PreparedDocument,
     Upload,
@@ -82,6 +83,9 @@ def _send_form(
         with staff_transaction(request, write=False, action=Action.SEND) as (session, actor):
             rows = policy_rows(session, actor.organization_id)
             saved = [(t.id, t.name) for t in list_templates(session, actor)]
+            fillable = [
+                (d.id, d.name) for d in list_document_templates(session, actor.organization_id)
+            ]
         return page(
             request,
             "console/send.html",
@@ -89,6 +93,7 @@ def _send_form(
             status_code=status_code,
             policy=rows,
             templates=[{"id": i, "name": n} for i, n in saved],
+            document_templates=[{"id": i, "name": n} for i, n in fillable],
             kinds=[k.value for k in DocumentKind],
             methods=METHODS,
             error=error,

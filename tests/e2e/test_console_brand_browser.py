@@ -1,12 +1,14 @@
-"""Branding in Chromium at 1280 and 360 px against medsign served as a real process
-(docs/branding.md): the console's Branding page (axe-core in en, ru and fa; a pale
-colour refused with the reason), and the signing page then showing the organization's
-logo and its primary colour on the buttons, with no CSP violation."""
+"""Branding and document templates in Chromium at 1280 and 360 px against medsign
+served as a real process (docs/branding.md, docs/templates.md): the console's Branding
+page (axe-core in en, ru and fa; a pale colour refused with the reason), the signing
+page then showing the organization's logo and its primary colour on the buttons; the
+Document templates pages, filled and sent; no CSP violation."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 
 import httpx
@@ -15,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.test_console_browser import PHONE, SIZES, assert_fits, log_in, watch_csp
 from tests.support.axe import assert_accessible
+from tests.support.forms import form_pdf
 from tests.support.logos import image_bytes
 from tests.support.pdfs import make_pdf
 from tests.support.served import CLI_TIMEOUT, ServedStack, create_org, medsign_command
@@ -128,3 +131,38 @@ def test_branding_page_and_the_branded_signing_page(
         assert_fits(page, PHONE)
     assert not csp, csp
     assert org_id in page.content()
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "fa"])
+@pytest.mark.parametrize("size", SIZES)
+def test_document_template_pages(served: ServedStack, page: Page, size: str, lang: str) -> None:
+    page.set_viewport_size(SIZES[size])
+    csp = watch_csp(page)
+    app = served.app
+    _org_id, token, email, password = org_admin(served)
+    with httpx.Client(base_url=app.url, timeout=60) as api:
+        created = api.post(
+            "/api/v1/document-templates",
+            headers={"Authorization": f"Bearer {token}"},
+            files={"file": ("t.pdf", form_pdf(), "application/pdf")},
+            data={"name": "Contract", "kind": "user_agreement", "fields": '{"visit_date": "date"}'},
+        )
+        assert created.status_code == 201, created.text
+    log_in(page, app.url, email, password, lang)
+    page.goto(f"{app.url}/console/document-templates")
+    assert_accessible(page)
+    if size == "phone":
+        assert_fits(page, PHONE)
+    page.locator(f"a[href='/console/document-templates/{created.json()['id']}']").click()
+    expect(page.locator("input[name=field_visit_date]")).to_have_attribute("type", "date")
+    assert_accessible(page)
+    if size == "phone":
+        assert_fits(page, PHONE)
+    page.locator("input[name=field_patient_name]").fill("Браузер Пациент")
+    page.locator("input[name=field_visit_date]").fill("2026-12-05")
+    page.locator("#patient_name").fill("Браузер Пациент")
+    page.locator("#contact").fill("+79990005005")
+    page.locator("form button[type=submit].primary").click()
+    expect(page).to_have_url(re.compile(r"/console/envelopes/[0-9a-f-]+\?done=sent"))
+    assert_accessible(page)
+    assert not csp, csp

@@ -72,6 +72,28 @@ _ROWS: dict[str, tuple[str, str, str]] = {
     "nav_settings": ("Settings", "Настройки", "تنظیمات"),
     "nav_account": ("My account", "Мой профиль", "حساب من"),
     "nav_branding": ("Branding", "Оформление", "نشان تجاری"),
+    "conversion_queued": (
+        "Queued: the files wait to be converted.",
+        "В очереди: файлы ждут преобразования.",
+        "در صف: پرونده‌ها منتظر تبدیل‌اند.",
+    ),
+    "conversion_converting": (
+        "Converting the files to PDF…",
+        "Преобразуем файлы в PDF…",
+        "در حال تبدیل پرونده‌ها به PDF…",
+    ),
+    "conversion_ready": (
+        "Ready: the document was sent.",
+        "Готово: документ отправлен.",
+        "آماده: سند فرستاده شد.",
+    ),
+    "conversion_failed": (
+        "Failed: the document was not sent.",
+        "Не удалось: документ не отправлен.",
+        "ناموفق: سند فرستاده نشد.",
+    ),
+    "conversion_try_again": ("Send again", "Отправить снова", "دوباره بفرستید"),
+    "conversion_open_envelope": ("Open the document", "Открыть документ", "باز کردن سند"),
     "nav_document_templates": ("Document templates", "Шаблоны документов", "الگوهای سند"),
     "console_doc_templates_intro": (
         "PDFs with form fields: fill one in, and it is sent like any document.",

@@ -22,7 +22,7 @@ from medsign.clinicians.models import (
     ClinicianEnrollment,
     DeviceRequest,
 )
-from medsign.console.models import BulkRow, BulkSend, SignerTemplate
+from medsign.console.models import BulkRow, BulkSend, Conversion, SignerTemplate
 from medsign.db.base import Base
 from medsign.document_templates.models import DocumentTemplate
 from medsign.documents.models import Document
@@ -61,6 +61,7 @@ __all__ = [
     "Clinician",
     "ClinicianDevice",
     "ClinicianEnrollment",
+    "Conversion",
     "DevMessage",
     "DeviceRequest",
     "Document",

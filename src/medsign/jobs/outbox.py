@@ -45,6 +45,7 @@ class JobKind(StrEnum):
     ATTACH_CODE = "attach_code"  # a 9-digit attach code to a patient (medsign.cabinet.messages)
     BULK_SEND = "bulk_send"  # create the envelopes of some rows of a bulk send (console)
     STAFF_INVITE = "staff_invite"  # email a staff invitation link (medsign.staff.messages)
+    CONVERT = "convert"  # normalize a console send's files, then send (console.conversion)
 
 
 # Lower runs first (docs/operations.md): what a patient waits for on the screen, then
@@ -63,6 +64,7 @@ PRIORITY: dict[JobKind, int] = {
     JobKind.EVIDENCE: 4,
     JobKind.BULK_SEND: 3,
     JobKind.STAFF_INVITE: 1,
+    JobKind.CONVERT: 2,
 }
 
 # CPU-bound kinds (PDF signing, RFC 3161 stamping, archives) run on a process pool;

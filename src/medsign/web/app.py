@@ -46,6 +46,7 @@ from medsign.web.pages import brand, clinician_app, dev_outbox, edo, idp, public
 from medsign.web.pages import cabinet as cabinet_pages
 from medsign.web.pages.console import auth as console_auth
 from medsign.web.pages.console import branding as console_branding
+from medsign.web.pages.console import conversions as console_conversions
 from medsign.web.pages.console import document_templates as console_document_templates
 from medsign.web.pages.console import envelopes as console_envelopes
 from medsign.web.pages.console import send as console_send
@@ -152,6 +153,7 @@ def create_app(
         console_templates,
         console_branding,
         console_document_templates,
+        console_conversions,
         brand,
         public,
         clinician_app,

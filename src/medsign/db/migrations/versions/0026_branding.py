@@ -1,7 +1,8 @@
 """branding and document templates
 
 ``brandings``: per-organization logo, colours, sender name and custom domain;
-``document_templates``: PDFs with form fields filled before sending.
+``document_templates``: PDFs with form fields filled before sending;
+``console_conversions``: console sends whose files a job converts.
 
 Revision ID: 0026
 Revises: 0022
@@ -66,10 +67,41 @@ def upgrade() -> None:
     op.create_index(
         "ix_document_templates_organization_id", "document_templates", ["organization_id"]
     )
+    op.create_table(
+        "console_conversions",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("organization_id", sa.String(36), nullable=False),
+        sa.Column("branch_id", sa.String(36), nullable=True),
+        sa.Column("staff_id", sa.String(36), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("form", sa.JSON(), nullable=False),
+        sa.Column("sources", sa.JSON(), nullable=False),
+        sa.Column("envelope_id", sa.String(36), nullable=True),
+        sa.Column("created_at", _TS, nullable=False),
+        sa.Column("updated_at", _TS, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name="fk_console_conversions_organization_id_organizations",
+        ),
+        sa.ForeignKeyConstraint(
+            ["branch_id"], ["branches.id"], name="fk_console_conversions_branch_id_branches"
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff_members.id"], name="fk_console_conversions_staff_id_staff_members"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_console_conversions"),
+    )
+    op.create_index(
+        "ix_console_conversions_organization_id", "console_conversions", ["organization_id"]
+    )
 
 
 def downgrade() -> None:
     """Revert."""
+    op.drop_index("ix_console_conversions_organization_id", "console_conversions")
+    op.drop_table("console_conversions")
     op.drop_index("ix_document_templates_organization_id", "document_templates")
     op.drop_table("document_templates")
     op.drop_table("brandings")

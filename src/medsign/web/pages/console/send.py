@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from medsign.console import bulk
+from medsign.console.conversion import needs_job, start_conversion
 from medsign.console.schemas import SendRequest
 from medsign.console.service import (
     get_template,
@@ -74,6 +75,25 @@ def _prepare(rt: Runtime, request: SendRequest) -> PreparedDocument:
     return prepare_document(
         title=title, kind=request.kind, uploads=request.uploads, limits=intake_limits(rt.settings)
     )
+
+
+def _convert_later(
+    request: Request, rt: Runtime, req: SendRequest, typed: dict[str, str]
+) -> Response:
+    """Large or office files: store them, queue the conversion, show its status page."""
+    if req.kind not in [k.value for k in DocumentKind]:
+        raise InvalidInput("Choose a document kind from the list.", field="kind")
+    form = {
+        **typed,
+        "title": req.title.strip() or t(f"kind_{req.kind}", rt.settings.default_lang),
+        "seal_first": "1" if req.seal_first else "",
+    }
+    with staff_transaction(request, action=Action.SEND) as (session, actor):
+        if typed["template"]:
+            get_template(session, actor, typed["template"])  # 404 now, not in the job
+        conversion = start_conversion(session, rt.files, actor, form, req.uploads, now=rt.clock())
+        conversion_id = conversion.id
+    return RedirectResponse(f"{PATH}/conversions/{conversion_id}", status_code=303)
 
 
 def _send_form(
@@ -152,6 +172,8 @@ def send(
             signer = patient_signer(req.patient_name, req.contact, req.method)
             if not req.uploads:
                 raise InvalidInput(t("console_no_files", lang), field="files")
+            if needs_job(req.uploads, rt.settings.console_convert_job_bytes):
+                return _convert_later(request, rt, req, typed)
             prepared = _prepare(rt, req)
             now = rt.clock()
             with staff_transaction(request, action=Action.SEND) as (session, actor):

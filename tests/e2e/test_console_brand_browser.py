@@ -160,6 +160,7 @@ def test_document_template_pages(served: ServedStack, page: Page, size: str, lan
         assert_fits(page, PHONE)
     page.locator("input[name=field_patient_name]").fill("Браузер Пациент")
     page.locator("input[name=field_visit_date]").fill("2026-12-05")
+    page.locator("input[name=field_price]").fill("1500.50")  # undeclared: required text
     page.locator("#patient_name").fill("Браузер Пациент")
     page.locator("#contact").fill("+79990005005")
     page.locator("form button[type=submit].primary").click()

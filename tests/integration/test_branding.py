@@ -303,3 +303,16 @@ def test_parallel_saves_and_one_domain_for_two_organizations(
     assert saved is not None and saved.custom_domain == "race.clinic.example"
     assert saved.version == sum(1 for org, code in answers if org == winner and code == 303)
     assert row(rt, next(o for o in orgs if o != winner)) is None
+
+
+def test_cabinet_on_the_custom_domain_shows_the_brand(client: TestClient, rt: Runtime) -> None:
+    org_id, _headers = new_org(rt, "Clinic Aurora")
+    log_in(client, rt, org_id)
+    res = save(client, image_bytes(), primary_color="#0b5cad", custom_domain="my.aurora.example")
+    assert res.status_code == 303
+    branded = client.get("/cabinet?lang=en", headers={"host": "my.aurora.example"})
+    assert branded.status_code == 200
+    assert "Clinic Aurora" in branded.text and f"/brand/{org_id}/style.css" in branded.text
+    plain = client.get("/cabinet?lang=en")
+    assert plain.status_code == 200
+    assert "Clinic Aurora" not in plain.text and '<span class="brand">medsign</span>' in plain.text

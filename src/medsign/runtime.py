@@ -274,9 +274,9 @@ class Runtime:
         """Page images of documents for the viewer, kept under ``<data_dir>/cache/pages``."""
         return PageImages(self.files, self.settings.data_dir / "cache" / "pages")
 
-    def signing_url(self, token: str) -> str:
-        """The public link a signer opens."""
-        return f"{self.settings.public_url.rstrip('/')}/s/{token}"
+    def signing_url(self, token: str, base: str | None = None) -> str:
+        """The public link a signer opens (``base``: the organization's own address)."""
+        return f"{(base or self.settings.public_url).rstrip('/')}/s/{token}"
 
     def cabinet_url(self) -> str:
         """The public address of the patient cabinet."""

@@ -32,6 +32,7 @@ class ReceivedSms:
     text: str
     headers: dict[str, str]
     callback_url: str | None = None
+    sender: str | None = None  # the optional sender name (docs/sms-gateway.md)
 
 
 class SmsGateway(LoopbackPeer):
@@ -153,9 +154,15 @@ class SmsGateway(LoopbackPeer):
                     self.duplicates += 1
                     return 200, {"id": sms_id, "status": "accepted", "duplicate": True}
             callback = data.get("callback_url")
+            sender = data.get("sender")
             self._messages.append(
                 ReceivedSms(
-                    sms_id, to, text, headers, callback if isinstance(callback, str) else None
+                    sms_id,
+                    to,
+                    text,
+                    headers,
+                    callback if isinstance(callback, str) else None,
+                    sender if isinstance(sender, str) else None,
                 )
             )
             self._changed.notify_all()

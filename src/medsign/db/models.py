@@ -5,6 +5,7 @@ from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.authenticators.models import AuthenticatorCredential
 from medsign.branches.models import Branch
+from medsign.branding.models import Branding
 from medsign.cabinet.models import (
     AgreementAcceptance,
     AttachCode,
@@ -22,8 +23,9 @@ from medsign.clinicians.models import (
     ClinicianEnrollment,
     DeviceRequest,
 )
-from medsign.console.models import BulkRow, BulkSend, SignerTemplate
+from medsign.console.models import BulkRow, BulkSend, Conversion, SignerTemplate
 from medsign.db.base import Base
+from medsign.document_templates.models import DocumentTemplate
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
 from medsign.events.models import Event
@@ -73,6 +75,7 @@ __all__ = [
     "AuthenticatorCredential",
     "Base",
     "Branch",
+    "Branding",
     "BulkRow",
     "BulkSend",
     "CabinetAccount",
@@ -82,10 +85,12 @@ __all__ = [
     "Clinician",
     "ClinicianDevice",
     "ClinicianEnrollment",
+    "Conversion",
     "CscService",
     "DevMessage",
     "DeviceRequest",
     "Document",
+    "DocumentTemplate",
     "EdoAgreement",
     "Envelope",
     "EnvelopeVersion",

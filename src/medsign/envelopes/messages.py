@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from medsign.branding.outbound import base_url, sender_name
 from medsign.documents.models import Document
 from medsign.domain.policy import Method
 from medsign.domain.states import EnvelopeStatus, SignerStatus
@@ -97,7 +98,10 @@ def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
         url = (
             rt.cabinet_url()  # signed inside the patient cabinet (docs/cabinet.md)
             if signer.method == Method.CABINET.value
-            else rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
+            else rt.signing_url(
+                rt.keyring.link_token(signer.id, signer.link_version),
+                base_url(session, org.id, rt.settings.public_url),
+            )
         )
         route = _channel(signer)
         if route is None:
@@ -112,6 +116,7 @@ def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
             body=t("invite_body", signer.lang, org=org.name, title=doc.title, url=url)
             + _revoke_hint(session, rt, signer),
             idempotency_key=call.id,  # the same for every attempt of this job
+            sender_name=sender_name(session, signer.envelope.organization_id),
         )
     hand_off(rt, call, senders[channel], message, scope)
 
@@ -130,7 +135,10 @@ def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
         channel, to = route
         scope = _scope(signer)
         doc, org = _context(session, signer)
-        url = rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
+        url = rt.signing_url(
+            rt.keyring.link_token(signer.id, signer.link_version),
+            base_url(session, org.id, rt.settings.public_url),
+        )
         message = Message(
             channel=channel,
             to=to,
@@ -138,6 +146,7 @@ def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
             body=t(f"{notice}_body", signer.lang, org=org.name, title=doc.title, url=url)
             + _revoke_hint(session, rt, signer),
             idempotency_key=call.id,  # the same for every attempt of this job
+            sender_name=sender_name(session, signer.envelope.organization_id),
         )
     hand_off(rt, call, senders[channel], message, scope)
 
@@ -164,5 +173,6 @@ def send_code(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> Non
             subject=t("code_subject", signer.lang),
             body=t("code_body", signer.lang, title=doc.title, code=code),
             idempotency_key=call.id,  # the same for every attempt of this job
+            sender_name=sender_name(session, signer.envelope.organization_id),
         )
     hand_off(rt, call, senders[channel], message, scope)

@@ -11,6 +11,7 @@ from medsign.cabinet.service import purge_stale
 from medsign.clinicians.messages import send_enrollment
 from medsign.clinicians.requests import prepare_signer
 from medsign.console.bulk import run_bulk_chunk
+from medsign.console.conversion import run_conversion
 from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
@@ -74,6 +75,7 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.DEVICE_PREPARE.value: prepare_signer,
         JobKind.ENROLLMENT.value: enrollment,
         JobKind.BULK_SEND.value: run_bulk_chunk,
+        JobKind.CONVERT.value: run_conversion,
         JobKind.STAFF_INVITE.value: staff_invite,
         JobKind.SCHEDULE.value: schedule,
         JobKind.NOTIFY.value: notify,

@@ -50,6 +50,7 @@ class JobKind(StrEnum):
     STAFF_INVITE = "staff_invite"  # email a staff invitation link (medsign.staff.messages)
     SCHEDULE = "schedule"  # recompute a target's notification times (medsign.reminders)
     NOTIFY = "notify"  # one step of a notification message (medsign.notify.delivery)
+    CONVERT = "convert"  # normalize a console send's files, then send (console.conversion)
 
 
 # Lower runs first (docs/operations.md): what a patient waits for on the screen, then
@@ -70,6 +71,7 @@ PRIORITY: dict[JobKind, int] = {
     JobKind.STAFF_INVITE: 1,
     JobKind.SCHEDULE: 3,
     JobKind.NOTIFY: 3,
+    JobKind.CONVERT: 2,
 }
 
 # CPU-bound kinds (PDF signing, RFC 3161 stamping, archives) run on a process pool;

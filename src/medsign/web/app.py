@@ -26,6 +26,7 @@ from medsign.web.api import (
     clinicians,
     device,
     device_webauthn,
+    document_templates,
     documents,
     envelopes,
     external,
@@ -48,8 +49,8 @@ from medsign.web.api import (
 from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
-from medsign.web.pages import cabinet as cabinet_pages
 from medsign.web.pages import (
+    brand,
     cabinet_visits,
     clinician_app,
     dev_outbox,
@@ -59,7 +60,11 @@ from medsign.web.pages import (
     public,
     signing,
 )
+from medsign.web.pages import cabinet as cabinet_pages
 from medsign.web.pages.console import auth as console_auth
+from medsign.web.pages.console import branding as console_branding
+from medsign.web.pages.console import conversions as console_conversions
+from medsign.web.pages.console import document_templates as console_document_templates
 from medsign.web.pages.console import envelopes as console_envelopes
 from medsign.web.pages.console import send as console_send
 from medsign.web.pages.console import settings as console_settings
@@ -136,6 +141,7 @@ def create_app(
     openapi.install(app)  # problem responses, bearer auth (web/openapi.py)
     for module in (
         health,
+        document_templates,
         documents,
         envelopes,
         patients,
@@ -173,6 +179,10 @@ def create_app(
         console_staff,
         console_templates,
         console_settings,
+        console_branding,
+        console_document_templates,
+        console_conversions,
+        brand,
         public,
         clinician_app,
     ):

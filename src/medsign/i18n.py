@@ -557,10 +557,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "fa": "تأییدها برای {workplace} اکنون اثر انگشت، چهره یا قفل صفحه را می‌خواهند.",
     },
 }
-TEXTS.update(CABINET_TEXTS)
-TEXTS.update(CONSOLE_TEXTS)
-TEXTS.update(CONSOLE_SETTINGS_TEXTS)
-TEXTS.update(VISIT_TEXTS)
+
+
+def _add(catalogue: dict[str, dict[str, str]]) -> None:
+    """Add an area's catalogue; a key that is already there must mean the same, so one
+    area never changes another's words by accident."""
+    for key, texts in catalogue.items():
+        if key in TEXTS and TEXTS[key] != texts:
+            raise ValueError(f"i18n key {key!r} is defined twice with different texts")
+        TEXTS[key] = texts
+
+
+for _catalogue in (CABINET_TEXTS, CONSOLE_TEXTS, CONSOLE_SETTINGS_TEXTS, VISIT_TEXTS):
+    _add(_catalogue)
 
 
 def t(key: str, lang: str, **params: object) -> str:

@@ -232,13 +232,6 @@ _ROWS: dict[str, tuple[str, str, str]] = {
     "role_clinic": ("Clinic", "Клиника", "درمانگاه"),
     "role_clinician": ("Clinician", "Врач", "پزشک"),
     "role_viewer": ("Gets a copy", "Получает копию", "دریافت رونوشت"),
-    "method_cabinet": ("Patient cabinet", "Личный кабинет", "کارتابل بیمار"),
-    "method_device": ("Clinician's device key", "Ключ устройства врача", "کلید دستگاه پزشک"),
-    "method_external": (
-        "Qualified signature (uploaded)",
-        "Квалифицированная подпись (загружена)",
-        "امضای واجد شرایط (بارگذاری شده)",
-    ),
     "staff_role_admin": ("Admin", "Администратор", "مدیر"),
     "staff_role_operator": ("Operator", "Оператор", "اپراتور"),
     "staff_role_clinician": ("Clinician", "Врач", "پزشک"),

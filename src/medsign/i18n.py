@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from medsign.i18n_cabinet import CABINET_TEXTS
 from medsign.i18n_console import CONSOLE_TEXTS
+from medsign.i18n_push import PUSH_TEXTS
 
 LANGS: tuple[str, ...] = ("en", "ru", "fa")
 RTL: frozenset[str] = frozenset({"fa"})
@@ -546,6 +547,7 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 TEXTS.update(CABINET_TEXTS)
 TEXTS.update(CONSOLE_TEXTS)
+TEXTS.update(PUSH_TEXTS)
 
 
 def t(key: str, lang: str, **params: object) -> str:

@@ -18,7 +18,6 @@ When no channel is left the message is dead-lettered (``dead``) and can be repla
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +34,7 @@ from medsign.notify.models import (
 )
 from medsign.notify.outbound import MessageStatus
 from medsign.notify.ports import Channel, DeliveryError, Message, Sender
+from medsign.notify.subscriptions import push_targets
 from medsign.notify.webpush import EndpointGone
 from medsign.patients.models import Patient
 from medsign.runtime import Runtime
@@ -109,8 +109,16 @@ def advance(session: Session, message: NotificationMessage, now: datetime, detai
     enqueue(session, JobKind.NOTIFY, {"message_id": message.id}, now=now)
 
 
-def addresses(session: Session, message: NotificationMessage, channel: str) -> list[str]:
-    """Where ``message`` can reach its person on ``channel`` (empty: nowhere)."""
+def addresses(
+    session: Session,
+    message: NotificationMessage,
+    channel: str,
+    *,
+    now: datetime,
+    cabinet_idle: timedelta,
+) -> list[str]:
+    """Where ``message`` can reach its person on ``channel`` (empty: nowhere); push
+    also reaches the patient's cabinet (medsign.notify.subscriptions)."""
     patient = session.get(Patient, message.patient_id) if message.patient_id else None
     if patient is not None and patient.organization_id != message.organization_id:
         patient = None
@@ -120,22 +128,10 @@ def addresses(session: Session, message: NotificationMessage, channel: str) -> l
     if channel == "sms":
         phone = message.phone or (patient.phone if patient else None)
         return [phone] if phone else []
+    if channel == "push":
+        return push_targets(session, message, now=now, cabinet_idle=cabinet_idle)
     if message.subject_kind is None or message.subject_id is None:
         return []
-    if channel == "push":
-        subs = session.scalars(
-            select(PushSubscription)
-            .where(
-                PushSubscription.organization_id == message.organization_id,
-                PushSubscription.subject_kind == message.subject_kind,
-                PushSubscription.subject_id == message.subject_id,
-            )
-            .order_by(PushSubscription.created_at.desc())
-        ).all()
-        return [
-            json.dumps({"endpoint": s.endpoint, "keys": {"p256dh": s.p256dh, "auth": s.auth}})
-            for s in subs
-        ]
     if channel == "telegram":
         chats = session.scalars(
             select(TelegramLink.chat_id).where(
@@ -158,6 +154,7 @@ class _Step:
     subject: str
     body: str
     scope: tuple[str, str | None]
+    link: str | None
 
 
 def _claim_step(rt: Runtime, call: JobCall, senders: Mapping[Channel, Sender]) -> _Step | None:
@@ -184,9 +181,14 @@ def _claim_step(rt: Runtime, call: JobCall, senders: Mapping[Channel, Sender]) -
             return None  # another worker holds this step
         if message.status not in (MessageStatus.QUEUED.value, SENDING):
             return None  # sent, delivered or dead: this job is a stale duplicate
+        idle = timedelta(days=rt.settings.cabinet_session_days)
         while message.step < len(message.channels):
             channel = message.channels[message.step]
-            targets = addresses(session, message, channel) if channel in senders else []
+            targets = (
+                addresses(session, message, channel, now=now, cabinet_idle=idle)
+                if channel in senders
+                else []
+            )
             if targets:
                 break
             log(session, message, "skipped", now, detail=f"no {channel} address or channel")
@@ -208,6 +210,7 @@ def _claim_step(rt: Runtime, call: JobCall, senders: Mapping[Channel, Sender]) -
             subject=message.subject,
             body=(message.texts or {}).get(channel, message.text),
             scope=(message.organization_id, message.branch_id),
+            link=message.link,
         )
 
 
@@ -233,6 +236,7 @@ def deliver(
             body=step.body,
             idempotency_key=ref,
             receipt=rt.keyring.hash(PUSH_RECEIPT, ref) if step.channel == "push" else None,
+            link=step.link if step.channel == "push" else None,
         )
         try:
             provider_ref = sender.send(message) or provider_ref

@@ -31,6 +31,8 @@ class Message:
     # Push only: the token the cabinet's service worker sends back when it showed the
     # notification (the push channel's delivery report, docs/notifications.md).
     receipt: str | None = None
+    # Push only: the page the notification opens when clicked (an absolute URL).
+    link: str | None = None
 
 
 class DeliveryError(Exception):

@@ -25,6 +25,7 @@ from medsign.web.api import (
     cabinet,
     clinicians,
     device,
+    device_push,
     device_webauthn,
     documents,
     envelopes,
@@ -46,7 +47,7 @@ from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
 from medsign.web.pages import cabinet as cabinet_pages
-from medsign.web.pages import clinician_app, dev_outbox, edo, idp, public, signing
+from medsign.web.pages import cabinet_push, clinician_app, dev_outbox, edo, idp, public, signing
 from medsign.web.pages.console import auth as console_auth
 from medsign.web.pages.console import envelopes as console_envelopes
 from medsign.web.pages.console import send as console_send
@@ -141,6 +142,7 @@ def create_app(
         device,
         cabinet,
         device_webauthn,
+        device_push,
         external,
         appointments,
         notification_rules,
@@ -148,6 +150,7 @@ def create_app(
         idp,
         edo,
         cabinet_pages,
+        cabinet_push,
         dev_outbox,
         console_auth,
         console_envelopes,

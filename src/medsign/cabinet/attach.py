@@ -35,6 +35,7 @@ from medsign.events.service import emit
 from medsign.i18n import t
 from medsign.jobs.outbox import JobKind, enqueue
 from medsign.notify.outbound import Recipient, organization_channels, queue_message
+from medsign.notify.subscriptions import CABINET, Holder, count_for
 from medsign.organizations.models import Organization
 from medsign.patients.models import Patient
 from medsign.patients.service import find_patient, get_patient
@@ -344,9 +345,19 @@ def _confirm(
     session: Session, account: CabinetAccount, link: PatientLink, cabinet_url: str, now: datetime
 ) -> None:
     """Confirm the attachment to the patient on the organization's channels (push first
-    where it lists push: the cabinet's other devices), except SMS: the patient sees
-    the confirmation on screen already, so a paid message would only repeat it."""
-    channels = [c for c in organization_channels(session, link.organization_id) if c != "sms"]
+    where it lists push: the cabinet's devices with notifications on), except SMS: the
+    patient sees the confirmation on screen already, so a paid message would only
+    repeat it. Nothing is queued when no such channel can reach them (no dead letter)."""
+    patient = session.get(Patient, link.patient_id)
+    reachable = {
+        "push": count_for(session, Holder(CABINET, account.id)) > 0,
+        "email": bool(patient and patient.email),
+    }
+    channels = [
+        c
+        for c in organization_channels(session, link.organization_id)
+        if c != "sms" and reachable.get(c, False)
+    ]
     org = session.get(Organization, link.organization_id)
     if not channels or org is None:
         return

@@ -100,18 +100,18 @@ def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
             if signer.method == Method.CABINET.value
             else rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
         )
+        subject_key = "reminder_subject" if call.payload.get("reminder") else "invite_subject"
+        subject = t(subject_key, signer.lang, title=doc.title)
+        body = t("invite_body", signer.lang, org=org.name, title=doc.title, url=url)
+        body += _revoke_hint(session, rt, signer)
+        if signer.method == Method.CABINET.value and (signer.patient_id or _channel(signer)):
+            _invite_to_cabinet(rt, session, call, signer, subject, body)
+            return
         route = _channel(signer)
         if route is None:
             return
         channel, to = route
         scope = _scope(signer)
-        subject_key = "reminder_subject" if call.payload.get("reminder") else "invite_subject"
-        subject = t(subject_key, signer.lang, title=doc.title)
-        body = t("invite_body", signer.lang, org=org.name, title=doc.title, url=url)
-        body += _revoke_hint(session, rt, signer)
-        if signer.method == Method.CABINET.value:
-            _invite_to_cabinet(rt, session, call, signer, subject, body)
-            return
         message = Message(
             channel=channel,
             to=to,
@@ -127,7 +127,8 @@ def _invite_to_cabinet(
 ) -> None:
     """A document to sign in the cabinet goes out as a notification on the
     organization's fallback order (docs/notifications.md): push to the patient's cabinet
-    first where the order says so, email or SMS only when push did not reach them. The
+    first where the order says so, email or SMS (the signer's contact, else the patient
+    card's) only when push did not reach them. The
     message is queued in this job's transaction, keyed by the job (a retry queues it
     once); it is metered when a channel takes it."""
     env = signer.envelope

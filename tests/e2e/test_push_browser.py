@@ -16,6 +16,7 @@ and posts the receipt back to medsign.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -26,10 +27,12 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.conftest import VIEWPORT
 from tests.e2e.test_browser_signing import MESSAGE_TIMEOUT, new_phone, signer
 from tests.e2e.test_cabinet import _attach_code, _card, browser_login
+from tests.e2e.test_clinician_app import open_app
+from tests.e2e.test_clinician_device_flow import enroll, prescription
 from tests.support.axe import assert_accessible
 from tests.support.pdfs import make_pdf
 from tests.support.push_service import PushReceived, PushService
-from tests.support.served import ServedMedsign, ServedStack, create_org
+from tests.support.served import ServedMedsign, ServedStack, create_org, serve_with_peers
 
 pytestmark = pytest.mark.e2e
 
@@ -58,6 +61,15 @@ FAKE_PUSH = """
 def push() -> Iterator[PushService]:
     with PushService() as service:
         yield service
+
+
+@pytest.fixture(scope="module")
+def on_localhost(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedMedsign]:
+    """medsign on http://localhost:PORT (WebAuthn wants a domain; the app uses it)."""
+    with serve_with_peers(
+        tmp_path_factory.mktemp("push-app"), "sqlite", public_host="localhost"
+    ) as stack:
+        yield stack.app
 
 
 def wait(check: Callable[[], Any], what: str, timeout: float = MESSAGE_TIMEOUT) -> Any:
@@ -207,5 +219,66 @@ def test_the_switch_in_every_language(
         expect(section.locator("#push-status")).not_to_be_empty()
         assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")
         assert_accessible(page)
+    finally:
+        context.close()
+
+
+def test_the_clinician_app_subscribes_and_opens_the_request(
+    browser: Browser, on_localhost: ServedMedsign, push: PushService
+) -> None:
+    app = on_localhost
+    context = browser.new_context(viewport=VIEWPORT)
+    context.grant_permissions(["notifications"], origin=app.url)
+    subscription = push.subscribe()
+    context.add_init_script(FAKE_PUSH % json.dumps(subscription))
+    page = context.new_page()
+    try:
+        invited = enroll(page, app)
+        switch = page.locator("#screen-push")
+        expect(switch).to_be_visible()
+        expect(switch.locator("#push-status")).to_have_text(
+            "Notifications are off: new requests appear while the app is open."
+        )
+        switch.get_by_role("button", name="Turn on notifications").click()
+        expect(switch.locator("#push-status")).to_have_text(
+            "Notifications are on: new requests are announced even when the app is closed."
+        )
+        assert_accessible(page)
+
+        prescription(app, invited["id"], "Rx pushed")
+        got = wait(lambda: push.received[:1], "push message")[0]
+        assert push.errors == []
+        expect(page.locator("#requests li")).to_have_count(1)  # the event stream too
+        request_id = page.locator("#requests li").get_attribute("data-id")
+        # In the clinician's language (ru unless the invitation said otherwise).
+        assert got.payload["url"] == f"{app.url}/app?lang=ru#request={request_id}"
+        assert got.payload["body"] == "Clinic One просит подписать «Rx pushed»."
+
+        def delivered() -> bool:
+            res = app.http.get("/api/v1/notifications", headers=app.headers)
+            items = [m for m in res.json()["items"] if m["event"] == "device.request"]
+            return [m["status"] for m in items] == ["delivered"]
+
+        deliver(page, "/app", got)
+        wait(delivered, "receipt")
+        (worker,) = [w for w in context.service_workers if w.url.endswith("/app/sw.js")]
+        shown = worker.evaluate(
+            "self.registration.getNotifications().then(n => n.map(x => x.data.url))"
+        )
+        assert shown == [got.payload["url"]]
+        # Where the click leads: the app on that request, focused.
+        open_app(page, got.payload["url"])
+        card = page.locator(f"#requests li[data-id='{request_id}']")
+        expect(card).to_have_class(re.compile(r"\bwanted\b"))
+        expect(card.get_by_role("button", name="Подписать", exact=True)).to_be_focused()
+
+        switch.get_by_role("button", name="Выключить уведомления").click()  # now in Russian
+        expect(switch.locator("#push-status")).to_have_text(
+            "Уведомления выключены: новые запросы появляются, пока приложение открыто."
+        )
+        prescription(app, invited["id"], "Rx not pushed")
+        expect(page.locator("#requests li")).to_have_count(2)
+        time.sleep(2)  # the worker had its chance
+        assert len(push.received) == 1
     finally:
         context.close()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from medsign.i18n_cabinet import CABINET_TEXTS
 from medsign.i18n_console import CONSOLE_TEXTS
+from medsign.i18n_console_settings import CONSOLE_SETTINGS_TEXTS
 from medsign.i18n_push import PUSH_TEXTS
+from medsign.i18n_visits import VISIT_TEXTS
 
 LANGS: tuple[str, ...] = ("en", "ru", "fa")
 RTL: frozenset[str] = frozenset({"fa"})
@@ -544,9 +546,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Нет соединения. Запросы появятся, когда оно восстановится.",
         "fa": "اتصال برقرار نیست. درخواست‌ها پس از برقراری اتصال نمایش داده می‌شوند.",
     },
+    "app_protect_button": {
+        "en": "Protect approvals with fingerprint, face or screen lock",
+        "ru": "Защитить подтверждения отпечатком, лицом или блокировкой экрана",
+        "fa": "محافظت از تأییدها با اثر انگشت، چهره یا قفل صفحه",
+    },
+    "app_protected": {
+        "en": "Approvals for {workplace} now ask for your fingerprint, face or screen lock.",
+        "ru": "Подтверждения для «{workplace}» теперь запрашивают отпечаток, лицо или "
+        "блокировку экрана.",
+        "fa": "تأییدها برای {workplace} اکنون اثر انگشت، چهره یا قفل صفحه را می‌خواهند.",
+    },
 }
 TEXTS.update(CABINET_TEXTS)
 TEXTS.update(CONSOLE_TEXTS)
+TEXTS.update(CONSOLE_SETTINGS_TEXTS)
+TEXTS.update(VISIT_TEXTS)
 TEXTS.update(PUSH_TEXTS)
 
 

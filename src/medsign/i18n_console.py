@@ -71,6 +71,130 @@ _ROWS: dict[str, tuple[str, str, str]] = {
     "nav_staff": ("Staff", "Сотрудники", "کارکنان"),
     "nav_settings": ("Settings", "Настройки", "تنظیمات"),
     "nav_account": ("My account", "Мой профиль", "حساب من"),
+    "nav_branding": ("Branding", "Оформление", "نشان تجاری"),
+    "conversion_queued": (
+        "Queued: the files wait to be converted.",
+        "В очереди: файлы ждут преобразования.",
+        "در صف: پرونده‌ها منتظر تبدیل‌اند.",
+    ),
+    "conversion_converting": (
+        "Converting the files to PDF…",
+        "Преобразуем файлы в PDF…",
+        "در حال تبدیل پرونده‌ها به PDF…",
+    ),
+    "conversion_ready": (
+        "Ready: the document was sent.",
+        "Готово: документ отправлен.",
+        "آماده: سند فرستاده شد.",
+    ),
+    "conversion_failed": (
+        "Failed: the document was not sent.",
+        "Не удалось: документ не отправлен.",
+        "ناموفق: سند فرستاده نشد.",
+    ),
+    "conversion_try_again": ("Send again", "Отправить снова", "دوباره بفرستید"),
+    "conversion_open_envelope": ("Open the document", "Открыть документ", "باز کردن سند"),
+    "nav_document_templates": ("Document templates", "Шаблоны документов", "الگوهای سند"),
+    "console_doc_templates_intro": (
+        "PDFs with form fields: fill one in, and it is sent like any document.",
+        "PDF с полями формы: заполните его, и он отправится как любой документ.",
+        "PDFهای دارای فیلد فرم: یکی را پر کنید تا مانند هر سند دیگری فرستاده شود.",
+    ),
+    "console_no_doc_templates": (
+        "No document templates yet.",
+        "Шаблонов документов пока нет.",
+        "هنوز الگوی سندی نیست.",
+    ),
+    "console_new_doc_template": (
+        "New document template",
+        "Новый шаблон документа",
+        "الگوی سند تازه",
+    ),
+    "console_doc_template_file": (
+        "PDF with form fields",
+        "PDF с полями формы",
+        "PDF دارای فیلدهای فرم",
+    ),
+    "console_field_types": ("Field types", "Типы полей", "نوع فیلدها"),
+    "console_field_types_hint": (
+        "One per line, e.g. visit_date: date or price: number? (? = optional). "
+        "Fields not listed take required text.",
+        "По одному в строке, например visit_date: date или price: number? (? — необязательное). "
+        "Поля, которых нет в списке, — обязательный текст.",
+        "هر خط یکی، مثلاً visit_date: date یا price: number? (? = اختیاری). "
+        "فیلدهای فهرست‌نشده متن الزامی‌اند.",
+    ),
+    "console_fields": ("Fields", "Поля", "فیلدها"),
+    "console_optional": ("optional", "необязательно", "اختیاری"),
+    "field_type_text": ("text", "текст", "متن"),
+    "field_type_date": ("date", "дата", "تاریخ"),
+    "field_type_number": ("number", "число", "عدد"),
+    "console_or_doc_template": (
+        "Or fill a document template:",
+        "Или заполните шаблон документа:",
+        "یا یک الگوی سند را پر کنید:",
+    ),
+    "console_branding_intro": (
+        "Your logo, colours, sender name and address appear on the signing page, the "
+        "cabinet, messages and signature blocks of your organization's documents.",
+        "Ваш логотип, цвета, имя отправителя и адрес видны на странице подписания, в "
+        "кабинете, в сообщениях и в штампах подписи документов вашей организации.",
+        "نشان، رنگ‌ها، نام فرستنده و نشانی شما در صفحهٔ امضا، کابینه، پیام‌ها و مهر امضای "
+        "اسناد سازمان شما دیده می‌شوند.",
+    ),
+    "console_branding_saved": ("Saved.", "Сохранено.", "ذخیره شد."),
+    "console_logo": ("Logo", "Логотип", "نشان"),
+    "console_logo_current": ("Current logo", "Текущий логотип", "نشان کنونی"),
+    "console_logo_remove": ("Remove the logo", "Удалить логотип", "حذف نشان"),
+    "console_logo_upload": (
+        "New logo (PNG or JPEG)",
+        "Новый логотип (PNG или JPEG)",
+        "نشان تازه (PNG یا JPEG)",
+    ),
+    "console_logo_hint": (
+        "Up to 512 KB and 4096 pixels a side. SVG is not accepted.",
+        "До 512 КБ и 4096 пикселей по стороне. SVG не принимается.",
+        "تا ۵۱۲ کیلوبایت و ۴۰۹۶ پیکسل در هر ضلع. SVG پذیرفته نمی‌شود.",
+    ),
+    "console_colours": ("Colours", "Цвета", "رنگ‌ها"),
+    "console_primary_colour": (
+        "Primary colour (buttons, links)",
+        "Основной цвет (кнопки, ссылки)",
+        "رنگ اصلی (دکمه‌ها، پیوندها)",
+    ),
+    "console_accent_colour": (
+        "Accent colour (headings, header line)",
+        "Акцентный цвет (заголовки, линия шапки)",
+        "رنگ تأکیدی (سرتیترها، خط سربرگ)",
+    ),
+    "console_colour_hint": (
+        "Like #0b5cad. White text must be readable on it (WCAG "
+        "AA, 4.5:1); paler colours are refused.",
+        "Например, #0b5cad. Белый текст на нём должен читаться (WCAG "
+        "AA, 4,5:1); более светлые цвета не принимаются.",
+        "مانند #0b5cad. متن سفید روی آن باید خوانا باشد (WCAG AA، "
+        "۴٫۵:۱)؛ رنگ‌های روشن‌تر پذیرفته نمی‌شوند.",
+    ),
+    "console_messages": ("Messages", "Сообщения", "پیام‌ها"),
+    "console_sender_name": ("Sender name", "Имя отправителя", "نام فرستنده"),
+    "console_sender_hint": (
+        "Shown as the sender of emails, and of SMS where the gateway allows it.",
+        "Показывается как отправитель писем и SMS, где шлюз это позволяет.",
+        "به‌عنوان فرستندهٔ ایمیل‌ها، و پیامک‌ها در جایی که درگاه اجازه دهد، نشان داده می‌شود.",
+    ),
+    "console_custom_domain": (
+        "Custom domain for links",
+        "Свой домен для ссылок",
+        "دامنهٔ اختصاصی برای پیوندها",
+    ),
+    "console_domain_hint": (
+        "Like sign.clinic.example. Point it at this service (DNS "
+        "and TLS) first; until set, links use {url}.",
+        "Например, sign.clinic.example. Сначала направьте его на этот "
+        "сервис (DNS и TLS); без него ссылки ведут на {url}.",
+        "مانند sign.clinic.example. نخست آن را به این سرویس اشاره دهید "
+        "(DNS و TLS)؛ تا آن زمان پیوندها به {url} می‌روند.",
+    ),
     "console_filters": ("Filters", "Фильтры", "فیلترها"),
     "console_search_patient": (
         "Patient (name starts with)",

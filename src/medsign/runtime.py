@@ -36,6 +36,7 @@ from medsign.pki import (
     load_or_create_dev_ca,
     load_seal_key_files,
 )
+from medsign.pki.seal_upload import load_uploaded_seal, uploaded_seal_version
 from medsign.settings import Settings
 from medsign.storage.factory import open_blob_store
 from medsign.storage.ports import BlobStore
@@ -77,6 +78,7 @@ class SealKeys:
     root: Path | None = None  # default: <data_dir>/keys
     _cache: dict[str, SealKey] = field(default_factory=dict)
     _slot_cache: dict[tuple[str, int], SealKey] = field(default_factory=dict)
+    _uploaded_cache: dict[str, tuple[int, SealKey]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _timestamper: Timestamper | None = None
     _clinician_ca: ClinicianCa | None = None
@@ -127,9 +129,32 @@ class SealKeys:
                 )
             return self._timestamper
 
+    def organization_dir(self, organization_id: str) -> Path:
+        """Where an organization's seal files live (its development seal, its uploaded one)."""
+        return self.keys_dir / "orgs" / organization_id
+
+    def _uploaded(self, organization_id: str) -> SealKey | None:
+        """The organization's uploaded seal (:mod:`medsign.pki.seal_upload`), re-read when
+        the file changes, so every process uses a new upload from its next signature."""
+        directory = self.organization_dir(organization_id)
+        version = uploaded_seal_version(directory)
+        if version is None:
+            return None
+        cached = self._uploaded_cache.get(organization_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        key = load_uploaded_seal(directory)
+        if key is not None:
+            self._uploaded_cache[organization_id] = (version, key)
+        return key
+
     def for_organization(self, organization_id: str, organization_name: str) -> SealKey:
-        """The seal key used for ``organization_id``."""
+        """The seal key used for ``organization_id``: the one its admin uploaded, else the
+        configured key files, else a seal from the development CA."""
         with self._lock:
+            uploaded = self._uploaded(organization_id)
+            if uploaded is not None:
+                return uploaded
             cached = self._cache.get(organization_id)
             if cached is not None:
                 return cached
@@ -139,7 +164,7 @@ class SealKeys:
             else:
                 ca = load_or_create_dev_ca(self.keys_dir)
                 key = ca.issue_seal(
-                    self.keys_dir / "orgs" / organization_id, organization_id, organization_name
+                    self.organization_dir(organization_id), organization_id, organization_name
                 )
             self._cache[organization_id] = key
             return key
@@ -155,7 +180,9 @@ class SealKeys:
         (the CMS template) keep working.
         """
         s = self.settings
-        if slot <= 0 or (s.seal_key_file is not None and s.seal_cert_file is not None):
+        configured = s.seal_key_file is not None and s.seal_cert_file is not None
+        uploaded = uploaded_seal_version(self.organization_dir(organization_id)) is not None
+        if slot <= 0 or configured or uploaded:
             return self.for_organization(organization_id, organization_name)
         with self._lock:
             cached = self._slot_cache.get((organization_id, slot))
@@ -163,7 +190,7 @@ class SealKeys:
                 return cached
             ca = load_or_create_dev_ca(self.keys_dir)
             key = ca.seal_for_slot(
-                self.keys_dir / "orgs" / organization_id, organization_id, organization_name, slot
+                self.organization_dir(organization_id), organization_id, organization_name, slot
             )
             self._slot_cache[(organization_id, slot)] = key
             return key
@@ -247,9 +274,9 @@ class Runtime:
         """Page images of documents for the viewer, kept under ``<data_dir>/cache/pages``."""
         return PageImages(self.files, self.settings.data_dir / "cache" / "pages")
 
-    def signing_url(self, token: str) -> str:
-        """The public link a signer opens."""
-        return f"{self.settings.public_url.rstrip('/')}/s/{token}"
+    def signing_url(self, token: str, base: str | None = None) -> str:
+        """The public link a signer opens (``base``: the organization's own address)."""
+        return f"{(base or self.settings.public_url).rstrip('/')}/s/{token}"
 
     def cabinet_url(self) -> str:
         """The public address of the patient cabinet."""

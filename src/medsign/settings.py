@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     verify_rate_per_minute: int = 60
     # Console login attempts per client address and minute, per web process (docs/console.md).
     console_login_per_minute: int = Field(default=20, ge=1)
+    # Console sends whose files are larger in all, or need LibreOffice, are converted by
+    # a job whose status the page polls (docs/console.md).
+    console_convert_job_bytes: int = Field(default=5 * 1024 * 1024, ge=0)
     # Bounded work per verification (medsign.pdf.isolated): signature fields examined,
     # time and memory of the child process that checks one file, children at once.
     verify_max_signatures: int = Field(default=50, ge=1, le=10_000)

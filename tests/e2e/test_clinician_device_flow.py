@@ -148,6 +148,8 @@ def test_enroll_receive_approve_and_the_pdf_validates(
     app: ServedMedsign, page: Page, tmp_path: Path
 ) -> None:
     cdp, authenticator = virtual_authenticator(page)
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url))
     invited = enroll(page, app)
     kept = stored_workplace(page)
     assert kept["type"] == "private" and kept["extractable"] is False
@@ -165,10 +167,22 @@ def test_enroll_receive_approve_and_the_pdf_validates(
     appeared = time.monotonic() - started
     print(f"request on screen {appeared:.2f} s after the envelope was created")
     assert appeared < APPEAR_WITHIN
+    # The document shows as server-drawn page images first (docs/viewer.md): the list
+    # and the document cost no pdf.js and no PDF until "Zoom and select text".
     card.get_by_role("button", name="Show document").click()
-    expect(card.locator("canvas")).to_have_count(1)
+    viewer = card.locator(".viewer")
+    expect(viewer).to_have_attribute("data-rendered", "1")
+    image = card.locator("img.page")
+    expect(image).to_have_attribute("alt", "Page 1 of 1")
+    assert image.evaluate("img => img.src.startsWith('blob:') && img.naturalWidth >= 480")
+    assert not [u for u in fetched if "pdfjs" in u or "/document" in u or "pdfview" in u]
+    assert [u for u in fetched if "/pages/1.webp?v=" in u]
     assert fits_the_screen(page)
     assert_accessible(page)
+    card.get_by_role("button", name="Zoom and select text").click()
+    expect(card.locator("canvas")).to_have_count(1)
+    expect(viewer).to_have_attribute("data-pdfjs", "1")
+    assert [u for u in fetched if "/document" in u] and [u for u in fetched if "pdfjs" in u]
 
     card.get_by_role("button", name="Approve").click()
     expect(page.locator("#app-status")).to_have_text("Approved: Prescription 1")
@@ -293,7 +307,7 @@ def test_one_key_and_certificate_per_workplace(app: ServedMedsign, page: Page) -
 def test_an_authenticator_that_cannot_verify_leaves_the_key_alone(
     app: ServedMedsign, page: Page
 ) -> None:
-    virtual_authenticator(page, verified=False)
+    cdp, authenticator = virtual_authenticator(page, verified=False)
     invited = enroll(page, app, outcome="error")  # said, not hidden
     expect(page.locator("#app-status")).to_contain_text("This device is enrolled")
     assert stored_workplace(page)["credentialId"] is None
@@ -301,4 +315,23 @@ def test_an_authenticator_that_cannot_verify_leaves_the_key_alone(
     card = page.locator("li.request", has_text="Key alone")
     card.get_by_role("button", name="Approve").click()
     expect(page.locator("#app-status")).to_have_text("Approved: Key alone")
+    app.wait_for_envelope(env["id"], "completed")
+
+    # Later, from the workplace list, the clinician registers the authenticator after all.
+    protect = page.get_by_role(
+        "button", name="Protect approvals with fingerprint, face or screen lock"
+    )
+    expect(protect).to_have_count(1)
+    assert_accessible(page)
+    cdp.send("WebAuthn.setUserVerified", {"authenticatorId": authenticator, "isUserVerified": True})
+    protect.click()
+    expect(page.locator("#app-status")).to_contain_text("now ask for your fingerprint")
+    expect(protect).to_have_count(0)
+    assert stored_workplace(page)["credentialId"]
+    before = sign_count(cdp, authenticator)
+    env = prescription(app, invited["id"], "Now verified")
+    card = page.locator("li.request", has_text="Now verified")
+    card.get_by_role("button", name="Approve").click()
+    expect(page.locator("#app-status")).to_have_text("Approved: Now verified")
+    assert sign_count(cdp, authenticator) == before + 1  # the approval asked for it
     app.wait_for_envelope(env["id"], "completed")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,73 @@ def test_a_bad_registration_is_refused_and_audited(
     assert res.status_code == 422
 
 
+def _options_challenge(http: Http, device: Device) -> tuple[dict[str, Any], bytes]:
+    res = http.post("/device/v1/webauthn/registration/options", headers=device.headers, json={})
+    assert res.status_code == 200, res.text
+    options: dict[str, Any] = res.json()
+    text = options["challenge"]
+    return options, base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_another_authenticator_needs_an_assertion_of_one_the_device_has(
+    client: TestClient, rt: Runtime, setup: tuple[dict[str, str], str, Device, SoftAuthenticator]
+) -> None:
+    headers, clinician_id, device, first = setup
+    second = SoftAuthenticator("http://testserver", "testserver")
+    options, challenge = _options_challenge(client, device)
+    new = second.register(options)
+
+    def attempt(assertion: Any) -> Any:
+        return client.post(
+            "/device/v1/webauthn/registration",
+            headers=device.headers,
+            json={"credential": new, "assertion": assertion},
+        )
+
+    for wrong in (
+        None,  # no confirmation at all
+        first.assert_(b"another challenge".ljust(32, b".")),  # over something else
+        second.assert_(challenge),  # the newcomer vouching for itself
+        first.assert_(challenge, origin="http://evil.example"),  # another origin
+        replace(first, user_verified=False).assert_(challenge),  # no user verification
+    ):
+        res = attempt(wrong)
+        assert res.status_code == 403, res.text
+        assert res.json()["type"] == "/problems/authenticator-rejected"
+    assert _audited(rt, "device.authenticator_refused", "authenticator-rejected") == 5
+    listed = client.get("/device/v1/webauthn", headers=device.headers).json()
+    assert len(listed["credentials"]) == 1
+
+    confirmation = first.assert_(challenge)
+    res = attempt(confirmation)
+    assert res.status_code == 201, res.text
+    listed = client.get("/device/v1/webauthn", headers=device.headers).json()
+    assert len(listed["credentials"]) == 2
+    with rt.transaction() as session:
+        event = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "device.authenticator_registered")
+            .order_by(AuditEvent.id.desc())
+        ).first()
+    assert event is not None and event.data["credential_id"] == res.json()["credential_id"]
+    assert event.data["confirmed_by"] == listed["credentials"][0]
+    # The confirmation is spent: a third authenticator cannot reuse it.
+    third = SoftAuthenticator("http://testserver", "testserver").register(options)
+    res = client.post(
+        "/device/v1/webauthn/registration",
+        headers=device.headers,
+        json={"credential": third, "assertion": confirmation},
+    )
+    assert res.status_code == 403, res.text
+
+    # The new authenticator approves.
+    _prescriptions(client, headers, clinician_id, 1)
+    drain(rt, limit=200)
+    [item] = device.requests(client)
+    res = device.approve(client, item, webauthn=second.assert_(_challenge(item)))
+    assert res.status_code == 200, res.text
+
+
 @pytest.mark.skipif(postgres_url() is None, reason="parallel requests are checked on PostgreSQL")
 def test_parallel_copies_of_one_approval_sign_once(tmp_path: Path) -> None:
     with serve_with_peers(tmp_path, "postgresql") as stack:
@@ -281,3 +349,40 @@ def _send_copies(base_url: str, path: str, device: Device, body: dict[str, Any])
         thread.join(120)
     assert len(codes) == 6 and all(code < 500 for code in codes), codes
     return sum(approved)
+
+
+@pytest.mark.skipif(postgres_url() is None, reason="parallel requests are checked on PostgreSQL")
+def test_one_confirmation_adds_one_authenticator_under_parallel_requests(tmp_path: Path) -> None:
+    with serve_with_peers(tmp_path, "postgresql") as stack:
+        app = stack.app
+        invited = _invite(app.http, app.headers)
+        device = Device(raw=True)
+        device.enroll(app.http, invited["enrollment_token"])
+        first = SoftAuthenticator(app.url, "127.0.0.1")
+        _register(app.http, device, first)
+        options, challenge = _options_challenge(app.http, device)
+        confirmation = first.assert_(challenge)
+        newcomers = [SoftAuthenticator(app.url, "127.0.0.1").register(options) for _ in range(6)]
+        start = threading.Barrier(6)
+        codes: list[int] = []
+        lock = threading.Lock()
+
+        def send(credential: dict[str, Any]) -> None:
+            with httpx.Client(base_url=app.url, timeout=60) as own:
+                start.wait()
+                res = own.post(
+                    "/device/v1/webauthn/registration",
+                    headers=device.headers,
+                    json={"credential": credential, "assertion": confirmation},
+                )
+            with lock:
+                codes.append(res.status_code)
+
+        threads = [threading.Thread(target=send, args=(c,)) for c in newcomers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert sorted(codes) == [201] + [403] * 5, codes
+        listed = app.http.get("/device/v1/webauthn", headers=device.headers).json()
+        assert len(listed["credentials"]) == 2

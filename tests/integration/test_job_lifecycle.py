@@ -22,9 +22,9 @@ from medsign.settings import Settings
 from tests.support.clock import FrozenClock
 
 
-def _queue_one(rt: Runtime) -> None:
+def _queue_one(rt: Runtime) -> str:
     with rt.transaction() as session:
-        enqueue(session, JobKind.NOTICE, {"test": True}, now=rt.clock())
+        return enqueue(session, JobKind.NOTICE, {"test": True}, now=rt.clock()).id
 
 
 def test_a_renewed_lease_keeps_the_job_from_other_workers(rt: Runtime, clock: FrozenClock) -> None:
@@ -60,11 +60,12 @@ def test_renewal_never_extends_another_workers_run(rt: Runtime, clock: FrozenClo
         assert job.attempts == second.attempt
 
 
-def test_a_long_job_runs_once_with_two_workers(settings: Settings) -> None:
-    """Real time, real threads: a 2 s lease, a 5 s job, two workers polling."""
+def test_a_long_job_runs_once_with_two_workers(rt: Runtime, settings: Settings) -> None:
+    """Real time, real threads: a 2 s lease, a 5 s job, two workers polling (``rt`` only
+    empties the tables afterwards; the workers run on a runtime with the real clock)."""
     settings.worker_lease_seconds = 2.0
     settings.worker_poll_seconds = 0.05
-    rt = Runtime.build(settings, clock=system_clock)
+    real = Runtime.build(settings, clock=system_clock)
     runs: list[int] = []
     done = threading.Event()
 
@@ -74,27 +75,26 @@ def test_a_long_job_runs_once_with_two_workers(settings: Settings) -> None:
         done.set()
 
     handlers: dict[str, Handler] = {JobKind.NOTICE.value: slow}
-    workers = [Worker(rt, handlers, concurrency=1) for _ in range(2)]
+    workers = [Worker(real, handlers, concurrency=1) for _ in range(2)]
     try:
         for worker in workers:
             worker.start()
-        _queue_one(rt)
+        _queue_one(real)
         assert done.wait(15)
         time.sleep(0.5)
     finally:
         for worker in workers:
             worker.stop(30)
-        rt.close()
+        real.close()
     assert runs == [1]
 
 
 def test_housekeeping_deletes_old_done_jobs_and_keeps_dead_ones(
     rt: Runtime, clock: FrozenClock
 ) -> None:
-    for _ in range(3):
-        _queue_one(rt)
+    ids = [_queue_one(rt) for _ in range(3)]
     with rt.transaction() as session:
-        jobs = list(session.scalars(select(Job).order_by(Job.id)))
+        jobs = [session.get_one(Job, job_id) for job_id in ids]
         jobs[0].status, jobs[0].finished_at = "done", clock()
         jobs[1].status, jobs[1].finished_at = "dead", clock()
     clock.advance(days=rt.settings.job_retention_days - 1)

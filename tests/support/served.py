@@ -368,6 +368,8 @@ def serve_with_peers(
                 "MEDSIGN_SMS_URL": sms.url,
                 # the identity provider tests run oidc-provider on http://127.0.0.1
                 "MEDSIGN_IDP_ALLOW_HTTP": "true",
+                # the webhook tests run their receiver on 127.0.0.1
+                "MEDSIGN_WEBHOOK_ALLOW_PRIVATE": "true",
             },
             args=args,
             start_timeout=start_timeout,

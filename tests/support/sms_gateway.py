@@ -32,6 +32,7 @@ class ReceivedSms:
     text: str
     headers: dict[str, str]
     callback_url: str | None = None
+    sender: str | None = None  # the optional sender name (docs/sms-gateway.md)
 
 
 class SmsGateway(LoopbackPeer):
@@ -44,6 +45,7 @@ class SmsGateway(LoopbackPeer):
         self.delay = 0.0  # seconds to wait before answering
         self._fail_next = 0
         self._fail_status = 503
+        self._fail_to: dict[str, int] = {}  # phone -> requests to it still to fail
         self.duplicates = 0  # accepted again under an id already accepted
         self._messages: list[ReceivedSms] = []
         self._changed = threading.Condition()
@@ -86,6 +88,11 @@ class SmsGateway(LoopbackPeer):
         with self._changed:
             self._fail_next = count
             self._fail_status = status
+
+    def fail_to(self, phone: str, count: int) -> None:
+        """Answer the next ``count`` requests to ``phone`` with 503 (others go through)."""
+        with self._changed:
+            self._fail_to[phone] = count
 
     @property
     def messages(self) -> list[ReceivedSms]:
@@ -132,6 +139,10 @@ class SmsGateway(LoopbackPeer):
             return 400, _problem(400, "to must be an E.164 number such as +79991234567")
         if not (isinstance(text, str) and text):
             return 400, _problem(400, "text must be a non-empty string")
+        with self._changed:
+            if self._fail_to.get(to, 0) > 0:
+                self._fail_to[to] -= 1
+                return 503, _problem(503, "Injected failure for this recipient")
         key = headers.get("idempotency-key")
         if key is not None and key != sms_id:
             return 400, _problem(400, "Idempotency-Key must equal id")
@@ -143,9 +154,15 @@ class SmsGateway(LoopbackPeer):
                     self.duplicates += 1
                     return 200, {"id": sms_id, "status": "accepted", "duplicate": True}
             callback = data.get("callback_url")
+            sender = data.get("sender")
             self._messages.append(
                 ReceivedSms(
-                    sms_id, to, text, headers, callback if isinstance(callback, str) else None
+                    sms_id,
+                    to,
+                    text,
+                    headers,
+                    callback if isinstance(callback, str) else None,
+                    sender if isinstance(sender, str) else None,
                 )
             )
             self._changed.notify_all()

@@ -9,7 +9,7 @@ DESIGN.md "Architecture"). Pages (the patient's cabinet) use the same functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -56,10 +56,17 @@ def get_appointment(
 
 
 def create_appointment(
-    session: Session, organization_id: str, body: AppointmentIn, *, now: datetime
+    session: Session,
+    organization_id: str,
+    body: AppointmentIn,
+    *,
+    now: datetime,
+    actor: str = "api",
+    extra: Mapping[str, object] | None = None,
 ) -> Appointment:
     """Record a new appointment of a known patient (422 for an unknown one, 409 when the
-    MIS id is taken: change it with PATCH)."""
+    MIS id is taken: change it with PATCH). ``extra`` goes into the webhook's data (the
+    booked slot, for a booking from the cabinet)."""
     patient = find_patient(session, organization_id, body.patient_mis_id)
     if patient is None:
         raise InvalidInput(
@@ -96,7 +103,9 @@ def create_appointment(
             f"PATCH /api/v1/appointments/{body.mis_id}.",
             field="mis_id",
         ) from None
-    _changed(session, appointment, patient, "appointment.created", now=now, actor="api")
+    _changed(
+        session, appointment, patient, "appointment.created", now=now, actor=actor, extra=extra
+    )
     return appointment
 
 
@@ -305,6 +314,7 @@ def _changed(
     now: datetime,
     actor: str,
     reschedule: bool = True,
+    extra: Mapping[str, object] | None = None,
 ) -> None:
     """Audit, webhook and (re)schedule one change, in the caller's transaction."""
     session.flush()
@@ -318,6 +328,7 @@ def _changed(
     }
     if event == "appointment.cancelled":
         data["reason"] = appointment.cancel_reason
+    data.update(extra or {})
     record(session, appointment.organization_id, event, at=now, actor=actor, data=dict(data))
     emit(session, appointment.organization_id, event, at=now, data=data)
     payload = {"appointment_id": appointment.id, "status_rules": reschedule}

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medsign.audit.models import AuditEvent
+from medsign.db.one_flush import insert_later
 
 GENESIS = "0" * 64
 
@@ -69,8 +70,9 @@ def record(
         envelope_id=envelope_id,
         data=data or {},
     )
-    session.add(event)
-    session.flush()
+    if not insert_later(session, event):  # medsign.db.one_flush: written at its end
+        session.add(event)
+        session.flush()
     return event
 
 

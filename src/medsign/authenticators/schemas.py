@@ -12,6 +12,14 @@ class RegistrationIn(BaseModel):
     ``PublicKeyCredential.toJSON()``: binary members base64url)."""
 
     credential: dict[str, Any] = Field(description="The RegistrationResponseJSON.")
+    assertion: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Required when the device already has an authenticator: the "
+            "AuthenticationResponseJSON of one of its registered credentials over this "
+            "registration's challenge (the options' `challenge`), user verified."
+        ),
+    )
 
 
 class CredentialOut(BaseModel):

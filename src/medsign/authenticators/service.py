@@ -154,6 +154,15 @@ def registration_options(
     return parsed
 
 
+@dataclass(frozen=True)
+class Registered:
+    """A kept credential, and which existing credential confirmed it (None for the
+    device's first authenticator)."""
+
+    credential: AuthenticatorCredential
+    confirmed_by: dict[str, Any] | None
+
+
 def register(
     session: Session,
     keyring: Keyring,
@@ -163,9 +172,16 @@ def register(
     organization_id: str,
     credential: dict[str, Any],
     now: datetime,
-) -> AuthenticatorCredential:
+    assertion: dict[str, Any] | None = None,
+) -> Registered:
     """Verify a registration response (WebAuthn §7.1, user verification required) and
-    keep its credential for the device."""
+    keep its credential for the device.
+
+    A device that already has an authenticator adds another only with a user-verified
+    assertion from one it has (WebAuthn §7.2) whose challenge is this registration's
+    challenge: whoever holds only the device token (a copied token, a script in the
+    browser profile) cannot swap in an authenticator of their own and approve with it.
+    """
     try:
         parsed = parse_registration_credential_json(credential)
         challenge = parse_client_data_json(parsed.response.client_data_json).challenge
@@ -181,6 +197,20 @@ def register(
         raise AuthenticatorRejected(
             f"The authenticator's registration did not verify: {exc}", reason="invalid"
         ) from exc
+    existing = credentials_of(session, device_id)
+    if any(c.credential_id == verified.credential_id for c in existing):
+        raise Conflict("This authenticator is already registered.")
+    confirmed_by = None
+    if existing:
+        if assertion is None:
+            raise AuthenticatorRejected(
+                "This device already has an authenticator: adding another needs a "
+                "confirmation from the one it has (fingerprint, face or PIN).",
+                reason="missing",
+            )
+        confirmed_by = check_assertion(
+            session, rp, device_id=device_id, challenge=challenge, assertion=assertion, now=now
+        )
     row = AuthenticatorCredential(
         device_id=device_id,
         organization_id=organization_id,
@@ -196,7 +226,7 @@ def register(
             session.flush()
     except IntegrityError as exc:
         raise Conflict("This authenticator is already registered.") from exc
-    return row
+    return Registered(row, confirmed_by)
 
 
 def _b64(data: bytes) -> str:

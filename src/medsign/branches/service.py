@@ -29,22 +29,33 @@ def require_organization_scope(action: str) -> None:
         raise Forbidden(f"Only an organization token may {action}; this token is a branch's.")
 
 
-def create_branch(session: Session, organization_id: str, name: str, *, now: datetime) -> Branch:
-    """Create a branch; names are unique within the organization (409 otherwise)."""
-    require_organization_scope("create branches")
+def _clean_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("The branch name must be 1 to 200 characters.", field="name")
-    count = session.scalar(
-        select(func.count()).select_from(Branch).where(Branch.organization_id == organization_id)
-    )
-    if (count or 0) >= MAX_BRANCHES:
-        raise Conflict(f"An organization may have at most {MAX_BRANCHES} branches.")
+    return name
+
+
+def _name_free(session: Session, organization_id: str, name: str) -> None:
     taken = session.scalars(
         select(Branch.id).where(Branch.organization_id == organization_id, Branch.name == name)
     ).first()
     if taken is not None:
         raise Conflict(f"The organization already has a branch named {name!r}.", branch_id=taken)
+
+
+def create_branch(
+    session: Session, organization_id: str, name: str, *, now: datetime, actor: str = "api"
+) -> Branch:
+    """Create a branch; names are unique within the organization (409 otherwise)."""
+    require_organization_scope("create branches")
+    name = _clean_name(name)
+    count = session.scalar(
+        select(func.count()).select_from(Branch).where(Branch.organization_id == organization_id)
+    )
+    if (count or 0) >= MAX_BRANCHES:
+        raise Conflict(f"An organization may have at most {MAX_BRANCHES} branches.")
+    _name_free(session, organization_id, name)
     branch = Branch(organization_id=organization_id, name=name, created_at=now)
     session.add(branch)
     session.flush()
@@ -53,8 +64,48 @@ def create_branch(session: Session, organization_id: str, name: str, *, now: dat
         organization_id,
         "branch.created",
         at=now,
-        actor="api",
+        actor=actor,
         data={"branch_id": branch.id, "name": name},
+    )
+    return branch
+
+
+def rename_branch(
+    session: Session,
+    organization_id: str,
+    branch_id: str,
+    name: str,
+    *,
+    now: datetime,
+    actor: str = "api",
+) -> Branch:
+    """Give a branch a new name (unique within the organization: 409 otherwise).
+
+    The row is locked first, so two renames of one branch apply one after the other;
+    the unique constraint (organization, name) settles two branches renamed to one
+    name at once.
+    """
+    require_organization_scope("rename branches")
+    name = _clean_name(name)
+    branch = session.scalars(
+        select(Branch)
+        .where(Branch.id == branch_id, Branch.organization_id == organization_id)
+        .with_for_update()
+    ).first()
+    if branch is None:
+        raise NotFound(f"No branch with id {branch_id} in this organization.", field="branch_id")
+    if branch.name == name:
+        return branch
+    _name_free(session, organization_id, name)
+    old, branch.name = branch.name, name
+    session.flush()
+    record(
+        session,
+        organization_id,
+        "branch.renamed",
+        at=now,
+        actor=actor,
+        data={"branch_id": branch.id, "name": name, "previous_name": old},
     )
     return branch
 

@@ -3,11 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medsign.db.base import Base, UTCDateTime, new_id, utcnow
+
+
+class DeviceStatus(StrEnum):
+    """Whether an enrolled device may still sign (a revoked one is on the CRL)."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class RequestStatus(StrEnum):
+    """Where a signing request sent to a device stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    SUPERSEDED = "superseded"  # another signature changed the PDF first: prepared again
+    CLOSED = "closed"  # another device of the clinician approved, or the envelope ended
+
+
+def _status_column(enum: type[StrEnum]) -> Enum:
+    """A VARCHAR(20) column (as migrated) holding the enum's values: SQLAlchemy checks
+    every write against the enum and hands back members, so mypy sees the type."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 class Clinician(Base):
@@ -61,7 +92,7 @@ class ClinicianDevice(Base):
     # The certificate's serial number in hex (CRL and OCSP look it up).
     serial: Mapped[str] = mapped_column(String(64), unique=True)
     not_after: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20))  # active | revoked
+    status: Mapped[DeviceStatus] = mapped_column(_status_column(DeviceStatus))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(String(40))
@@ -87,8 +118,7 @@ class DeviceRequest(Base):
     envelope_id: Mapped[str] = mapped_column(ForeignKey("envelopes.id"), index=True)
     signer_id: Mapped[str] = mapped_column(ForeignKey("signers.id"))
     device_id: Mapped[str] = mapped_column(ForeignKey("clinician_devices.id"))
-    # pending | approved | declined | superseded | closed
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[RequestStatus] = mapped_column(_status_column(RequestStatus))
     base_sha256: Mapped[str] = mapped_column(String(64))
     base_version: Mapped[int] = mapped_column(Integer)
     prepared_sha256: Mapped[str] = mapped_column(String(64))

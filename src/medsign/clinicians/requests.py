@@ -17,12 +17,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from medsign.authenticators.service import (
     RelyingParty,
@@ -30,7 +32,7 @@ from medsign.authenticators.service import (
     check_assertion,
     credentials_of,
 )
-from medsign.clinicians.models import Clinician, ClinicianDevice, DeviceRequest
+from medsign.clinicians.models import Clinician, ClinicianDevice, DeviceRequest, RequestStatus
 from medsign.clinicians.service import (
     ACTIVE,
     Outcome,
@@ -38,12 +40,13 @@ from medsign.clinicians.service import (
     refuse,
 )
 from medsign.db.base import new_id
+from medsign.db.one_flush import one_flush
 from medsign.documents.models import Document
 from medsign.domain.policy import Method
 from medsign.domain.states import EnvelopeStatus, SignerStatus, signer_move
 from medsign.domain.tokens import verification_code
 from medsign.envelopes.models import Envelope, Signer
-from medsign.envelopes.queries import lock_envelope_by_id
+from medsign.envelopes.queries import lock_envelope_by_id, lock_envelopes_by_id
 from medsign.envelopes.sealing import reprepare_devices, seal_request, store_signed_version
 from medsign.envelopes.signing import Client, LinkState, LinkView, evidence_of, record_signature
 from medsign.envelopes.workflow import advance, end_envelope
@@ -72,11 +75,11 @@ from medsign.pdf.interrupted import (
 )
 from medsign.runtime import Runtime
 
-PENDING = "pending"
-APPROVED = "approved"
-DECLINED = "declined"
-SUPERSEDED = "superseded"  # another signature changed the PDF first: prepared again
-CLOSED = "closed"  # another device of the clinician approved, or the envelope ended
+PENDING = RequestStatus.PENDING
+APPROVED = RequestStatus.APPROVED
+DECLINED = RequestStatus.DECLINED
+SUPERSEDED = RequestStatus.SUPERSEDED
+CLOSED = RequestStatus.CLOSED
 
 
 def _at_workplace(device: ClinicianDevice, env: Envelope) -> bool:
@@ -87,8 +90,30 @@ def _at_workplace(device: ClinicianDevice, env: Envelope) -> bool:
     return device.branch_id is None or device.branch_id == env.branch_id
 
 
+@dataclass(frozen=True)
+class _Named:
+    """The rows a device signature's evidence names besides the envelope and signer."""
+
+    document: Document
+    organization_name: str
+    clinician: Clinician
+
+
+def _named(session: Session, env: Envelope, device: ClinicianDevice) -> _Named:
+    # One query for the three rows the evidence names; the document's sources are not
+    # needed here.
+    doc, org_name, clinician = session.execute(
+        select(Document, Organization.name, Clinician)
+        .join(Organization, Organization.id == Document.organization_id)
+        .join(Clinician, Clinician.id == device.clinician_id)
+        .where(Document.id == env.document_id)
+        .options(lazyload(Document.sources))
+    ).one()
+    return _Named(doc, org_name, clinician)
+
+
 def _device_evidence(
-    session: Session,
+    named: _Named,
     env: Envelope,
     signer: Signer,
     device: ClinicianDevice,
@@ -98,15 +123,9 @@ def _device_evidence(
     now: datetime,
     extra: dict[str, Any],
 ) -> dict[str, Any]:
-    # One query for the three rows the evidence names (the hot path of a batch).
-    doc, org_name, clinician = session.execute(
-        select(Document, Organization.name, Clinician)
-        .join(Organization, Organization.id == Document.organization_id)
-        .join(Clinician, Clinician.id == device.clinician_id)
-        .where(Document.id == env.document_id)
-    ).one()
+    clinician = named.clinician
     return evidence_of(
-        LinkView(signer, env, doc, org_name, LinkState.CAN_SIGN, ""),
+        LinkView(signer, env, named.document, named.organization_name, LinkState.CAN_SIGN, ""),
         shown,
         client,
         now,
@@ -174,7 +193,7 @@ def prepare_signer(rt: Runtime, call: JobCall) -> None:
         code = verification_code(rt.keyring, signer.id)
         for device in todo:
             evidence = _device_evidence(
-                session,
+                _named(session, env, device),
                 env,
                 signer,
                 device,
@@ -318,6 +337,25 @@ def _checked(
     req = session.get(DeviceRequest, request_id)
     if req is None:
         raise NotFound(f"No request with id {request_id} for this device.")
+    if req.device_id != device.id:
+        return _judge(session, device, req, None, action, now=now)
+    env = lock_envelope_by_id(session, req.envelope_id)
+    assert env is not None
+    session.refresh(req)  # the state after the lock: a parallel approval may have won
+    return _judge(session, device, req, env, action, now=now)
+
+
+def _judge(
+    session: Session,
+    device: ClinicianDevice,
+    req: DeviceRequest,
+    env: Envelope | None,
+    action: str,
+    *,
+    now: datetime,
+) -> _Checked | Outcome[Any]:
+    """May ``device`` decide ``req`` now? ``env`` is the request's envelope, locked
+    (None only when the request is another device's), ``req`` read after the lock."""
     actor = f"device:{device.id}"
     data: dict[str, object] = {"request_id": req.id, "device_id": device.id}
 
@@ -333,15 +371,12 @@ def _checked(
             data=data,
         )
 
-    if req.device_id != device.id:
+    if req.device_id != device.id or env is None:
         return no(
             WrongWorkplace(
                 "This request is for another device or workplace; this device cannot act on it."
             )
         )
-    env = lock_envelope_by_id(session, req.envelope_id)
-    assert env is not None
-    session.refresh(req)  # the state after the lock: a parallel approval may have won
     if not _at_workplace(device, env):
         return no(WrongWorkplace("This device is not enrolled for the envelope's workplace."))
     if req.status == APPROVED:
@@ -409,6 +444,149 @@ def approve(
     checked = _checked(session, device, request_id, "device.approval_refused", now=now)
     if isinstance(checked, Outcome):
         return checked
+    named = _named(session, checked.env, device)
+    with one_flush(session):
+        outcome = _complete(
+            rt, session, device, checked, signature, named, client, webauthn, now, batch=batch
+        )
+        _close_siblings(session, [checked.req] if outcome.error is None else [], now)
+    return outcome
+
+
+APPROVE_CHUNK = 20  # approvals of a batch per transaction (docs/clinician-devices.md)
+_BLOB_WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="medsign-blob-write")
+
+
+def approve_many(
+    rt: Runtime,
+    session: Session,
+    device: ClinicianDevice,
+    items: list[tuple[str, str]],
+    *,
+    client: Client,
+    batch: Confirmation,
+    now: datetime,
+) -> list[Outcome[DeviceRequest]]:
+    """:func:`approve` for several ``(request_id, signature)`` of one device in the
+    caller's transaction, one result per item in the given order.
+
+    What a batch shares is read once: the envelopes are locked together in id order
+    (docs/concurrency.md), then the requests, documents, organization and clinician
+    are loaded with one query each, and every row the approvals write is written with
+    one flush and one INSERT per table at the end. Each item is still judged, verified,
+    time-stamped, stored, audited, emitted, metered and moved on by itself; a refused
+    item writes only its audit record (and an item whose signature is not even base64,
+    or that is unknown, writes nothing), as :func:`approve` does."""
+    results: list[Outcome[DeviceRequest] | None] = [None] * len(items)
+    signatures: dict[int, bytes] = {}
+    for n, (_, value) in enumerate(items):
+        try:
+            signatures[n] = decode_signature(value)
+        except DomainError as exc:
+            results[n] = Outcome(error=exc)
+    wanted = {items[n][0] for n in signatures}
+    envelope_ids = set(
+        session.scalars(
+            select(DeviceRequest.envelope_id).where(
+                DeviceRequest.id.in_(wanted), DeviceRequest.device_id == device.id
+            )
+        )
+    )
+    envelopes = {e.id: e for e in lock_envelopes_by_id(session, sorted(envelope_ids))}
+    # Read after the locks: a parallel approval may have decided some of them.
+    requests = {
+        r.id: r
+        for r in session.scalars(
+            select(DeviceRequest)
+            .where(DeviceRequest.id.in_(wanted))
+            .execution_options(populate_existing=True)
+        )
+    }
+    named = _named_all(session, device, list(envelopes.values()))
+    approved: list[DeviceRequest] = []
+    writes: list[Future[str]] = []
+
+    def put(pdf: bytes) -> str:
+        # Stored files are written (and fsynced) side by side while the next items are
+        # signed; all of them are on disk before the block's flush and the commit.
+        writes.append(_BLOB_WRITERS.submit(rt.files.put, pdf))
+        return hashlib.sha256(pdf).hexdigest()
+
+    with one_flush(session):
+        for n, signature in signatures.items():
+            req = requests.get(items[n][0])
+            if req is None:
+                unknown = NotFound(f"No request with id {items[n][0]} for this device.")
+                results[n] = Outcome(error=unknown)
+                continue
+            env = envelopes.get(req.envelope_id) if req.device_id == device.id else None
+            checked = _judge(session, device, req, env, "device.approval_refused", now=now)
+            if isinstance(checked, Outcome):
+                results[n] = checked
+                continue
+            try:
+                outcome = _complete(
+                    rt,
+                    session,
+                    device,
+                    checked,
+                    signature,
+                    named[checked.env.document_id],
+                    client,
+                    None,
+                    now,
+                    put=put,
+                    batch=batch,
+                )
+            except DomainError as exc:  # raised before this item changed anything
+                results[n] = Outcome(error=exc)
+                continue
+            results[n] = outcome
+            if outcome.error is None:
+                approved.append(req)
+        _close_siblings(session, approved, now)
+        for write in writes:
+            write.result()  # an error here rolls the whole transaction back
+    return [r for r in results if r is not None]
+
+
+def _named_all(
+    session: Session, device: ClinicianDevice, envelopes: list[Envelope]
+) -> dict[str, _Named]:
+    """:func:`_named` for several envelopes of the device's organization, by document id."""
+    org_name = session.scalar(
+        select(Organization.name).where(Organization.id == device.organization_id)
+    )
+    clinician = session.get(Clinician, device.clinician_id)
+    assert clinician is not None
+    docs = session.scalars(
+        select(Document)
+        .where(Document.id.in_({e.document_id for e in envelopes}))
+        .options(lazyload(Document.sources))
+    )
+    return {d.id: _Named(d, str(org_name), clinician) for d in docs}
+
+
+def _complete(
+    rt: Runtime,
+    session: Session,
+    device: ClinicianDevice,
+    checked: _Checked,
+    signature: bytes,
+    named: _Named,
+    client: Client,
+    webauthn: dict[str, Any] | None,
+    now: datetime,
+    *,
+    put: Callable[[bytes], str] | None = None,
+    batch: Confirmation | None = None,
+) -> Outcome[DeviceRequest]:
+    """Verify, complete (PAdES B-T), store (``put``: how the signed file is stored;
+    default the blob store, at once) and move the envelope on, inside the
+    caller's :func:`~medsign.db.one_flush.one_flush`. A DomainError raised here is
+    raised before anything was changed (the checks and the signature come first).
+    ``batch``: the batch's assertion, checked once by :func:`confirm_batch`; else the
+    item's own ``webauthn`` assertion is checked here."""
     req, env, signer = checked.req, checked.env, checked.signer
     cert = device_certificate(device)
     if not signature_verifies(cert, req.to_sign, signature):
@@ -464,7 +642,7 @@ def approve(
     if confirmed is not None:  # the verified assertion (WebAuthn L2 §7.2)
         how["webauthn"] = confirmed
     evidence = _device_evidence(
-        session, env, signer, device, shown=req.base_sha256, client=client, now=now, extra=how
+        named, env, signer, device, shown=req.base_sha256, client=client, now=now, extra=how
     )
     record_signature(
         session,
@@ -476,13 +654,19 @@ def approve(
         seal=False,
     )
     store_signed_version(
-        rt, session, env, signer, pdf, code=verification_code(rt.keyring, signer.id), now=now
+        rt,
+        session,
+        env,
+        signer,
+        pdf,
+        code=verification_code(rt.keyring, signer.id),
+        now=now,
+        stored=put(pdf) if put is not None else None,
     )
     req.status = APPROVED
     req.decided_at = now
-    _close_siblings(session, req, now)
     reprepare_devices(session, env, now=now)  # other clinicians of a parallel group
-    advance(session, env, now=now)
+    advance(session, env, now=now, document=named.document)
     return Outcome(req)
 
 
@@ -542,18 +726,21 @@ def confirm_batch(
     return Outcome(Confirmation(evidence))
 
 
-def _close_siblings(session: Session, req: DeviceRequest, now: datetime) -> None:
-    """The signer's requests to their other devices close with this decision."""
-    session.execute(
-        update(DeviceRequest)
-        .where(
-            DeviceRequest.signer_id == req.signer_id,
-            DeviceRequest.status == PENDING,
-            DeviceRequest.id != req.id,
+def _close_siblings(session: Session, approved: list[DeviceRequest], now: datetime) -> None:
+    """The signers' requests to their other devices close with these approvals."""
+    if not approved:
+        return
+    with session.no_autoflush:  # the WHERE names the approved ones: nothing to flush first
+        session.execute(
+            update(DeviceRequest)
+            .where(
+                DeviceRequest.signer_id.in_({r.signer_id for r in approved}),
+                DeviceRequest.status == PENDING,
+                DeviceRequest.id.not_in([r.id for r in approved]),
+            )
+            .values(status=CLOSED, decided_at=now)
+            .execution_options(synchronize_session=False)  # no loaded sibling is used after
         )
-        .values(status=CLOSED, decided_at=now)
-        .execution_options(synchronize_session=False)  # no loaded sibling is used after
-    )
 
 
 def decline(
@@ -577,7 +764,7 @@ def decline(
     req.status = DECLINED
     req.decided_at = now
     req.decline_reason = reason
-    _close_siblings(session, req, now)
+    _close_siblings(session, [req], now)
     end_envelope(
         session,
         env,

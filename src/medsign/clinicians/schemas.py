@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from medsign.clinicians.models import DeviceStatus
+
 
 class ClinicianIn(BaseModel):
     """``POST /api/v1/clinicians`` body."""
@@ -56,7 +58,7 @@ class DeviceOut(BaseModel):
 
     id: str
     branch_id: str | None
-    status: Literal["active", "revoked"]
+    status: DeviceStatus
     certificate_serial: str
     not_after: datetime
     created_at: datetime
@@ -113,6 +115,20 @@ class EnrolledOut(BaseModel):
     device_token: str
     certificate: str
     chain: list[str]
+
+
+class PagesOut(BaseModel):
+    """How the request's document is laid out, for showing it as page images
+    (docs/viewer.md) before, or instead of, the PDF."""
+
+    version: str = Field(description="The first 16 hex digits of the document's SHA-256.")
+    widths: list[int] = Field(description="The widths pages are drawn at, in pixels.")
+    sizes: list[tuple[int, int]] = Field(
+        description="Each page's [width, height] in pixels at the smallest width."
+    )
+    image_url: str = Field(
+        description="A page's image URL with `{n}` for the page number and `{w}` for the width."
+    )
 
 
 class DeviceRequestOut(BaseModel):

@@ -15,6 +15,7 @@ import base64
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from cryptography import x509
@@ -32,6 +33,8 @@ from medsign.clinicians.models import (
     ClinicianDevice,
     ClinicianEnrollment,
     DeviceRequest,
+    DeviceStatus,
+    RequestStatus,
 )
 from medsign.clinicians.schemas import ClinicianIn
 from medsign.domain.contacts import normalize_email, normalize_phone
@@ -61,8 +64,8 @@ from medsign.pki import (
 
 ENROLLMENT_PURPOSE = "clinician-enrollment"
 DEVICE_TOKEN_PURPOSE = "device-token"  # noqa: S105 - a hash domain, not a secret
-ACTIVE = "active"
-REVOKED = "revoked"
+ACTIVE = DeviceStatus.ACTIVE
+REVOKED = DeviceStatus.REVOKED
 REASONS: dict[str, x509.ReasonFlags] = {
     "key_compromise": x509.ReasonFlags.key_compromise,
     "superseded": x509.ReasonFlags.superseded,
@@ -282,8 +285,8 @@ def _revoke(
     device.revocation_reason = reason
     session.execute(
         update(DeviceRequest)
-        .where(DeviceRequest.device_id == device.id, DeviceRequest.status == "pending")
-        .values(status="closed", decided_at=now)
+        .where(DeviceRequest.device_id == device.id, DeviceRequest.status == RequestStatus.PENDING)
+        .values(status=RequestStatus.CLOSED, decided_at=now)
         .execution_options(synchronize_session=False)
     )
     forget_holder(session, Holder(DEVICE, device.id))  # no more pushes to a revoked device
@@ -524,8 +527,14 @@ def authenticate_device(
 
 
 def device_certificate(device: ClinicianDevice) -> x509.Certificate:
-    """The device's certificate."""
-    return x509.load_pem_x509_certificate(device.certificate_pem.encode())
+    """The device's certificate (parsed once per process: every approval of a batch
+    needs it twice, to verify and to build the CMS)."""
+    return _certificate(device.certificate_pem)
+
+
+@lru_cache(maxsize=256)
+def _certificate(pem: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pem.encode())
 
 
 def revocations(session: Session) -> list[Revocation]:
@@ -542,6 +551,36 @@ def revocations(session: Session) -> list[Revocation]:
         for serial, revoked_at, reason in rows
         if revoked_at is not None
     ]
+
+
+def revocation_info(
+    session: Session, ca: ClinicianCa, envelope_id: str, *, now: datetime
+) -> tuple[list[x509.CertificateRevocationList], list[bytes]]:
+    """The clinician CA's validation data for the device signatures of an envelope:
+    its current CRL and an OCSP answer for each signing device's certificate (none
+    when no device signed). The evidence job puts them in the B-LTA archive's DSS
+    (ETSI EN 319 142-1 §5.4.2) so the signatures validate without reaching medsign."""
+    devices = session.scalars(
+        select(ClinicianDevice)
+        .join(DeviceRequest, DeviceRequest.device_id == ClinicianDevice.id)
+        .where(
+            DeviceRequest.envelope_id == envelope_id,
+            DeviceRequest.status == RequestStatus.APPROVED,
+        )
+        .distinct()
+    ).all()
+    if not devices:
+        return [], []
+    crl = x509.load_der_x509_crl(ca.crl(revocations(session), now=now))
+    ocsps = [
+        ca.ocsp_for(
+            device_certificate(device),
+            certificate_status(session, int(device.serial, 16)),
+            now=now,
+        )
+        for device in devices
+    ]
+    return [crl], ocsps
 
 
 def certificate_status(session: Session, serial: int) -> CertificateStatus:

@@ -59,3 +59,24 @@ class SignerTemplate(Base):
     copies: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Conversion(Base):
+    """A send whose files are normalized by a job, not in the request (large files, or
+    office documents that LibreOffice converts): the send page polls its status."""
+
+    __tablename__ = "console_conversions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    branch_id: Mapped[str | None] = mapped_column(ForeignKey("branches.id"))
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff_members.id"))
+    # queued -> converting -> ready | failed (with the reason)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    reason: Mapped[str | None] = mapped_column(Text)
+    # The send form's fields and the stored files (SHA-256, name, declared type).
+    form: Mapped[dict[str, str]] = mapped_column(JSON)
+    sources: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    envelope_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

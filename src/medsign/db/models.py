@@ -5,6 +5,7 @@ from medsign.audit.checkpoints import AuditCheckpoint
 from medsign.audit.models import AuditEvent, AuditLogCheckpoint, AuditLogHead, AuditTreeNode
 from medsign.authenticators.models import AuthenticatorCredential
 from medsign.branches.models import Branch
+from medsign.branding.models import Branding
 from medsign.cabinet.models import (
     AgreementAcceptance,
     AttachCode,
@@ -22,14 +23,16 @@ from medsign.clinicians.models import (
     ClinicianEnrollment,
     DeviceRequest,
 )
-from medsign.console.models import BulkRow, BulkSend, SignerTemplate
+from medsign.console.models import BulkRow, BulkSend, Conversion, SignerTemplate
 from medsign.db.base import Base
+from medsign.document_templates.models import DocumentTemplate
 from medsign.documents.models import Document
 from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Signer
 from medsign.events.models import Event
 from medsign.external.models import CscService
 from medsign.idempotency.models import IdempotencyRecord
 from medsign.identity.models import IdentityProvider, IdpLogin, PatientIdentity
+from medsign.invites.models import PatientInvite
 from medsign.jobs.models import Job
 from medsign.notify.models import (
     DevMessage,
@@ -41,11 +44,18 @@ from medsign.notify.models import (
 )
 from medsign.organizations.models import ApiToken, Organization
 from medsign.patients.models import EdoAgreement
+from medsign.records.models import RecordRequest, RecordSettings
 from medsign.reminders.models import (
     NotificationFiring,
     NotificationRule,
     NotificationTemplate,
     ScheduledNotification,
+)
+from medsign.schedule.models import (
+    ScheduleDoctor,
+    ScheduleService,
+    ScheduleSlot,
+    TelemedicineSettings,
 )
 from medsign.staff.models import StaffMember, StaffSession
 from medsign.usage.models import PlanLimit, UsageRecord
@@ -65,6 +75,7 @@ __all__ = [
     "AuthenticatorCredential",
     "Base",
     "Branch",
+    "Branding",
     "BulkRow",
     "BulkSend",
     "CabinetAccount",
@@ -74,10 +85,12 @@ __all__ = [
     "Clinician",
     "ClinicianDevice",
     "ClinicianEnrollment",
+    "Conversion",
     "CscService",
     "DevMessage",
     "DeviceRequest",
     "Document",
+    "DocumentTemplate",
     "EdoAgreement",
     "Envelope",
     "EnvelopeVersion",
@@ -95,9 +108,15 @@ __all__ = [
     "Organization",
     "OtpChallenge",
     "PatientIdentity",
+    "PatientInvite",
     "PatientLink",
     "PlanLimit",
     "PushSubscription",
+    "RecordRequest",
+    "RecordSettings",
+    "ScheduleDoctor",
+    "ScheduleService",
+    "ScheduleSlot",
     "ScheduledNotification",
     "SharedFile",
     "Signer",
@@ -105,6 +124,7 @@ __all__ = [
     "StaffMember",
     "StaffSession",
     "TelegramLink",
+    "TelemedicineSettings",
     "UsageRecord",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from medsign.branding.outbound import base_url, sender_name
 from medsign.documents.models import Document
 from medsign.domain.policy import Method
 from medsign.domain.states import EnvelopeStatus, SignerStatus
@@ -98,7 +99,10 @@ def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
         url = (
             rt.cabinet_url()  # signed inside the patient cabinet (docs/cabinet.md)
             if signer.method == Method.CABINET.value
-            else rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
+            else rt.signing_url(
+                rt.keyring.link_token(signer.id, signer.link_version),
+                base_url(session, org.id, rt.settings.public_url),
+            )
         )
         subject_key = "reminder_subject" if call.payload.get("reminder") else "invite_subject"
         subject = t(subject_key, signer.lang, title=doc.title)
@@ -118,6 +122,7 @@ def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
             subject=subject,
             body=body,
             idempotency_key=call.id,  # the same for every attempt of this job
+            sender_name=sender_name(session, signer.envelope.organization_id),
         )
     hand_off(rt, call, senders[channel], message, scope)
 
@@ -160,7 +165,10 @@ def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
         channel, to = route
         scope = _scope(signer)
         doc, org = _context(session, signer)
-        url = rt.signing_url(rt.keyring.link_token(signer.id, signer.link_version))
+        url = rt.signing_url(
+            rt.keyring.link_token(signer.id, signer.link_version),
+            base_url(session, org.id, rt.settings.public_url),
+        )
         message = Message(
             channel=channel,
             to=to,
@@ -168,6 +176,7 @@ def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
             body=t(f"{notice}_body", signer.lang, org=org.name, title=doc.title, url=url)
             + _revoke_hint(session, rt, signer),
             idempotency_key=call.id,  # the same for every attempt of this job
+            sender_name=sender_name(session, signer.envelope.organization_id),
         )
     hand_off(rt, call, senders[channel], message, scope)
 
@@ -194,5 +203,6 @@ def send_code(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> Non
             subject=t("code_subject", signer.lang),
             body=t("code_body", signer.lang, title=doc.title, code=code),
             idempotency_key=call.id,  # the same for every attempt of this job
+            sender_name=sender_name(session, signer.envelope.organization_id),
         )
     hand_off(rt, call, senders[channel], message, scope)

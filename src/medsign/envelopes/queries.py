@@ -42,6 +42,23 @@ def lock_envelope_by_id(session: Session, envelope_id: str) -> Envelope | None:
     ).first()
 
 
+def lock_envelopes_by_id(session: Session, envelope_ids: list[str]) -> list[Envelope]:
+    """Several envelopes with their signers, row-locked in id order (docs/concurrency.md:
+    a transaction that locks several envelopes locks them in id order)."""
+    if not envelope_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Envelope)
+            .where(Envelope.id.in_(envelope_ids))
+            .order_by(Envelope.id)
+            .options(selectinload(Envelope.signers))
+            .with_for_update(of=Envelope)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
 def signer_by_link_hash(session: Session, link_hash: str) -> Signer | None:
     """The signer whose current link hashes to ``link_hash``."""
     return session.scalars(select(Signer).where(Signer.link_hash == link_hash)).first()

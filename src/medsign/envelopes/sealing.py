@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from medsign.audit.service import record
+from medsign.branding.outbound import base_url, block_logo
 from medsign.domain.policy import Method
 from medsign.domain.states import SignerStatus
 from medsign.domain.tokens import verification_code
@@ -25,7 +26,7 @@ from medsign.events.service import emit
 from medsign.i18n import t
 from medsign.jobs.outbox import JobCall, JobKind, enqueue
 from medsign.organizations.models import Organization
-from medsign.pdf import SealRequest, SignatureBlock, seal_pdf
+from medsign.pdf import BlockLogo, SealRequest, SignatureBlock, seal_pdf
 from medsign.runtime import Runtime
 from medsign.usage.service import count_signature, local_day
 
@@ -47,7 +48,14 @@ def seal_request(
     """What ``signer``'s signature adds to the PDF: the visible block (time in the
     deployment's zone, method, document id, verification code and link), the evidence
     and the field; one block slot per signature so far."""
-    base = rt.settings.public_url.rstrip("/")
+    session = object_session(env)
+    base, issuer, logo = rt.settings.public_url.rstrip("/"), "", None
+    if session is not None:  # the organization's brand (docs/branding.md)
+        base = base_url(session, env.organization_id, rt.settings.public_url)
+        org = session.get(Organization, env.organization_id)
+        issuer = org.name if org is not None else ""
+        found = block_logo(session, env.organization_id)
+        logo = BlockLogo(*found) if found else None
     return SealRequest(
         block=SignatureBlock(
             # external: the name in the certificate (medsign.external.service)
@@ -57,6 +65,8 @@ def seal_request(
             document_id=env.document_id,
             verification_code=code,
             verify_url=f"{base}/verify?document={env.document_id}&code={code}",
+            issuer=issuer,
+            logo=logo,
         ),
         evidence=json.dumps(evidence, ensure_ascii=False, sort_keys=True).encode(),
         field_name=field_name(signer),
@@ -110,11 +120,14 @@ def store_signed_version(
     *,
     code: str,
     now: datetime,
+    stored: str | None = None,
 ) -> str:
     """Keep ``pdf`` (with ``signer``'s signature in it) as the envelope's next version:
     the signer is sealed, the signature metered, audited and emitted (``envelope.signed``).
-    The caller holds the envelope's lock; returns the new version's SHA-256."""
-    sha256 = rt.files.put(pdf)
+    ``stored``: the caller is storing ``pdf`` itself under this SHA-256 (and makes sure
+    it is written before the transaction commits). The caller holds the envelope's lock;
+    returns the new version's SHA-256."""
+    sha256 = stored if stored is not None else rt.files.put(pdf)
     env.version += 1
     env.current_sha256 = sha256
     env.updated_at = now

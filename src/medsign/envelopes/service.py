@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from medsign.audit.service import record
 from medsign.branches.service import envelope_branch
+from medsign.branding.outbound import base_url
 from medsign.clinicians.models import Clinician
 from medsign.db.base import new_id
 from medsign.documents.service import get_document
@@ -271,8 +272,14 @@ def create_envelope(
 
 
 def envelope_out(env: Envelope, keyring: Keyring, public_url: str) -> EnvelopeOut:
-    """The API view of an envelope; ``signing_url`` only while a signer may still act."""
-    base = public_url.rstrip("/")
+    """The API view of an envelope; ``signing_url`` only while a signer may still act,
+    on the organization's custom domain when it has one (docs/branding.md)."""
+    session = object_session(env)
+    base = (
+        base_url(session, env.organization_id, public_url)
+        if session is not None
+        else public_url.rstrip("/")
+    )
     signers = []
     for s in env.signers:
         url = None

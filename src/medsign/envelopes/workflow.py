@@ -62,8 +62,11 @@ def invite_due(session: Session, env: Envelope, *, now: datetime) -> list[Signer
     return invited
 
 
-def advance(session: Session, env: Envelope, *, now: datetime) -> None:
-    """After signatures were applied: complete the envelope or invite the next group."""
+def advance(
+    session: Session, env: Envelope, *, now: datetime, document: Document | None = None
+) -> None:
+    """After signatures were applied: complete the envelope or invite the next group.
+    ``document``: the envelope's document when the caller has it loaded already."""
     if env.status != EnvelopeStatus.SENT.value:
         return
     if all(s.sealed_at is not None for s in _signing(env)):
@@ -96,15 +99,17 @@ def advance(session: Session, env: Envelope, *, now: datetime) -> None:
             )
         # The certificate of completion and the B-LTA archive (medsign.evidence).
         enqueue(session, JobKind.EVIDENCE, {"envelope_id": env.id}, now=now)
-        _edo_agreement_from(session, env, now)
+        _edo_agreement_from(session, env, now, document)
         return
     invite_due(session, env, now=now)
 
 
-def _edo_agreement_from(session: Session, env: Envelope, now: datetime) -> None:
+def _edo_agreement_from(
+    session: Session, env: Envelope, now: datetime, document: Document | None
+) -> None:
     """A completed envelope of kind ``edo_agreement`` is the patient's EDO agreement."""
-    doc = session.get(Document, env.document_id)
-    assert doc is not None
+    doc = document if document is not None else session.get(Document, env.document_id)
+    assert doc is not None and doc.id == env.document_id
     if doc.kind != DocumentKind.EDO_AGREEMENT.value:
         return
     for signer in _signing(env):

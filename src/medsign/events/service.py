@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from medsign.db.one_flush import insert_later
 from medsign.events.models import Event
 from medsign.jobs.outbox import JobKind, enqueue
 
@@ -32,6 +33,10 @@ ENVELOPE_EVENTS = (
     "patient.attached",
     "patient.detached",
     "patient.file_shared",
+    "patient.invite_completed",
+    "record_request.created",
+    "record_request.issued",
+    "record_request.overdue",
     "appointment.created",
     "appointment.updated",
     "appointment.cancelled",
@@ -60,12 +65,14 @@ def emit(
         data=payload,
         created_at=at,
     )
-    session.add(event)
-    session.flush()  # the event's id orders its deliveries
-    enqueue(
-        session,
-        JobKind.WEBHOOK_FAN_OUT,
-        {"organization_id": organization_id, "event": event.id},
-        now=at,
-    )
+    job: dict[str, Any] = {"organization_id": organization_id}
+    if insert_later(session, event):
+        # Inside medsign.db.one_flush the row has no id yet: the job names the event by
+        # its unique key, and the fan-out looks its id up (the id orders deliveries).
+        job["event_key"] = event.event_id
+    else:
+        session.add(event)
+        session.flush()  # the event's id orders its deliveries
+        job["event"] = event.id
+    enqueue(session, JobKind.WEBHOOK_FAN_OUT, job, now=at)
     return event

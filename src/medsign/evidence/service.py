@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,7 @@ from medsign.audit.models import AuditEvent, AuditLogCheckpoint
 from medsign.audit.proofs import checkpoint_view, inclusion_proof, latest_checkpoint
 from medsign.audit.sequencer import sequence_pending
 from medsign.audit.service import record
+from medsign.clinicians.service import revocation_info
 from medsign.documents.models import Document
 from medsign.domain.policy import Role
 from medsign.domain.states import EnvelopeStatus
@@ -355,11 +356,17 @@ def create_evidence(rt: Runtime, call: JobCall) -> None:
         data = build_evidence(rt, session, env, org)
         evidence = evidence_json_bytes(data)
         sealed = seal_evidence_pdf(rt, render_evidence_pdf(data, zone), evidence, org, env, zone)
+        # Revocation data must postdate the signatures' time-stamps (EN 319 102-1
+        # §5.6.2.4), which the TSA dates by the real clock, as the dev CA's CRL is.
+        device_crls, device_ocsps = revocation_info(
+            session, rt.seal_keys.clinician_ca(), env.id, now=datetime.now(UTC)
+        )
         archive = build_archive(
             rt.files.get(env.current_sha256),
             evidence,
             trust_roots=rt.seal_keys.trust_roots(),
-            crls=[load_or_create_dev_ca(rt.seal_keys.keys_dir).crl()],
+            crls=[load_or_create_dev_ca(rt.seal_keys.keys_dir).crl(), *device_crls],
+            ocsps=device_ocsps,
             timestamper=rt.seal_keys.timestamper(),
         )
         env.evidence_json_sha256 = rt.files.put(evidence)

@@ -168,7 +168,7 @@ def list_providers(session: Session, organization_id: str) -> list[IdentityProvi
 
 
 def disable_provider(
-    session: Session, organization_id: str, provider_id: str, *, now: datetime
+    session: Session, organization_id: str, provider_id: str, *, now: datetime, actor: str = "api"
 ) -> IdentityProvider:
     """Stop offering a provider; logins under way through it fail cleanly."""
     provider = get_provider(session, organization_id, provider_id)
@@ -179,7 +179,7 @@ def disable_provider(
             organization_id,
             "identity_provider.disabled",
             at=now,
-            actor="api",
+            actor=actor,
             data={"provider_id": provider.id},
         )
     return provider

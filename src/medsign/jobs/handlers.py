@@ -11,6 +11,7 @@ from medsign.cabinet.service import purge_stale
 from medsign.clinicians.messages import send_enrollment
 from medsign.clinicians.requests import prepare_signer
 from medsign.console.bulk import run_bulk_chunk
+from medsign.console.conversion import run_conversion
 from medsign.envelopes import messages
 from medsign.envelopes.sealing import seal_envelope
 from medsign.envelopes.workflow import expire_due, remind_due
@@ -21,6 +22,7 @@ from medsign.jobs.running import Handler
 from medsign.notify.delivery import Deadlines
 from medsign.notify.delivery import deliver as deliver_notification
 from medsign.notify.dispatch import build_senders
+from medsign.records.service import flag_overdue
 from medsign.reminders.scan import fire_all_due
 from medsign.reminders.schedule import run_schedule_job
 from medsign.reminders.status import apply_statuses
@@ -73,6 +75,7 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.DEVICE_PREPARE.value: prepare_signer,
         JobKind.ENROLLMENT.value: enrollment,
         JobKind.BULK_SEND.value: run_bulk_chunk,
+        JobKind.CONVERT.value: run_conversion,
         JobKind.STAFF_INVITE.value: staff_invite,
         JobKind.SCHEDULE.value: schedule,
         JobKind.NOTIFY.value: notify,
@@ -113,6 +116,8 @@ class Housekeeping:
                 purge_stale(session, idle=idle, now=rt.clock())
             with rt.transaction() as session:
                 expire_due(session, now=rt.clock())
+            with rt.transaction() as session:  # docs/cabinet.md "Record requests"
+                flag_overdue(session, now=rt.clock())
             with rt.transaction() as session:
                 remind_due(session, rt.settings.reminder_delays, now=rt.clock())
             with rt.transaction() as session:

@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from medsign.db.base import new_id
+from medsign.db.one_flush import insert_later
 from medsign.jobs.models import Job
 
 ENQUEUED = "medsign.jobs_enqueued"  # session.info key: this transaction queued jobs
@@ -49,6 +50,7 @@ class JobKind(StrEnum):
     STAFF_INVITE = "staff_invite"  # email a staff invitation link (medsign.staff.messages)
     SCHEDULE = "schedule"  # recompute a target's notification times (medsign.reminders)
     NOTIFY = "notify"  # one step of a notification message (medsign.notify.delivery)
+    CONVERT = "convert"  # normalize a console send's files, then send (console.conversion)
 
 
 # Lower runs first (docs/operations.md): what a patient waits for on the screen, then
@@ -69,6 +71,7 @@ PRIORITY: dict[JobKind, int] = {
     JobKind.STAFF_INVITE: 1,
     JobKind.SCHEDULE: 3,
     JobKind.NOTIFY: 3,
+    JobKind.CONVERT: 2,
 }
 
 # CPU-bound kinds (PDF signing, RFC 3161 stamping, archives) run on a process pool;
@@ -96,8 +99,9 @@ def enqueue(session: Session, kind: JobKind, payload: dict[str, Any], *, now: da
         priority=PRIORITY[kind],
         run_after=now,
     )
-    session.add(job)
-    session.flush()
+    if not insert_later(session, job):  # medsign.db.one_flush: written at its end
+        session.add(job)
+        session.flush()
     session.info[ENQUEUED] = True
     return job
 

@@ -1,6 +1,8 @@
 """Delivering a queued notification message: channel by channel, logged, with fallback.
 
-One ``notify`` job runs one step of a message (docs/notifications.md):
+One ``notify`` job runs one step of a message, or of each message of a batch
+(``message_ids``: :func:`deliver_batch`, as scheduled reminders are queued)
+(docs/notifications.md):
 
 1. find the person's address on the current channel; none: log ``skipped`` and go on
    to the next channel;
@@ -18,14 +20,18 @@ When no channel is left the message is dead-lettered (``dead``) and can be repla
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from medsign.jobs.outbox import JobCall, JobKind, enqueue
+from medsign.jobs.outbox import JobCall, JobKind, enqueue, enqueue_many
+from medsign.jobs.running import backoff
 from medsign.notify.models import (
     NotificationDelivery,
     NotificationMessage,
@@ -39,10 +45,11 @@ from medsign.notify.webpush import EndpointGone
 from medsign.patients.models import Patient
 from medsign.runtime import Runtime
 from medsign.settings import Settings
-from medsign.usage.service import local_day, message_amounts, record_usage
+from medsign.usage.service import insert_usage, local_day, message_amounts, usage_entries
 
 SENDING = "sending"  # a worker holds the step (internal; shown as "queued" by the API)
 PUSH_RECEIPT = "push-receipt"  # keyring purpose of push receipt tokens
+BATCH_SENDERS = 16  # messages of one batch handed to their channels at once
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,51 @@ class _Step:
     link: str | None
 
 
+def _take(
+    rt: Runtime,
+    session: Session,
+    message: NotificationMessage,
+    senders: Mapping[Channel, Sender],
+    now: datetime,
+) -> _Step | None:
+    """Claim the current step of a locked, queued ``message`` (None: nothing to send)."""
+    if message.status == SENDING and message.deadline_at and message.deadline_at > now:
+        return None  # another worker holds this step
+    if message.status not in (MessageStatus.QUEUED.value, SENDING):
+        return None  # sent, delivered or dead: this job is a stale duplicate
+    idle = timedelta(days=rt.settings.cabinet_session_days)
+    while message.step < len(message.channels):
+        channel = message.channels[message.step]
+        targets = (
+            addresses(session, message, channel, now=now, cabinet_idle=idle)
+            if channel in senders
+            else []
+        )
+        if targets:
+            break
+        log(session, message, "skipped", now, detail=f"no {channel} address or channel")
+        message.step += 1
+    else:
+        message.status = MessageStatus.DEAD.value
+        message.updated_at = now
+        message.last_error = "no channel reached the person"
+        log(session, message, "dead", now, detail=message.last_error)
+        return None
+    message.status = SENDING
+    message.deadline_at = now + timedelta(seconds=rt.settings.worker_lease_seconds)
+    message.updated_at = now
+    return _Step(
+        message_id=message.id,
+        step=message.step,
+        channel=channel,  # type: ignore[arg-type]
+        targets=targets,
+        subject=message.subject,
+        body=(message.texts or {}).get(channel, message.text),
+        scope=(message.organization_id, message.branch_id),
+        link=message.link,
+    )
+
+
 def _claim_step(rt: Runtime, call: JobCall, senders: Mapping[Channel, Sender]) -> _Step | None:
     """Decide what this job sends (if anything) and claim it, in one transaction."""
     now = rt.clock()
@@ -177,55 +229,25 @@ def _claim_step(rt: Runtime, call: JobCall, senders: Mapping[Channel, Sender]) -
             ):
                 advance(session, message, now, "no delivery report before the deadline")
             return None
-        if message.status == SENDING and message.deadline_at and message.deadline_at > now:
-            return None  # another worker holds this step
-        if message.status not in (MessageStatus.QUEUED.value, SENDING):
-            return None  # sent, delivered or dead: this job is a stale duplicate
-        idle = timedelta(days=rt.settings.cabinet_session_days)
-        while message.step < len(message.channels):
-            channel = message.channels[message.step]
-            targets = (
-                addresses(session, message, channel, now=now, cabinet_idle=idle)
-                if channel in senders
-                else []
-            )
-            if targets:
-                break
-            log(session, message, "skipped", now, detail=f"no {channel} address or channel")
-            message.step += 1
-        else:
-            message.status = MessageStatus.DEAD.value
-            message.updated_at = now
-            message.last_error = "no channel reached the person"
-            log(session, message, "dead", now, detail=message.last_error)
-            return None
-        message.status = SENDING
-        message.deadline_at = now + timedelta(seconds=rt.settings.worker_lease_seconds)
-        message.updated_at = now
-        return _Step(
-            message_id=message.id,
-            step=message.step,
-            channel=channel,  # type: ignore[arg-type]
-            targets=targets,
-            subject=message.subject,
-            body=(message.texts or {}).get(channel, message.text),
-            scope=(message.organization_id, message.branch_id),
-            link=message.link,
-        )
+        return _take(rt, session, message, senders, now)
 
 
-def deliver(
-    rt: Runtime, call: JobCall, senders: Mapping[Channel, Sender], deadlines: Deadlines
-) -> None:
-    """Run one step of the message named in ``call`` (the ``notify`` job's handler)."""
-    step = _claim_step(rt, call, senders)
-    if step is None:
-        return
+@dataclass(frozen=True)
+class _Result:
+    """What handing one step to its channel came to."""
+
+    sent: int
+    provider_ref: str | None
+    failure: DeliveryError | None
+    gone: list[str]
+
+
+def _send(rt: Runtime, step: _Step, senders: Mapping[Channel, Sender]) -> _Result:
+    """Hand ``step`` to its channel, once per address (push: every subscription)."""
     ref = step_ref(step.message_id, step.step)
     sender = senders[step.channel]
     provider_ref: str | None = None
     sent = 0
-    retry = False
     failure: DeliveryError | None = None
     gone: list[str] = []
     for target in step.targets:
@@ -246,15 +268,49 @@ def deliver(
             gone.append(exc.endpoint)
         except DeliveryError as exc:
             failure = exc
+    return _Result(sent, provider_ref, failure, gone)
+
+
+class _Outcomes:
+    """What the outcomes of one job write besides the messages' rows, gathered so that
+    a batch writes them in one statement each: usage records and deadline checks."""
+
+    def __init__(self) -> None:
+        self.usage: list[dict[str, Any]] = []
+        self.checks: dict[datetime, list[dict[str, Any]]] = {}
+
+    def write(self, session: Session) -> None:
+        """Insert what was gathered, in the caller's transaction."""
+        insert_usage(session, self.usage)
+        for run_after, payloads in self.checks.items():
+            enqueue_many(session, JobKind.NOTIFY, payloads, now=run_after)
+
+
+def deliver(
+    rt: Runtime, call: JobCall, senders: Mapping[Channel, Sender], deadlines: Deadlines
+) -> None:
+    """Run one step of the message named in ``call`` (the ``notify`` job's handler); a
+    job naming several (``message_ids``) runs them as a batch (:func:`deliver_batch`)."""
+    if "message_ids" in call.payload:
+        deliver_batch(rt, call, senders, deadlines)
+        return
+    step = _claim_step(rt, call, senders)
+    if step is None:
+        return
+    result = _send(rt, step, senders)
+    failure = result.failure
+    retry = False
     now = rt.clock()
     with rt.transaction() as session:
-        if gone:
-            session.execute(delete(PushSubscription).where(PushSubscription.endpoint.in_(gone)))
+        if result.gone:
+            session.execute(
+                delete(PushSubscription).where(PushSubscription.endpoint.in_(result.gone))
+            )
         row = session.get(NotificationMessage, step.message_id, with_for_update=True)
         assert row is not None
         if row.status != SENDING or row.step != step.step:
             return  # replayed or reported meanwhile
-        if sent == 0:
+        if result.sent == 0:
             assert failure is not None
             retry = failure.retryable and call.attempt < rt.settings.notify_channel_attempts
             if retry:
@@ -264,9 +320,104 @@ def deliver(
             else:
                 advance(session, row, now, failure.detail)
         else:
-            _sent(rt, session, row, step, provider_ref or ref, deadlines, now, call.id)
+            outcomes = _Outcomes()
+            ref = result.provider_ref or step_ref(step.message_id, step.step)
+            _sent(rt, session, row, step, ref, deadlines, now, f"message:{call.id}", outcomes)
+            outcomes.write(session)
     if retry and failure is not None:
         raise failure  # the worker retries the job with its backoff
+
+
+def _locked(
+    session: Session, ids: Sequence[str], *, patients: bool = True
+) -> tuple[list[NotificationMessage], list[Patient]]:
+    """The messages named by ``ids``, locked in id order (one lock order for every
+    batch, so two batches sharing messages wait for each other instead of deadlocking),
+    and their patients, loaded with one query. The caller holds on to the patients while
+    it works: the session's identity map keeps objects only while they are referenced,
+    and there :func:`addresses` finds them without a query per message."""
+    rows = list(
+        session.scalars(
+            select(NotificationMessage)
+            .where(NotificationMessage.id.in_(sorted(set(ids))))
+            .order_by(NotificationMessage.id)
+            .with_for_update()
+        )
+    )
+    wanted = {r.patient_id for r in rows if r.patient_id} if patients else set()
+    loaded = list(session.scalars(select(Patient).where(Patient.id.in_(wanted)))) if wanted else []
+    return rows, loaded
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _senders_pool() -> ThreadPoolExecutor:
+    """The process's threads that hand a batch's messages to their channels side by
+    side (the HTTP channels share one keep-alive connection pool, ``shared_client``)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(BATCH_SENDERS, thread_name_prefix="medsign-send")
+        return _pool
+
+
+def deliver_batch(
+    rt: Runtime, call: JobCall, senders: Mapping[Channel, Sender], deadlines: Deadlines
+) -> None:
+    """Run the current step of every message in ``call.payload["message_ids"]``.
+
+    Every guarantee of :func:`deliver` holds per message: the steps are claimed in one
+    transaction, sent side by side (each with its own idempotency key), and their
+    outcomes recorded in one more transaction. A message whose channel failed in a way
+    worth retrying is retried alone: its id goes into a new job, due after the worker's
+    backoff (``retried`` carries the attempts made, up to ``notify_channel_attempts``),
+    while the rest of the batch is done. The job itself succeeds."""
+    ids = [str(i) for i in call.payload["message_ids"]]
+    attempt = call.attempt + int(call.payload.get("retried", 0))
+    now = rt.clock()
+    with rt.transaction() as session:
+        messages, _patients = _locked(session, ids)
+        claimed = [_take(rt, session, m, senders, now) for m in messages]
+    steps = [s for s in claimed if s is not None]
+    if not steps:
+        return
+    if len(steps) == 1:
+        results = [_send(rt, steps[0], senders)]
+    else:
+        results = list(_senders_pool().map(lambda s: _send(rt, s, senders), steps))
+    now = rt.clock()
+    retry: list[str] = []
+    with rt.transaction() as session:
+        gone = [endpoint for r in results for endpoint in r.gone]
+        if gone:
+            session.execute(delete(PushSubscription).where(PushSubscription.endpoint.in_(gone)))
+        rows = {m.id: m for m in _locked(session, [s.message_id for s in steps], patients=False)[0]}
+        outcomes = _Outcomes()
+        for step, result in zip(steps, results, strict=True):
+            row = rows.get(step.message_id)
+            if row is None or row.status != SENDING or row.step != step.step:
+                continue  # replayed or reported meanwhile
+            if result.sent == 0:
+                failure = result.failure
+                assert failure is not None
+                if failure.retryable and attempt < rt.settings.notify_channel_attempts:
+                    row.status = MessageStatus.QUEUED.value
+                    row.last_error = failure.detail
+                    log(session, row, "retry", now, detail=failure.detail)
+                    retry.append(row.id)
+                else:
+                    advance(session, row, now, failure.detail)
+                continue
+            ref = result.provider_ref or step_ref(step.message_id, step.step)
+            # Metered per message and job: a re-run of this job counts each once.
+            key = f"m:{call.id}:{row.id}"
+            _sent(rt, session, row, step, ref, deadlines, now, key, outcomes)
+        outcomes.write(session)
+        if retry:
+            later = now + timedelta(seconds=backoff(rt.settings.webhook_backoff, attempt))
+            enqueue(session, JobKind.NOTIFY, {"message_ids": retry, "retried": attempt}, now=later)
 
 
 def _sent(
@@ -277,21 +428,21 @@ def _sent(
     provider_ref: str,
     deadlines: Deadlines,
     now: datetime,
-    job_id: str,
+    usage_key: str,
+    outcomes: _Outcomes,
 ) -> None:
     """Log and meter a hand-off (keyed by the job: a retried job counts once, a replay
     that sends again counts again); wait for a delivery report when the channel gives
-    one."""
+    one. Usage and the deadline check are gathered in ``outcomes``."""
     log(session, row, "sent", now, ref=provider_ref)
     amounts = message_amounts(step.channel, step.body)
     if amounts:
         organization_id, branch_id = step.scope
-        record_usage(
-            session,
+        outcomes.usage += usage_entries(
             organization_id=organization_id,
             branch_id=branch_id,
             day=local_day(now, rt.settings.time_zone),
-            key=f"message:{job_id}",
+            key=usage_key,
             amounts=amounts,
             now=now,
         )
@@ -305,8 +456,8 @@ def _sent(
         return
     row.status = MessageStatus.SENT.value
     row.deadline_at = now + timedelta(seconds=wait)
-    enqueue(
-        session, JobKind.NOTIFY, {"message_id": row.id, "check": step.step}, now=row.deadline_at
+    outcomes.checks.setdefault(row.deadline_at, []).append(
+        {"message_id": row.id, "check": step.step}
     )
 
 

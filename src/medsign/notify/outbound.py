@@ -29,6 +29,7 @@ from medsign.notify.ports import CHANNELS, Channel
 # Today's behaviour (medsign.envelopes.messages): email when there is an address, else SMS.
 DEFAULT_CHANNELS: tuple[Channel, ...] = ("email", "sms")
 MAX_TEXT = 4000
+DELIVERY_BATCH = 100  # messages per delivery job when many are queued at once
 
 
 class MessageStatus(StrEnum):
@@ -144,7 +145,7 @@ def queue_messages(session: Session, messages: Sequence[Outgoing], *, now: datet
                 for r in fresh
             ],
         )
-        enqueue_many(session, JobKind.NOTIFY, [{"message_id": r["id"]} for r in fresh], now=now)
+        enqueue_many(session, JobKind.NOTIFY, delivery_jobs([r["id"] for r in fresh]), now=now)
     ids: list[str] = []
     for row in rows:
         if row["id"] in new:
@@ -159,6 +160,18 @@ def queue_messages(session: Session, messages: Sequence[Outgoing], *, now: datet
         assert existing is not None
         ids.append(existing)
     return ids
+
+
+def delivery_jobs(ids: Sequence[object]) -> list[dict[str, Any]]:
+    """The payloads of the ``notify`` jobs delivering ``ids``: one message alone, many in
+    batches of :data:`DELIVERY_BATCH` (one job claims, sends and records a batch at once:
+    medsign.notify.delivery.deliver_batch)."""
+    if len(ids) == 1:
+        return [{"message_id": ids[0]}]
+    return [
+        {"message_ids": list(ids[i : i + DELIVERY_BATCH])}
+        for i in range(0, len(ids), DELIVERY_BATCH)
+    ]
 
 
 def _message_row(session: Session, m: Outgoing, now: datetime) -> dict[str, Any]:

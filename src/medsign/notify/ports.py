@@ -31,6 +31,9 @@ class Message:
     # Push only: the token the cabinet's service worker sends back when it showed the
     # notification (the push channel's delivery report, docs/notifications.md).
     receipt: str | None = None
+    # The organization's display name (docs/branding.md): the e-mail From's phrase
+    # (RFC 5322 §3.4), and the SMS sender where the gateway takes one; "" = default.
+    sender_name: str = ""
     # Push only: the page the notification opens when clicked (an absolute URL).
     link: str | None = None
 

@@ -105,6 +105,8 @@ class HttpSmsSender(PooledClient):
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"  # RFC 6750 section 2.1
         payload = {"id": message.idempotency_key, "to": message.to, "text": message.body}
+        if message.sender_name:  # optional; gateways that take a sender id use it
+            payload["sender"] = message.sender_name
         if self.callback_url:
             payload["callback_url"] = self.callback_url  # delivery reports (contract §DLR)
         response = self.post(self.url, idempotent=True, json=payload, headers=headers)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -122,13 +122,20 @@ class SmtpSender:
         scheme = "smtps" if self.implicit_tls else "smtp"
         return f"SmtpSender({scheme}://{self.host}:{self.port})"  # no credentials
 
+    def _from(self, message: Message) -> str:
+        """The configured From, with the organization's display name when it has one
+        (the address stays medsign's: SPF/DKIM/DMARC are the deployment's)."""
+        if not message.sender_name:
+            return self.from_addr
+        return formataddr((message.sender_name, parseaddr(self.from_addr)[1]))
+
     def build(self, message: Message) -> EmailMessage:
         """The RFC 5322 message that :meth:`send` would submit."""
         if message.channel != "email":
             raise DeliveryError("SmtpSender only sends email messages", retryable=False)
         try:
             mail = EmailMessage(policy=SMTP_POLICY)
-            mail["From"] = self.from_addr
+            mail["From"] = self._from(message)
             mail["To"] = message.to
             mail["Subject"] = message.subject  # RFC 2047 encoded when not ASCII
             mail["Date"] = format_datetime(datetime.now(UTC))  # RFC 5322 section 3.3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from medsign.audit.service import record
 from medsign.branches.scope import Scope, current_branch
-from medsign.branches.service import resolve_branch
+from medsign.branches.service import require_organization_scope, resolve_branch
+from medsign.domain.policy import validate_overrides
 from medsign.domain.tokens import Keyring, new_api_token
 from medsign.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from medsign.organizations.models import ApiToken, Organization
@@ -114,6 +116,7 @@ def create_token(
     *,
     now: datetime,
     branch_id: str | None = None,
+    actor: str = "api",
 ) -> IssuedToken:
     """Issue a named token for the organization or, with ``branch_id``, for one branch.
 
@@ -150,7 +153,7 @@ def create_token(
         organization_id,
         "api_token.created",
         at=now,
-        actor="api",
+        actor=actor,
         data={"id": row.id, "branch_id": branch_id},
     )
     return IssuedToken(row, token)
@@ -170,7 +173,7 @@ def list_tokens(
 
 
 def revoke_token(
-    session: Session, organization_id: str, token_id: str, *, now: datetime
+    session: Session, organization_id: str, token_id: str, *, now: datetime, actor: str = "api"
 ) -> ApiToken:
     """Revoke a token: it stops working with the next request.
 
@@ -198,5 +201,23 @@ def revoke_token(
     if session.scalars(others).first() is None:
         raise Conflict("This is the last active token; create a new one before revoking it.")
     row.revoked_at = now
-    record(session, organization_id, "api_token.revoked", at=now, actor="api", data={"id": row.id})
+    record(session, organization_id, "api_token.revoked", at=now, actor=actor, data={"id": row.id})
     return row
+
+
+def set_policy_overrides(
+    session: Session,
+    organization_id: str,
+    raw: Mapping[str, Iterable[str]],
+    *,
+    now: datetime,
+    actor: str = "api",
+) -> dict[str, list[str]]:
+    """Replace the organization's policy overrides (only tightening the law's defaults,
+    :func:`medsign.domain.policy.validate_overrides`); organization scope only."""
+    clean = validate_overrides(raw)
+    require_organization_scope("change the signature policy")
+    org = get_organization(session, organization_id)
+    org.policy_overrides = clean
+    record(session, organization_id, "policy.updated", at=now, actor=actor, data=clean)
+    return clean

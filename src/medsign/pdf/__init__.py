@@ -3,13 +3,14 @@
 No database and no web imports here; CPU-heavy calls belong in worker threads.
 """
 
-from medsign.pdf.block import SignatureBlock
+from medsign.pdf.block import BlockLogo, SignatureBlock
 from medsign.pdf.intake import PdfInfo, inspect_pdf
 from medsign.pdf.parts import SealRequest
 from medsign.pdf.seal import read_evidence, seal_pdf, seal_pdf_reference
 from medsign.pdf.validate import SignatureReport, ValidationReport, validate_pdf
 
 __all__ = [
+    "BlockLogo",
     "PdfInfo",
     "SealRequest",
     "SignatureBlock",

@@ -41,8 +41,19 @@ _CONTENT_LEVEL = 1
 
 
 @dataclass(frozen=True)
+class BlockLogo:
+    """An organization's logo for the block: baseline JPEG (RGB, 8 bits) as medsign
+    re-encoded it, embedded as-is with /DCTDecode (ISO 32000-1 §7.4.8, §8.9.5)."""
+
+    jpeg: bytes
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class SignatureBlock:
-    """What the visible block shows."""
+    """What the visible block shows; ``issuer`` (the organization's name) and ``logo``
+    brand its first line, which otherwise names medsign."""
 
     signer_name: str
     signed_at: datetime
@@ -50,6 +61,20 @@ class SignatureBlock:
     document_id: str
     verification_code: str
     verify_url: str | None = None
+    issuer: str = ""
+    logo: BlockLogo | None = None
+
+
+_LOGO_HEIGHT = 8.0
+_LOGO_MAX_WIDTH = 30.0
+
+
+def _logo_size(logo: BlockLogo) -> tuple[float, float]:
+    """The logo's drawn size in points: 8 pt high, at most 30 pt wide."""
+    w = _LOGO_HEIGHT * logo.width / max(logo.height, 1)
+    if w <= _LOGO_MAX_WIDTH:
+        return round(w, 3), _LOGO_HEIGHT
+    return _LOGO_MAX_WIDTH, round(_LOGO_MAX_WIDTH * logo.height / max(logo.width, 1), 3)
 
 
 def format_time(value: datetime) -> str:
@@ -125,6 +150,24 @@ def _qr_ops(url: str, x: float, y: float, size: float) -> bytes:
     )
 
 
+def _logo_image(objs: ObjectSet, logo: BlockLogo) -> Ref:
+    """The logo as an image XObject (ISO 32000-1 §8.9.5) scaled by the ``cm`` above."""
+    return objs.add(
+        Stream(
+            {
+                "Type": Name("XObject"),
+                "Subtype": Name("Image"),
+                "Width": logo.width,
+                "Height": logo.height,
+                "ColorSpace": Name("DeviceRGB"),
+                "BitsPerComponent": 8,
+                "Filter": Name("DCTDecode"),
+            },
+            logo.jpeg,
+        )
+    )
+
+
 def build_appearance(
     objs: ObjectSet, block: SignatureBlock, associated: list[Ref] | None = None
 ) -> Ref:
@@ -138,8 +181,10 @@ def build_appearance(
     qr_size = h - 2 * _PAD if block.verify_url else 0.0
     text_w = w - 2 * _PAD - (qr_size + _PAD if qr_size else 0.0)
     x = _PAD + 1.0
+    logo_w, logo_h = _logo_size(block.logo) if block.logo else (0.0, 0.0)
+    head_x = x + (logo_w + 2.0 if logo_w else 0.0)
     specs: list[tuple[str, float, float]] = [
-        ("Signed electronically · medsign", 4.6, 0.35),
+        (f"Signed electronically · {block.issuer.strip() or 'medsign'}", 4.6, 0.35),
         (block.signer_name.strip() or "—", 7.6, 0.0),
         (format_time(block.signed_at), 6.0, 0.0),
         (f"Method: {block.method}", 6.0, 0.0),
@@ -148,9 +193,10 @@ def build_appearance(
     ]
     baselines = [h - 9.0, h - 18.5, h - 27.5, h - 36.0, h - 44.5, h - 55.0]
     lines: list[Line] = []
-    for (text, size, gray), y in zip(specs, baselines, strict=True):
-        glyphs, fitted = _fit(font, text, size, text_w - 1.0)
-        lines.append(Line(glyphs, fitted, x, y, gray))
+    for i, ((text, size, gray), y) in enumerate(zip(specs, baselines, strict=True)):
+        left = head_x if i == 0 else x
+        glyphs, fitted = _fit(font, text, size, text_w - 1.0 - (left - x))
+        lines.append(Line(glyphs, fitted, left, y, gray))
     # Lines the shared base subset can show use /F1; the others (a name in another
     # script, a ligature) a per-document subset /F2 (medsign.pdf.textfont).
     base = base_font()
@@ -173,6 +219,13 @@ def build_appearance(
             )
         )
     ops.append(b"ET\n")
+    resources: dict[str, PdfValue] = {}
+    if block.logo is not None:
+        ops.append(
+            b"q %s 0 0 %s %s %s cm /Logo Do Q\n"
+            % (fmt_number(logo_w), fmt_number(logo_h), fmt_number(x), fmt_number(h - 11.5))
+        )
+        resources["XObject"] = {"Logo": _logo_image(objs, block.logo)}
     if block.verify_url:
         ops.append(_qr_ops(block.verify_url, w - _PAD - qr_size, _PAD, qr_size))
     ops.append(b"Q\n")
@@ -184,7 +237,7 @@ def build_appearance(
         "Type": Name("XObject"),
         "Subtype": Name("Form"),
         "BBox": [0, 0, w, h],
-        "Resources": {"Font": fonts},
+        "Resources": {"Font": fonts, **resources},
         "Filter": Name("FlateDecode"),
     }
     if associated:

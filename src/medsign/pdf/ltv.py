@@ -3,8 +3,9 @@
 One incremental update (ISO 32000-1 §7.5.6) is appended to the signed PDF:
 
 * a Document Security Store (ISO 32000-2 §12.8.4.3, ETSI EN 319 142-1 §5.4.2): the
-  certificates of every signature and of their time-stamp tokens, and the CRLs of
-  the issuing CA — the validation data of level B-LT;
+  certificates of every signature and of their time-stamp tokens, the CRLs of the
+  issuing CAs (the development CA's; the clinician CA's where a device signed) and
+  OCSP responses given for device certificates — the validation data of level B-LT;
 * an empty signature field whose appearance carries the certificate of completion
   JSON as an associated file (/AF, ISO 32000-2 §14.13) — objects reached through a
   new signature field's appearance are form filling for earlier signatures, so they
@@ -26,6 +27,7 @@ from typing import Any
 
 from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -114,6 +116,7 @@ async def _archive(
     evidence: bytes | None,
     trust_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    ocsps: Sequence[bytes],
     timestamper: Timestamper,
 ) -> bytes:
     from pyhanko.pdf_utils import generic
@@ -124,6 +127,7 @@ async def _archive(
 
     roots = [_asn1_cert(c) for c in trust_roots]
     crl_list = [_asn1_crl(c) for c in crls]
+    ocsp_list = [asn1_ocsp.OCSPResponse.load(o) for o in ocsps]
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     embedded = writer.prev.embedded_regular_signatures
     if not embedded:
@@ -134,6 +138,7 @@ async def _archive(
             sig.pkcs7_content.hex().encode("ascii"),  # a VRI entry per signature
             certs=_signature_certs(sig) + roots,
             crls=crl_list,
+            ocsps=ocsp_list or None,
         )
     fields.append_signature_field(
         writer,
@@ -150,7 +155,11 @@ async def _archive(
                 writer.mark_update(field_ref)
                 break
     context = ValidationContext(
-        trust_roots=roots, crls=crl_list, allow_fetching=False, revocation_mode="soft-fail"
+        trust_roots=roots,
+        crls=crl_list,
+        ocsps=ocsp_list,
+        allow_fetching=False,
+        revocation_mode="soft-fail",
     )
     out = io.BytesIO()
     await signers.PdfTimeStamper(
@@ -167,10 +176,12 @@ def build_archive(
     *,
     trust_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    ocsps: Sequence[bytes] = (),
     timestamper: Timestamper,
 ) -> bytes:
-    """The PAdES B-LTA archive of a signed ``pdf`` (the input bytes stay a prefix)."""
-    archive = run_sync(_archive(pdf, evidence, trust_roots, crls, timestamper))
+    """The PAdES B-LTA archive of a signed ``pdf`` (the input bytes stay a prefix);
+    ``crls`` and ``ocsps`` (DER OCSPResponses) go into its DSS."""
+    archive = run_sync(_archive(pdf, evidence, trust_roots, crls, ocsps, timestamper))
     assert archive.startswith(pdf)
     return archive
 

@@ -189,8 +189,20 @@ def render_report(
             y -= leading
             x = MARGIN_X + (text_w - _width(glyphs, size) if rtl else 0.0)
             pages[-1].append(Line(glyphs, size, round(x, 2), round(y, 2), gray))
+    return render_pages([(A4, page) for page in pages], title=title, lang=lang, rtl=rtl)
+
+
+def render_pages(
+    pages: list[tuple[tuple[float, float], list[Line]]],
+    *,
+    title: str = "",
+    lang: str = "en",
+    rtl: bool = False,
+) -> bytes:
+    """A complete PDF whose pages (each of its own size) show ``Line``s where they are
+    placed, with one subset of the shipped font (used for reports and filled templates)."""
     font = default_font()
-    every = [ln for page in pages for ln in page]
+    every = [ln for _size, page in pages for ln in page]
     subset = font.subset({g.gid for ln in every for g in ln.glyphs})
     objs = ObjectSet()
     catalog = objs.reserve()
@@ -198,7 +210,7 @@ def render_report(
     prepared = prepare(subset)
     font_ref = font_objects(objs, prepared, every)
     kids: list[PdfValue] = []
-    for page_lines in pages:
+    for (page_w, page_h), page_lines in pages:
         ops = [b"BT\n"]
         for ln in page_lines:
             ops.append(

@@ -264,6 +264,20 @@ class ClinicianCa:
         response = builder.sign(self.private_key, hashes.SHA256())
         return response.public_bytes(serialization.Encoding.DER)
 
+    def ocsp_for(
+        self, cert: x509.Certificate, status: CertificateStatus, *, now: dt.datetime
+    ) -> bytes:
+        """This CA's OCSP answer (DER OCSPResponse) for one of its certificates, as the
+        responder would give it: validation data for a PAdES DSS (ETSI EN 319 142-1
+        §5.4.2, ISO 32000-2 §12.8.4.3)."""
+        request = (
+            ocsp.OCSPRequestBuilder()
+            .add_certificate(cert, self.certificate, hashes.SHA256())
+            .build()
+            .public_bytes(serialization.Encoding.DER)
+        )
+        return self.ocsp_response(request, lambda _serial: status, now=now)
+
 
 def _key_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes | None:
     """The hash of the issuer's public key as in CertID (RFC 6960 §4.1.1)."""

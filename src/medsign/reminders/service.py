@@ -69,6 +69,7 @@ def save_template(
     *,
     now: datetime,
     template_id: str | None = None,
+    actor: str = "api",
 ) -> NotificationTemplate:
     """Create a template (409 when the event and language have one) or, with
     ``template_id``, replace one."""
@@ -101,7 +102,7 @@ def save_template(
         organization_id,
         "notification_template.saved",
         at=now,
-        actor="api",
+        actor=actor,
         data={"id": row.id, "event": row.event, "lang": row.lang},
     )
     return row
@@ -127,7 +128,7 @@ def list_templates(session: Session, organization_id: str) -> list[NotificationT
 
 
 def delete_template(
-    session: Session, organization_id: str, template_id: str, *, now: datetime
+    session: Session, organization_id: str, template_id: str, *, now: datetime, actor: str = "api"
 ) -> None:
     """Delete a template (the built-in wording applies again)."""
     require_organization_scope("delete notification templates")
@@ -138,7 +139,7 @@ def delete_template(
         organization_id,
         "notification_template.deleted",
         at=now,
-        actor="api",
+        actor=actor,
         data={"id": template_id},
     )
 
@@ -177,7 +178,7 @@ def _check_rule(body: RuleIn) -> None:
 
 
 def create_rule(
-    session: Session, organization_id: str, body: RuleIn, *, now: datetime
+    session: Session, organization_id: str, body: RuleIn, *, now: datetime, actor: str = "api"
 ) -> NotificationRule:
     """Save a rule and queue the job that schedules its targets."""
     require_organization_scope("create notification rules")
@@ -210,7 +211,7 @@ def create_rule(
         organization_id,
         "notification_rule.created",
         at=now,
-        actor="api",
+        actor=actor,
         data={"id": rule.id, "event": rule.event},
     )
     return rule
@@ -238,7 +239,9 @@ def list_rules(session: Session, organization_id: str) -> list[NotificationRule]
     )
 
 
-def deactivate_rule(session: Session, organization_id: str, rule_id: str, *, now: datetime) -> None:
+def deactivate_rule(
+    session: Session, organization_id: str, rule_id: str, *, now: datetime, actor: str = "api"
+) -> None:
     """Stop a rule: nothing more fires (its firings stay in the ledger)."""
     require_organization_scope("delete notification rules")
     rule = get_rule(session, organization_id, rule_id)
@@ -249,7 +252,7 @@ def deactivate_rule(session: Session, organization_id: str, rule_id: str, *, now
         organization_id,
         "notification_rule.deleted",
         at=now,
-        actor="api",
+        actor=actor,
         data={"id": rule.id},
     )
 
@@ -279,7 +282,12 @@ def settings_out(org: Organization, default_lang: str) -> NotificationSettingsOu
 
 
 def update_settings(
-    session: Session, org: Organization, body: NotificationSettingsIn, *, now: datetime
+    session: Session,
+    org: Organization,
+    body: NotificationSettingsIn,
+    *,
+    now: datetime,
+    actor: str = "api",
 ) -> None:
     """Change the zone, quiet hours or language; a new zone reschedules every rule
     (birthdays and whole-day offsets follow the clinic's clocks)."""
@@ -311,6 +319,6 @@ def update_settings(
         org.id,
         "organization.settings_changed",
         at=now,
-        actor="api",
+        actor=actor,
         data={"fields": sorted(fields)},
     )

@@ -16,9 +16,11 @@ Days are calendar days in ``MEDSIGN_TIME_ZONE``; months for plan limits too.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
-from collections.abc import Mapping
-from datetime import date, datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -56,7 +58,28 @@ def record_usage(
 ) -> bool:
     """Insert one record per metric of ``amounts`` in the caller's transaction; False
     when ``key`` was counted before (nothing is inserted then, nothing waits)."""
-    rows: list[dict[str, Any]] = [
+    rows = usage_entries(
+        organization_id=organization_id,
+        branch_id=branch_id,
+        day=day,
+        key=key,
+        amounts=amounts,
+        now=now,
+    )
+    return insert_usage(session, rows)
+
+
+def usage_entries(
+    *,
+    organization_id: str,
+    branch_id: str | None,
+    day: date,
+    key: str,
+    amounts: Mapping[str, int],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The ``usage_records`` rows of one event (one per metric), for :func:`insert_usage`."""
+    return [
         {
             "organization_id": organization_id,
             "branch_id": branch_id,
@@ -68,6 +91,13 @@ def record_usage(
         }
         for metric, amount in amounts.items()
     ]
+
+
+def insert_usage(session: Session, rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Insert usage rows of any number of events in one statement; a (key, metric)
+    counted before is skipped. False when nothing was new."""
+    if not rows:
+        return False
     dialect = session.get_bind().dialect.name
     table = cast(Table, UsageRecord.__table__)
     if dialect == "postgresql":
@@ -78,7 +108,10 @@ def record_usage(
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key", "metric"])
     else:  # pragma: no cover - medsign runs on SQLite and PostgreSQL only
         stmt = insert(table)
-    result = session.execute(stmt, rows)
+    # The rows reference only the organization and branch, which exist: no need to
+    # flush the caller's pending changes first (medsign.db.one_flush keeps them for one).
+    with session.no_autoflush:
+        result = session.execute(stmt, list(rows))
     return bool(getattr(result, "rowcount", 0))
 
 
@@ -185,6 +218,37 @@ def usage_summary(
         to=last,
         branch_id=branch_id,
     )
+
+
+def csv_text(rows: list[UsageRow]) -> str:
+    """The rows as CSV (RFC 4180): a header, then one line per day, branch and metric."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180 §2: CRLF line breaks
+    writer.writerow(["day", "branch_id", "metric", "amount"])
+    for row in rows:
+        writer.writerow([row.day.isoformat(), row.branch_id or "", row.metric, row.amount])
+    return out.getvalue()
+
+
+def month_range(today: date) -> tuple[date, date]:
+    """The first and last day of ``today``'s calendar month."""
+    return today.replace(day=1), _next_month(today) - timedelta(days=1)
+
+
+def per_branch(rows: list[UsageRow]) -> dict[str | None, dict[str, int]]:
+    """Totals by branch (None: the organization itself) and metric."""
+    totals: dict[str | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        totals[row.branch_id][row.metric] += row.amount
+    return {branch: dict(metrics) for branch, metrics in totals.items()}
+
+
+def allowance(session: Session, organization_id: str, today: date) -> dict[str, tuple[int, int]]:
+    """Each monthly plan limit of the organization: (used this month, limit)."""
+    return {
+        metric: (_used_this_month(session, organization_id, metric, today), limit)
+        for metric, limit in get_limits(session, organization_id).items()
+    }
 
 
 def set_limits(session: Session, organization_id: str, limits: Mapping[str, int | None]) -> None:

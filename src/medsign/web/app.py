@@ -27,17 +27,21 @@ from medsign.web.api import (
     device,
     device_push,
     device_webauthn,
+    document_templates,
     documents,
     envelopes,
     external,
     health,
     identity_providers,
+    invites,
     listing,
     notification_rules,
     notifications,
     patients,
     pki,
     policy,
+    record_requests,
+    schedule,
     tokens,
     usage,
     verify,
@@ -46,11 +50,26 @@ from medsign.web.api import (
 from medsign.web.api_limits import RateLimitMiddleware
 from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
+from medsign.web.pages import (
+    brand,
+    cabinet_push,
+    cabinet_visits,
+    clinician_app,
+    dev_outbox,
+    edo,
+    idp,
+    invite,
+    public,
+    signing,
+)
 from medsign.web.pages import cabinet as cabinet_pages
-from medsign.web.pages import cabinet_push, clinician_app, dev_outbox, edo, idp, public, signing
 from medsign.web.pages.console import auth as console_auth
+from medsign.web.pages.console import branding as console_branding
+from medsign.web.pages.console import conversions as console_conversions
+from medsign.web.pages.console import document_templates as console_document_templates
 from medsign.web.pages.console import envelopes as console_envelopes
 from medsign.web.pages.console import send as console_send
+from medsign.web.pages.console import settings as console_settings
 from medsign.web.pages.console import staff as console_staff
 from medsign.web.pages.console import templates as console_templates
 from medsign.web.static_files import static_router
@@ -124,6 +143,7 @@ def create_app(
     openapi.install(app)  # problem responses, bearer auth (web/openapi.py)
     for module in (
         health,
+        document_templates,
         documents,
         envelopes,
         patients,
@@ -145,18 +165,28 @@ def create_app(
         device_push,
         external,
         appointments,
+        schedule,
+        invites,
+        record_requests,
         notification_rules,
         signing,
         idp,
         edo,
         cabinet_pages,
         cabinet_push,
+        cabinet_visits,
+        invite,
         dev_outbox,
         console_auth,
         console_envelopes,
         console_send,
         console_staff,
         console_templates,
+        console_settings,
+        console_branding,
+        console_document_templates,
+        console_conversions,
+        brand,
         public,
         clinician_app,
     ):

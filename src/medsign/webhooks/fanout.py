@@ -26,8 +26,16 @@ def fan_out_events(rt: Runtime, call: JobCall) -> None:
     """Create the webhook deliveries of the job's event and of any earlier event of its
     organization still waiting (see the module doc)."""
     organization_id = str(call.payload["organization_id"])
-    up_to = int(call.payload["event"])
     with rt.transaction() as session:
+        if "event" in call.payload:
+            up_to = int(call.payload["event"])
+        else:  # emitted inside medsign.db.one_flush: named by its key
+            found = session.scalar(
+                select(Event.id).where(Event.event_id == str(call.payload["event_key"]))
+            )
+            if found is None:
+                return
+            up_to = found
         events = session.scalars(
             select(Event)
             .where(

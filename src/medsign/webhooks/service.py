@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from medsign.audit.service import record
 from medsign.branches.scope import current_branch
 from medsign.branches.service import resolve_branch
 from medsign.domain.tokens import Keyring
@@ -94,6 +95,7 @@ def create_subscription(
     *,
     now: datetime,
     allow_private: bool,
+    actor: str = "api",
 ) -> Created:
     """Subscribe ``body.url`` to ``body.events`` for the organization."""
     check_url(body.url, allow_private=allow_private)
@@ -122,6 +124,14 @@ def create_subscription(
     )
     session.add(sub)
     session.flush()
+    record(
+        session,
+        organization_id,
+        "webhook.created",
+        at=now,
+        actor=actor,
+        data={"webhook_id": sub.id, "events": sub.events, "branch_id": branch_id},
+    )
     return Created(sub, derive_secret(keyring, sub.id, 1))
 
 
@@ -172,13 +182,26 @@ def _abandon_pending(session: Session, subscription_id: str, reason: str, now: d
 
 
 def delete_subscription(
-    session: Session, organization_id: str, subscription_id: str, *, now: datetime
+    session: Session,
+    organization_id: str,
+    subscription_id: str,
+    *,
+    now: datetime,
+    actor: str = "api",
 ) -> None:
     """Stop delivering to the subscription; its pending deliveries are dropped."""
     sub = get_subscription(session, organization_id, subscription_id, lock=True)
     sub.status = DELETED
     sub.updated_at = now
     _abandon_pending(session, sub.id, "the webhook was deleted", now)
+    record(
+        session,
+        organization_id,
+        "webhook.deleted",
+        at=now,
+        actor=actor,
+        data={"webhook_id": sub.id},
+    )
 
 
 def disable_subscription(
@@ -339,7 +362,13 @@ def list_deliveries(
 
 
 def replay_delivery(
-    session: Session, organization_id: str, subscription_id: str, delivery_id: str, *, now: datetime
+    session: Session,
+    organization_id: str,
+    subscription_id: str,
+    delivery_id: str,
+    *,
+    now: datetime,
+    actor: str = "api",
 ) -> WebhookDelivery:
     """Send one delivery's event again (same ``webhook-id``), as a new delivery."""
     sub = get_subscription(session, organization_id, subscription_id)
@@ -354,7 +383,16 @@ def replay_delivery(
         raise NotFound("No such delivery for this webhook.")
     event = session.get(Event, original.event_pk)
     assert event is not None
-    return _new_delivery(session, sub, event, now=now, replay_of=original.delivery_id)
+    replay = _new_delivery(session, sub, event, now=now, replay_of=original.delivery_id)
+    record(
+        session,
+        organization_id,
+        "webhook.replayed",
+        at=now,
+        actor=actor,
+        data={"webhook_id": sub.id, "delivery_id": replay.delivery_id, "of": delivery_id},
+    )
+    return replay
 
 
 def replay_since(

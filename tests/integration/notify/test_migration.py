@@ -37,7 +37,7 @@ def test_0019_up_down_up(kind: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["sqlite"] + (["postgresql"] if postgres_url() else []))
 def test_0028_up_down_up(kind: str, tmp_path: Path) -> None:
-    with migrated_database(kind, tmp_path, "0020") as url:
+    with migrated_database(kind, tmp_path, "0026") as url:
         upgrade(url, "0028")
         engine = create_engine(url)
         try:
@@ -49,7 +49,7 @@ def test_0028_up_down_up(kind: str, tmp_path: Path) -> None:
             assert columns()["organization_id"] and "session_id" in columns()
             link = {c["name"] for c in inspect(engine).get_columns("notification_messages")}
             assert "link" in link
-            command.downgrade(alembic_config(url), "0020")
+            command.downgrade(alembic_config(url), "0026")
             assert not columns()["organization_id"] and "session_id" not in columns()
             upgrade(url, "0028")
             assert "session_id" in columns()

@@ -45,7 +45,7 @@ def _device_out(device: ClinicianDevice) -> DeviceOut:
     return DeviceOut(
         id=device.id,
         branch_id=device.branch_id,
-        status="revoked" if device.status == "revoked" else "active",
+        status=device.status,
         certificate_serial=device.serial,
         not_after=device.not_after,
         created_at=device.created_at,

@@ -23,9 +23,11 @@ from fastapi.responses import Response, StreamingResponse
 
 from medsign.clinicians.models import ClinicianDevice
 from medsign.clinicians.requests import (
+    APPROVE_CHUNK,
     Confirmation,
     PendingRequest,
     approve,
+    approve_many,
     confirm_batch,
     decline,
     pending_for,
@@ -41,12 +43,15 @@ from medsign.clinicians.schemas import (
     DeviceRequestOut,
     EnrolledOut,
     EnrollIn,
+    PagesOut,
 )
 from medsign.clinicians.service import authenticate_device, enroll
 from medsign.envelopes.signing import Client
 from medsign.errors import DomainError
+from medsign.pdf.pages import PAGE_WIDTHS
 from medsign.runtime import Runtime
 from medsign.web.deps import bearer, runtime
+from medsign.web.page_images import VERSION_CHARS, page_image_response
 from medsign.web.problems import domain_problem
 
 router = APIRouter(prefix="/device/v1", tags=["clinician devices"])
@@ -129,6 +134,12 @@ def list_requests(request: Request) -> list[DeviceRequestOut]:
     return _pending(runtime(request), bearer(request))
 
 
+def _request_sha256(rt: Runtime, request: Request, request_id: str) -> str:
+    with rt.transaction(write=False) as session:
+        device = authenticate_device(session, rt.keyring, bearer(request), now=rt.clock())
+        return request_document(session, device, request_id)
+
+
 @router.get(
     "/requests/{request_id}/document",
     response_class=Response,
@@ -137,14 +148,54 @@ def list_requests(request: Request) -> list[DeviceRequestOut]:
 def document(request: Request, request_id: str) -> Response:
     """The PDF the request was prepared on: what the clinician reads before approving."""
     rt = runtime(request)
-    with rt.transaction(write=False) as session:
-        device = authenticate_device(session, rt.keyring, bearer(request), now=rt.clock())
-        sha256 = request_document(session, device, request_id)
+    sha256 = _request_sha256(rt, request, request_id)
     return Response(
         rt.files.get(sha256),
         media_type="application/pdf",
         headers={"Cache-Control": "private, no-store", "ETag": f'"{sha256}"'},
     )
+
+
+@router.get(
+    "/requests/{request_id}/pages",
+    response_model=PagesOut,
+    responses={404: {"description": "No such request for this device."}, **_REVOKED},
+)
+def pages(request: Request, request_id: str) -> PagesOut:
+    """The layout of the request's document for its page images (docs/viewer.md): the
+    app shows these first and loads the PDF (and pdf.js) only when asked."""
+    rt = runtime(request)
+    sha256 = _request_sha256(rt, request, request_id)
+    small = PAGE_WIDTHS[0]
+    sizes = [size.pixels(small) for size in rt.page_images.layout(sha256)]
+    rt.page_images.warm(sha256)  # page 1 is wanted next
+    version = sha256[:VERSION_CHARS]
+    return PagesOut(
+        version=version,
+        widths=list(PAGE_WIDTHS),
+        sizes=sizes,
+        image_url=f"/device/v1/requests/{request_id}/pages/{{n}}.webp?v={version}&w={{w}}",
+    )
+
+
+@router.get(
+    "/requests/{request_id}/pages/{name}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The page drawn as an image (docs/viewer.md).",
+            "content": {"image/webp": {}, "image/png": {}},
+        },
+        304: {"description": "The client's copy (If-None-Match) is current."},
+        404: {"description": "No such request, page, width or revision."},
+        **_REVOKED,
+    },
+)
+def page_image(request: Request, request_id: str, name: str) -> Response:
+    """Page ``<n>.webp`` (or ``.png``) of the request's document, ``?w=480|960&v=...``,
+    behind the device's bearer token (the app fetches it and shows a blob URL)."""
+    rt = runtime(request)
+    return page_image_response(request, rt, _request_sha256(rt, request, request_id), name)
 
 
 def _approve_one(
@@ -206,9 +257,9 @@ def decline_request(request: Request, request_id: str, body: DeclineIn) -> Appro
 
 @router.post("/requests/approve", response_model=BatchOut, responses=_REVOKED)
 def approve_batch(request: Request, body: BatchApproveIn) -> BatchOut:
-    """Approve a batch: each item is signed separately in its own transaction, and each
-    gets its own result (a refused item leaves nothing half-written and does not stop
-    the others)."""
+    """Approve a batch: each item is judged and signed separately and gets its own
+    result (a refused item leaves nothing half-written and does not stop the others);
+    up to APPROVE_CHUNK items share a transaction and the rows they read."""
     rt = runtime(request)
     token = bearer(request)
     client = _client(request)
@@ -218,20 +269,56 @@ def approve_batch(request: Request, body: BatchApproveIn) -> BatchOut:
             rt, session, device, [item.id for item in body.items], body.webauthn, now=rt.clock()
         )
     confirmation = checked.result()  # one user verification covers every item
+    items = body.items
+    chunks = [items[i : i + APPROVE_CHUNK] for i in range(0, len(items), APPROVE_CHUNK)]
 
-    def one(item: BatchItemIn) -> ApprovedOut:
-        try:
-            return _approve_one(rt, token, item.id, item.signature, client, None, confirmation)
-        except DomainError as exc:
-            problem = json.loads(bytes(domain_problem(exc).body))
-            return ApprovedOut(id=item.id, status="refused", problem=problem)
+    def chunk(part: list[BatchItemIn]) -> list[ApprovedOut]:
+        return _approve_chunk(rt, token, part, client, confirmation)
 
-    if rt.engine.dialect.name == "sqlite" or len(body.items) == 1:
-        return BatchOut(items=[one(item) for item in body.items])
-    # PostgreSQL: items of different envelopes lock different rows, so a few run side by
-    # side (their time is mostly round trips and commits); results keep the given order.
+    if rt.engine.dialect.name == "sqlite" or len(chunks) == 1:
+        return BatchOut(items=[out for part in chunks for out in chunk(part)])
+    # PostgreSQL: chunks lock different envelopes (each in id order), so a few run side
+    # by side (their round trips and commits overlap); results keep the given order.
     with ThreadPoolExecutor(max_workers=_BATCH_THREADS) as pool:
-        return BatchOut(items=list(pool.map(one, body.items)))
+        return BatchOut(items=[out for outs in pool.map(chunk, chunks) for out in outs])
+
+
+def _approve_chunk(
+    rt: Runtime,
+    token: str | None,
+    items: list[BatchItemIn],
+    client: Client,
+    confirmation: Confirmation,
+) -> list[ApprovedOut]:
+    """Up to APPROVE_CHUNK items of a batch in one transaction (each judged and signed
+    by itself; a refused item writes only its audit record)."""
+    try:
+        with rt.transaction() as session:
+            device = authenticate_device(session, rt.keyring, token, now=rt.clock())
+            outcomes = approve_many(
+                rt,
+                session,
+                device,
+                [(item.id, item.signature) for item in items],
+                client=client,
+                batch=confirmation,
+                now=rt.clock(),
+            )
+    except DomainError as exc:  # the device was revoked meanwhile: every item refused
+        return [_refused(item.id, exc) for item in items]
+    out = []
+    for item, outcome in zip(items, outcomes, strict=True):
+        if outcome.error is not None:
+            out.append(_refused(item.id, outcome.error))
+        else:
+            req = outcome.result()
+            out.append(ApprovedOut(id=req.id, status="approved", envelope_id=req.envelope_id))
+    return out
+
+
+def _refused(request_id: str, exc: DomainError) -> ApprovedOut:
+    problem = json.loads(bytes(domain_problem(exc).body))
+    return ApprovedOut(id=request_id, status="refused", problem=problem)
 
 
 @router.get(

@@ -55,20 +55,23 @@ def options(request: Request) -> dict[str, Any]:
     responses={**_AUTH, 409: {"description": "This authenticator is already registered."}},
 )
 def registration(request: Request, body: RegistrationIn) -> CredentialOut:
-    """Verify and keep the authenticator's credential; refusals are audited."""
+    """Verify and keep the authenticator's credential; a device that has one already
+    must send an assertion of it over this registration's challenge (else 403
+    ``authenticator-rejected``). Refusals are audited."""
     rt = runtime(request)
     now = rt.clock()
     with rt.transaction() as session:
         device = authenticate_device(session, rt.keyring, bearer(request), now=now)
         actor = f"device:{device.id}"
         try:
-            row = register(
+            kept = register(
                 session,
                 rt.keyring,
                 RelyingParty.of(rt.settings.public_url),
                 device_id=device.id,
                 organization_id=device.organization_id,
                 credential=body.credential,
+                assertion=body.assertion,
                 now=now,
             )
         except AuthenticatorRejected as exc:
@@ -82,14 +85,18 @@ def registration(request: Request, body: RegistrationIn) -> CredentialOut:
                 data={"device_id": device.id},
             )
         else:
+            row = kept.credential
             credential_id = bytes_to_base64url(row.credential_id)
+            data = {"device_id": device.id, "credential_id": credential_id, "aaguid": row.aaguid}
+            if kept.confirmed_by is not None:
+                data["confirmed_by"] = kept.confirmed_by["credential_id"]
             record(
                 session,
                 device.organization_id,
                 "device.authenticator_registered",
                 at=now,
                 actor=actor,
-                data={"device_id": device.id, "credential_id": credential_id, "aaguid": row.aaguid},
+                data=data,
             )
             created = CredentialOut(credential_id=credential_id, created_at=now.isoformat())
             outcome = Outcome(created)

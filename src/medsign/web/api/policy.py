@@ -5,10 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
-from medsign.audit.service import record
-from medsign.branches.service import require_organization_scope
 from medsign.domain.policy import policy_matrix, validate_overrides
-from medsign.organizations.service import get_organization
+from medsign.organizations.service import get_organization, set_policy_overrides
 from medsign.web.deps import org_transaction, runtime
 
 router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
@@ -45,10 +43,7 @@ def read(request: Request) -> PolicyOut:
 def replace(request: Request, body: PolicyIn) -> PolicyOut:
     """Replace the overrides (an organization may only tighten the law's defaults)."""
     rt = runtime(request)
-    clean = validate_overrides(body.overrides)
+    validate_overrides(body.overrides)  # before the transaction: a bad body touches nothing
     with org_transaction(request) as (session, org_id):
-        require_organization_scope("change the signature policy")
-        org = get_organization(session, org_id)
-        org.policy_overrides = clean
-        record(session, org_id, "policy.updated", at=rt.clock(), actor="api", data=clean)
+        clean = set_policy_overrides(session, org_id, body.overrides, now=rt.clock())
         return PolicyOut(overrides=clean, effective=policy_matrix(clean))

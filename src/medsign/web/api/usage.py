@@ -7,8 +7,6 @@ calendar days in ``MEDSIGN_TIME_ZONE``; both ends of the range are included.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -16,7 +14,7 @@ from fastapi.responses import Response
 
 from medsign.branches.service import resolve_branch
 from medsign.usage.schemas import UsageOut
-from medsign.usage.service import parse_range, usage_rows, usage_summary
+from medsign.usage.service import csv_text, parse_range, usage_rows, usage_summary
 from medsign.web.deps import org_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["usage"])
@@ -50,14 +48,9 @@ def usage_csv(request: Request, start: From, to: To, branch_id: BranchId = None)
         first, last = parse_range(start, to)
         branch = resolve_branch(session, org_id, branch_id)
         rows = usage_rows(session, org_id, branch, first, last)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180 §2: CRLF line breaks
-    writer.writerow(["day", "branch_id", "metric", "amount"])
-    for row in rows:
-        writer.writerow([row.day.isoformat(), row.branch_id or "", row.metric, row.amount])
     name = f"usage-{first.isoformat()}-{last.isoformat()}.csv"
     return Response(
-        out.getvalue(),
+        csv_text(rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

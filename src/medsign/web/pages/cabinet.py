@@ -55,6 +55,7 @@ from medsign.ratelimit.bucket import TokenBuckets
 from medsign.runtime import Runtime
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
+from medsign.web.pages.brand import brand_for
 from medsign.web.pages.render import page_lang, render
 from medsign.web.pages.signing import SEAL_WAIT_SECONDS
 
@@ -92,6 +93,11 @@ def _page(request: Request, template: str, lang: str, status: int = 200, **ctx: 
         # The contact reads left to right inside right-to-left text (Unicode bidi
         # isolates, UAX #9 §2.7): "+7999***4567", never "4567***7999+".
         ctx["me"] = f"\u2066{visit.contact.masked}\u2069"
+    # A document's page shows its organization's brand; other pages the brand of the
+    # organization whose custom domain this is, if any (docs/branding.md).
+    envelope = getattr(ctx.get("view"), "envelope", None)
+    org_id = getattr(envelope, "organization_id", None)
+    ctx.setdefault("brand", brand_for(request, org_id if isinstance(org_id, str) else None))
     response = render(request, template, lang, status_code=status, **ctx)
     response.headers["Cache-Control"] = "private, no-store"  # a person's own data
     return response

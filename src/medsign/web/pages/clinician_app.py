@@ -26,6 +26,7 @@ SCRIPT_TEXTS = [key for key in TEXTS if key.startswith("app_")] + [
     "decline",
     "page_n",
     "loading",
+    "zoom_text",
 ]
 
 

@@ -34,6 +34,7 @@ from medsign.web.api.documents import pdf_response
 from medsign.web.csp import csp_allowing_form_target
 from medsign.web.deps import runtime
 from medsign.web.page_images import page_image_response
+from medsign.web.pages.brand import brand_for
 from medsign.web.pages.render import page_lang, render
 from medsign.web.pages.viewer import viewer_for
 from medsign.web.problems import domain_problem
@@ -112,12 +113,14 @@ def _page(
 ) -> HTMLResponse:
     rt = runtime(request)
     lang = lang if lang in LANGS else page_lang(request, view.signer.lang)
+    brand = brand_for(request, view.envelope.organization_id)
     if view.state in (LinkState.SIGNED, LinkState.DECLINED, LinkState.VIEW):
         return render(
             request,
             "done.html",
             lang,
             status_code=status_code,
+            brand=brand,
             view=view,
             token=token,
             signed=view.state in (LinkState.SIGNED, LinkState.VIEW),
@@ -130,6 +133,7 @@ def _page(
                 "message.html",
                 lang,
                 status_code=status_code,
+                brand=brand,
                 heading=view.document.title,
                 text=t("viewer_waiting", lang),
             )
@@ -138,6 +142,7 @@ def _page(
             "message.html",
             lang,
             status_code=status_code,
+            brand=brand,
             heading=t("not_your_turn" if waiting else "envelope_closed", lang),
             text=t("not_your_turn_text" if waiting else "envelope_closed_text", lang),
         )
@@ -147,6 +152,7 @@ def _page(
             "message.html",
             lang,
             status_code=status_code,
+            brand=brand,
             heading=view.document.title,
             text=t("cabinet_sign_there", lang, url=rt.cabinet_url()),
         )
@@ -157,6 +163,7 @@ def _page(
         "sign.html",
         lang,
         status_code=status_code,
+        brand=brand,
         view=view,
         token=token,
         csrf=_csrf(rt, view),

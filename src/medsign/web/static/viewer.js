@@ -81,14 +81,16 @@ async function drawPage(pdfjs, pdf, frame) {
   await layer.render();
 }
 
-async function openPdf(viewer, button) {
+/** Load pdf.js and the PDF, and draw sharp pages with a text layer over the images of
+ *  `viewer`'s .page-frame elements. `source` is pdf.js getDocument parameters (default:
+ *  the viewer's data-pdf; the clinician app passes its bearer token in httpHeaders). */
+export async function openPdf(viewer, button, source = { url: viewer.dataset.pdf }) {
   button.disabled = true;
   viewer.setAttribute("aria-busy", "true");
   try {
     const pdfjs = await import(PDFJS);
     pdfjs.GlobalWorkerOptions.workerSrc = WORKER;
-    const pdf = await pdfjs.getDocument({ url: viewer.dataset.pdf, isEvalSupported: false })
-      .promise;
+    const pdf = await pdfjs.getDocument({ ...source, isEvalSupported: false }).promise;
     const frames = [...viewer.querySelectorAll(".page-frame")];
     const io = new IntersectionObserver((entries) => {
       for (const e of entries) if (e.isIntersecting) drawPage(pdfjs, pdf, e.target);

@@ -6,7 +6,7 @@ derived from the deployment secret (docs/external-signatures.md). Uploaded exter
 signatures need no table of their own: they are envelope versions, evidence and audit.
 
 Revision ID: 0018
-Revises: 0021 (written against 0015; chained after the merged cabinet migration)
+Revises: 0022
 """
 
 from __future__ import annotations

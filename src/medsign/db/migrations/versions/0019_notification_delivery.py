@@ -7,7 +7,7 @@ and ``telegram_links`` the addresses of the push and Telegram channels
 (docs/notifications.md).
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0018
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ one live link per card (a partial unique index), so a code typed twice at once a
 once.
 
 Revision ID: 0021
-Revises: 0015
+Revises: 0017
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ and ``bulk_rows`` (one CSV patient each), ``signer_templates`` (saved signers), 
 (built CONCURRENTLY on PostgreSQL).
 
 Revision ID: 0022
-Revises: 0015
+Revises: 0021
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ share its service worker), so the endpoint is unique per subject.
 ``notification_messages.link``: the page a push notification opens when clicked.
 
 Revision ID: 0028
-Revises: 0020
+Revises: 0026
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0020"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

@@ -29,8 +29,10 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/console/send", "nav_send", Action.SEND),
     NavItem("/console/bulk", "nav_bulk", Action.SEND),
     NavItem("/console/templates", "nav_templates", Action.SEND),
+    NavItem("/console/document-templates", "nav_document_templates", Action.SEND),
     NavItem("/console/staff", "nav_staff", Action.MANAGE_STAFF),
     NavItem("/console/settings", "nav_settings", Action.SETTINGS),
+    NavItem("/console/branding", "nav_branding", Action.SETTINGS),
     NavItem("/console/account", "nav_account", Action.VIEW),
 )
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from medsign.console import bulk
+from medsign.console.conversion import needs_job, start_conversion
 from medsign.console.schemas import SendRequest
 from medsign.console.service import (
     get_template,
@@ -23,6 +24,7 @@ from medsign.console.service import (
     send_prepared,
     template_copies,
 )
+from medsign.document_templates.service import list_templates as list_document_templates
 from medsign.documents.service import (
     PreparedDocument,
     Upload,
@@ -75,6 +77,25 @@ def _prepare(rt: Runtime, request: SendRequest) -> PreparedDocument:
     )
 
 
+def _convert_later(
+    request: Request, rt: Runtime, req: SendRequest, typed: dict[str, str]
+) -> Response:
+    """Large or office files: store them, queue the conversion, show its status page."""
+    if req.kind not in [k.value for k in DocumentKind]:
+        raise InvalidInput("Choose a document kind from the list.", field="kind")
+    form = {
+        **typed,
+        "title": req.title.strip() or t(f"kind_{req.kind}", rt.settings.default_lang),
+        "seal_first": "1" if req.seal_first else "",
+    }
+    with staff_transaction(request, action=Action.SEND) as (session, actor):
+        if typed["template"]:
+            get_template(session, actor, typed["template"])  # 404 now, not in the job
+        conversion = start_conversion(session, rt.files, actor, form, req.uploads, now=rt.clock())
+        conversion_id = conversion.id
+    return RedirectResponse(f"{PATH}/conversions/{conversion_id}", status_code=303)
+
+
 def _send_form(
     request: Request, *, status_code: int = 200, error: str = "", **typed: str
 ) -> Response:
@@ -82,6 +103,9 @@ def _send_form(
         with staff_transaction(request, write=False, action=Action.SEND) as (session, actor):
             rows = policy_rows(session, actor.organization_id)
             saved = [(t.id, t.name) for t in list_templates(session, actor)]
+            fillable = [
+                (d.id, d.name) for d in list_document_templates(session, actor.organization_id)
+            ]
         return page(
             request,
             "console/send.html",
@@ -89,6 +113,7 @@ def _send_form(
             status_code=status_code,
             policy=rows,
             templates=[{"id": i, "name": n} for i, n in saved],
+            document_templates=[{"id": i, "name": n} for i, n in fillable],
             kinds=[k.value for k in DocumentKind],
             methods=METHODS,
             error=error,
@@ -147,6 +172,8 @@ def send(
             signer = patient_signer(req.patient_name, req.contact, req.method)
             if not req.uploads:
                 raise InvalidInput(t("console_no_files", lang), field="files")
+            if needs_job(req.uploads, rt.settings.console_convert_job_bytes):
+                return _convert_later(request, rt, req, typed)
             prepared = _prepare(rt, req)
             now = rt.clock()
             with staff_transaction(request, action=Action.SEND) as (session, actor):

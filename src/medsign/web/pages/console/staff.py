@@ -1,5 +1,5 @@
 """Staff management (admins): the list, invitations, deactivation; and the settings
-area, the home of the organization-wide pages (policy today; more to come)."""
+area's overview (its other pages: :mod:`medsign.web.pages.console.settings`)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from medsign.web.pages.console.session import (
     session_token,
     staff_transaction,
 )
+from medsign.web.pages.console.settings_forms import settings_page as settings_view
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
@@ -142,7 +143,7 @@ def settings_page(request: Request) -> Response:
             assert org is not None
             name, overrides = org.name, org.policy_overrides
             branches = _branches(session, actor.organization_id)
-        return page(
+        return settings_view(
             request,
             "console/settings.html",
             actor,

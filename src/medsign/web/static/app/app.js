@@ -4,7 +4,6 @@
 import { buildCsr, certificateSubject, pemToDer, concat } from "./der.js";
 import * as store from "./store.js";
 import * as webauthn from "./webauthn.js";
-import { renderPdf } from "/static/pdfview.js";
 
 const texts = JSON.parse(document.getElementById("app-texts").textContent);
 const lang = document.documentElement.lang;
@@ -81,12 +80,17 @@ async function registerAuthenticator(workplace) {
     return workplace;
   }
   say(tr("app_protect"));
-  const options = await call("/device/v1/webauthn/registration/options", {
-    token: workplace.device_token, method: "POST", body: {},
-  });
+  const token = workplace.device_token;
+  const options = await call("/device/v1/webauthn/registration/options", { token, method: "POST", body: {} });
+  // A device that has an authenticator adds another only with its confirmation, over
+  // this registration's challenge (docs/clinician-devices.md, WebAuthn).
+  const known = await call("/device/v1/webauthn", { token });
+  const assertion = known.credentials.length
+    ? await webauthn.assert(known.rp_id, known.credentials, webauthn.fromBase64url(options.challenge))
+    : undefined;
   const credential = await webauthn.create(options);
   const saved = await call("/device/v1/webauthn/registration", {
-    token: workplace.device_token, method: "POST", body: { credential },
+    token, method: "POST", body: { credential, assertion },
   });
   const updated = { ...workplace, credentialId: saved.credential_id, rpId: options.rp.id };
   await store.put(updated);
@@ -157,17 +161,59 @@ function showLost(entries) {
   $("screen-lost").hidden = entries.length === 0;
 }
 
+let canVerify = false; // a user-verifying platform authenticator is there (set in main)
+
+/** Register the authenticator later, from the workplace list: for a device whose
+ *  registration was cancelled or failed at enrollment. */
+async function protect(workplace, button) {
+  button.disabled = true;
+  try {
+    // In place: the request cards and the event stream hold this same object.
+    Object.assign(workplace, await registerAuthenticator(workplace));
+    showWorkplaces();
+    say(tr("app_protected", { workplace: workplace.label }), "ok");
+  } catch (error) {
+    say(tr("app_failed", { reason: error.message }), "error");
+    button.disabled = false;
+  }
+}
+
 function showWorkplaces() {
   const list = $("workplaces");
   list.replaceChildren(
     ...workplaces.map((w) => {
       const li = document.createElement("li");
       li.className = "workplace-item";
-      li.textContent = w.label;
+      const label = document.createElement("span");
+      label.textContent = w.label;
+      li.append(label);
+      if (canVerify && !w.credentialId) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "secondary protect";
+        button.textContent = tr("app_protect_button");
+        button.addEventListener("click", () => protect(w, button));
+        li.append(button);
+      }
       return li;
     }),
   );
   $("no-workplace").hidden = workplaces.length > 0;
+}
+
+/** The server may hold a credential the app did not keep (the answer to the
+ *  registration was lost): adopt it, so approvals send the assertion it expects. */
+async function adoptAuthenticators(workplace) {
+  if (workplace.credentialId) return workplace;
+  try {
+    const known = await call("/device/v1/webauthn", { token: workplace.device_token });
+    if (!known.credentials.length) return workplace;
+    const updated = { ...workplace, credentialId: known.credentials, rpId: known.rp_id };
+    await store.put(updated);
+    return updated;
+  } catch {
+    return workplace; // offline or revoked: refresh() says so
+  }
 }
 
 function updateList() {
@@ -182,9 +228,15 @@ function result(entry, text, kind) {
   node.className = `result ${kind}`;
 }
 
-function done(entry, text) {
+/** Take a request off the screen and free its page images. */
+function drop(entry) {
   pending.delete(entry.request.id);
   entry.item.remove();
+  entry.blobUrls.forEach((url) => URL.revokeObjectURL(url));
+}
+
+function done(entry, text) {
+  drop(entry);
   say(text, "ok");
   updateList();
 }
@@ -192,7 +244,7 @@ function done(entry, text) {
 function addRequest(request, workplace) {
   if (pending.has(request.id)) return;
   const item = $("request-template").content.firstElementChild.cloneNode(true);
-  const entry = { request, workplace, item };
+  const entry = { request, workplace, item, blobUrls: [] };
   item.dataset.id = request.id;
   item.querySelector(".title").textContent = request.title;
   item.querySelector(".workplace").textContent = workplace.label;
@@ -219,18 +271,71 @@ function focusRequest(entry) {
   entry.item.querySelector(".approve").focus({ preventScroll: true });
 }
 
+/** Fetch one page image with the device's bearer token and show it from a blob URL
+ *  (an <img> cannot send the Authorization header; the token never goes into a URL). */
+async function loadPage(entry, frame, url) {
+  if (frame.dataset.loading) return;
+  frame.dataset.loading = "1";
+  const res = await fetch(url, { headers: { Authorization: `Bearer ${entry.workplace.device_token}` } });
+  if (!res.ok) {
+    delete frame.dataset.loading; // tried again when it comes near the screen again
+    return;
+  }
+  const blobUrl = URL.createObjectURL(await res.blob());
+  entry.blobUrls.push(blobUrl);
+  const img = frame.querySelector("img");
+  img.addEventListener("load", () => {
+    const viewer = frame.closest(".viewer");
+    viewer.dataset.rendered = String(viewer.querySelectorAll("img.page[src]").length);
+  }, { once: true });
+  img.src = blobUrl;
+}
+
+/** The request's document as the server draws it (docs/viewer.md): page images, each
+ *  box sized before it arrives, fetched as they come near the screen. pdf.js (about
+ *  500 KB) and the PDF are loaded only when "Zoom and select text" is pressed. */
 async function showDocument(entry, button) {
   button.disabled = true;
   const viewer = entry.item.querySelector(".viewer");
   viewer.hidden = false;
   viewer.setAttribute("aria-label", entry.request.title);
+  const token = entry.workplace.device_token;
   try {
-    const res = await fetch(entry.request.document_url, {
-      headers: { Authorization: `Bearer ${entry.workplace.device_token}` },
+    const layout = await call(`/device/v1/requests/${entry.request.id}/pages`, { token });
+    const [small, large] = layout.widths;
+    const width = viewer.clientWidth * (window.devicePixelRatio || 1) > small ? large : small;
+    const total = layout.sizes.length;
+    const tools = document.createElement("p");
+    tools.className = "viewer-tools";
+    const zoom = document.createElement("button");
+    zoom.type = "button";
+    zoom.className = "secondary";
+    zoom.textContent = tr("zoom_text");
+    zoom.addEventListener("click", async () => {
+      const { openPdf } = await import("/static/viewer.js");
+      await openPdf(viewer, zoom, { url: entry.request.document_url, httpHeaders: { Authorization: `Bearer ${token}` } });
     });
-    if (!res.ok) throw new Error(res.statusText);
-    const data = new Uint8Array(await res.arrayBuffer());
-    await renderPdf(viewer, { data }, tr("page_n"));
+    tools.append(zoom);
+    viewer.replaceChildren(tools);
+    const io = new IntersectionObserver((seen) => {
+      for (const e of seen) if (e.isIntersecting) loadPage(entry, e.target, e.target.dataset.src);
+    }, { rootMargin: "600px 0px" });
+    layout.sizes.forEach(([w, h], i) => {
+      const n = i + 1;
+      const frame = document.createElement("div");
+      frame.className = "page-frame";
+      frame.dataset.page = String(n);
+      frame.dataset.src = layout.image_url.replace("{n}", String(n)).replace("{w}", String(width));
+      const img = document.createElement("img");
+      img.className = "page";
+      img.width = w;
+      img.height = h;
+      img.decoding = "async";
+      img.alt = tr("page_n", { n, total });
+      frame.append(img);
+      viewer.append(frame);
+      io.observe(frame);
+    });
     button.hidden = true;
   } catch (error) {
     result(entry, tr("app_failed", { reason: error.message }), "error");
@@ -316,11 +421,8 @@ async function decline(entry) {
 /** The clinic no longer accepts this device (revoked, or an unknown token): its
  *  requests go, and the way back (a new invitation) is shown. */
 function revoked(workplace) {
-  for (const [id, e] of pending) {
-    if (e.workplace.device_id === workplace.device_id) {
-      e.item.remove();
-      pending.delete(id);
-    }
+  for (const e of [...pending.values()]) {
+    if (e.workplace.device_id === workplace.device_id) drop(e);
   }
   workplaces = workplaces.filter((w) => w.device_id !== workplace.device_id);
   currentLost = [...currentLost, { marker: workplace, revoked: true }];
@@ -342,11 +444,8 @@ async function refresh(workplace) {
     return;
   }
   const ids = new Set(requests.map((r) => r.id));
-  for (const [id, e] of pending) {
-    if (e.workplace.device_id === workplace.device_id && !ids.has(id)) {
-      e.item.remove();
-      pending.delete(id);
-    }
+  for (const [id, e] of [...pending]) {
+    if (e.workplace.device_id === workplace.device_id && !ids.has(id)) drop(e);
   }
   for (const r of requests) addRequest(r, workplace);
   updateList();
@@ -476,7 +575,9 @@ async function start() {
   const known = new Set(usable.map((w) => w.device_id));
   currentLost = store.markersList().filter((m) => !known.has(m.device_id)).map((marker) => ({ marker, revoked: false }));
   showLost(currentLost);
-  const fresh = usable.filter((w) => !workplaces.some((x) => x.device_id === w.device_id));
+  const fresh = await Promise.all(
+    usable.filter((w) => !workplaces.some((x) => x.device_id === w.device_id)).map(adoptAuthenticators),
+  );
   workplaces = [...workplaces, ...fresh];
   showWorkplaces();
   $("screen-requests").hidden = workplaces.length === 0;
@@ -515,6 +616,7 @@ async function main() {
     navigator.serviceWorker.register("/app/sw.js", { scope: "/app" }).catch(() => {});
   }
   installPrompt();
+  canVerify = await webauthn.available().catch(() => false);
   $("approve-all").addEventListener("click", () => approve([...pending.values()]));
   $("push-on").addEventListener("click", pushOn);
   $("push-off").addEventListener("click", pushOff);

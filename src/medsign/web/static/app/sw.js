@@ -15,7 +15,7 @@ const SHELL = [
   "/static/app/der.js",
   "/static/app/store.js",
   "/static/app/webauthn.js",
-  "/static/pdfview.js",
+  "/static/viewer.js", // loaded only to zoom (pdf.js); cached for offline use
   "/static/app/icon.svg",
   "/static/app/icon-192.png",
 ];

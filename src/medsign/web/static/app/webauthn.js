@@ -50,13 +50,14 @@ function asJson(credential, response) {
   };
 }
 
-/** A user-verified assertion over `challenge` (bytes) by the credential `credentialId`. */
+/** A user-verified assertion over `challenge` (bytes) by the credential `credentialId`
+ *  (or by any of a list of them: the authenticator answers with the one it holds). */
 export async function assert(rpId, credentialId, challenge) {
   const credential = await navigator.credentials.get({
     publicKey: {
       challenge,
       rpId,
-      allowCredentials: [{ type: "public-key", id: fromBase64url(credentialId) }],
+      allowCredentials: [].concat(credentialId).map((id) => ({ type: "public-key", id: fromBase64url(id) })),
       userVerification: "required",
       timeout: 120000,
     },

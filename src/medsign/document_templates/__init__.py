@@ -1,0 +1,1 @@
+"""Document templates: PDFs with form fields that the MIS or staff fill before sending."""

@@ -1,0 +1,341 @@
+"""The cabinet's appointments (docs/cabinet.md "Appointments"; shared/API.md "Patient
+cabinet"): the patient's visits at every attached clinic on the clinic's clocks, free
+slots to book, and "Cancel appointment" asking for a "Reason".
+
+Plain forms without script, like the rest of the cabinet; every post carries the
+session's CSRF token. The pages call :mod:`medsign.schedule.service`, which reuses the
+appointment service, so the MIS hears of each change by the same webhooks.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from medsign.cabinet.attach import live_links
+from medsign.cabinet.service import Visit, csrf_token
+from medsign.domain.local_time import format_local, zone
+from medsign.envelopes.models import Envelope
+from medsign.errors import DomainError, InvalidInput, NotFound
+from medsign.i18n import t
+from medsign.organizations.models import Organization
+from medsign.records.schemas import DELIVERIES
+from medsign.records.service import own_request, request_records, requests_of
+from medsign.runtime import Runtime
+from medsign.schedule.service import (
+    VisitState,
+    book_slot,
+    cancel_visit,
+    consent_gate,
+    free_slots,
+    visits_for,
+)
+from medsign.schedule.telemedicine import consent_to_sign
+from medsign.web.api.documents import pdf_response
+from medsign.web.deps import runtime
+from medsign.web.pages.cabinet import _checked_visit, _lang, _page, _to_login, _visit
+from medsign.web.pages.signing import SEAL_WAIT_SECONDS
+
+router = APIRouter(prefix="/cabinet", include_in_schema=False)
+
+
+def _appointments(
+    request: Request,
+    rt: Runtime,
+    visit: Visit,
+    lang: str,
+    *,
+    message: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    now = rt.clock()
+    with rt.transaction(write=False) as session:
+        visits = visits_for(session, visit.account.id, now=now)
+        slots = free_slots(session, visit.account.id, now=now)
+    return _page(
+        request,
+        "cabinet_appointments.html",
+        lang,
+        status,
+        visit=visit,
+        csrf=csrf_token(rt.keyring, visit),
+        visits=visits,
+        slots=slots,
+        upcoming=VisitState.UPCOMING,
+        cancelled=VisitState.CANCELLED,
+        message=message,
+        error=error,
+    )
+
+
+@router.get("/appointments", response_class=HTMLResponse)
+def appointments_page(request: Request) -> Response:
+    """The patient's appointments and the free times to book."""
+    rt = runtime(request)
+    lang = _lang(request, rt)
+    visit = _visit(request, rt)
+    if visit is None:
+        return _to_login(lang)
+    done = request.query_params.get("cancelled") == "1"
+    return _appointments(request, rt, visit, lang, message=t("cancelled_ok", lang) if done else "")
+
+
+@router.post("/slots/{slot_id}/book")
+def book(
+    request: Request,
+    slot_id: str,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Book a free slot (409 on the page when someone took it first)."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    visit = _checked_visit(request, rt, csrf)
+    if visit is None:
+        return _to_login(lang)
+    try:
+        with rt.transaction() as session:
+            patient = consent_gate(session, visit.account.id, slot_id)
+            if patient is not None:
+                todo = consent_to_sign(
+                    session,
+                    rt.keyring,
+                    patient.organization_id,
+                    patient,
+                    (visit.account.channel, visit.account.contact),
+                    lang=lang,
+                    ttl=timedelta(days=rt.settings.envelope_ttl_days),
+                    now=rt.clock(),
+                )
+        if patient is not None:
+            return _page(
+                request,
+                "cabinet_consent.html",
+                lang,
+                visit=visit,
+                csrf=csrf_token(rt.keyring, visit),
+                sign_url=f"{todo.path}?lang={lang}",
+                provider=todo.provider_name,
+            )
+        with rt.transaction() as session:
+            appointment = book_slot(session, visit.account.id, slot_id, now=rt.clock())
+            org = session.get(Organization, appointment.organization_id)
+            assert org is not None
+            text = t(
+                "booked_ok",
+                lang,
+                service=appointment.service,
+                doctor=appointment.doctor,
+                time=format_local(appointment.starts_at, zone(org.time_zone)),
+            )
+    except DomainError as exc:
+        return _appointments(request, rt, visit, lang, error=exc.detail, status=exc.status)
+    return _appointments(request, rt, visit, lang, message=text)
+
+
+def _cancel_form(
+    request: Request,
+    rt: Runtime,
+    visit: Visit,
+    appointment_id: str,
+    lang: str,
+    *,
+    reason: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    now = rt.clock()
+    with rt.transaction(write=False) as session:
+        views = [
+            v for v in visits_for(session, visit.account.id, now=now) if v.id == appointment_id
+        ]
+    if not views:
+        return _appointments(
+            request,
+            rt,
+            visit,
+            lang,
+            error=NotFound("There is no such appointment in your cabinet.").detail,
+            status=404,
+        )
+    return _page(
+        request,
+        "cabinet_cancel.html",
+        lang,
+        status,
+        visit=visit,
+        csrf=csrf_token(rt.keyring, visit),
+        item=views[0],
+        upcoming=VisitState.UPCOMING,
+        reason=reason,
+        error=error,
+    )
+
+
+@router.get("/appointments/{appointment_id}/cancel", response_class=HTMLResponse)
+def cancel_page(request: Request, appointment_id: str) -> Response:
+    """Asks for the "Reason" before cancelling."""
+    rt = runtime(request)
+    lang = _lang(request, rt)
+    visit = _visit(request, rt)
+    if visit is None:
+        return _to_login(lang)
+    return _cancel_form(request, rt, visit, appointment_id, lang)
+
+
+@router.post("/appointments/{appointment_id}/cancel")
+def cancel(
+    request: Request,
+    appointment_id: str,
+    reason: Annotated[str, Form(max_length=1000)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Cancel with the reason typed; the MIS gets ``appointment.cancelled``."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    visit = _checked_visit(request, rt, csrf)
+    if visit is None:
+        return _to_login(lang)
+    try:
+        with rt.transaction() as session:
+            cancel_visit(session, visit.account.id, appointment_id, reason, now=rt.clock())
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            return _appointments(request, rt, visit, lang, error=exc.detail, status=404)
+        return _cancel_form(
+            request,
+            rt,
+            visit,
+            appointment_id,
+            lang,
+            reason=reason,
+            error=exc.detail,
+            status=exc.status,
+        )
+    return RedirectResponse(f"/cabinet/appointments?lang={lang}&cancelled=1", status_code=303)
+
+
+# -- record requests (docs/cabinet.md "Record requests") -------------------------------
+
+
+def _records(
+    request: Request,
+    rt: Runtime,
+    visit: Visit,
+    lang: str,
+    *,
+    message: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    with rt.transaction(write=False) as session:
+        clinics = live_links(session, visit.account.id)
+        requests = requests_of(session, visit.account.id)
+    return _page(
+        request,
+        "cabinet_records.html",
+        lang,
+        status,
+        visit=visit,
+        csrf=csrf_token(rt.keyring, visit),
+        clinics=clinics,
+        requests=requests,
+        deliveries=DELIVERIES,
+        message=message,
+        error=error,
+    )
+
+
+@router.get("/records", response_class=HTMLResponse)
+def records_page(request: Request) -> Response:
+    """Ask a clinic for copies of records; the requests and the issued copies."""
+    rt = runtime(request)
+    lang = _lang(request, rt)
+    visit = _visit(request, rt)
+    if visit is None:
+        return _to_login(lang)
+    return _records(request, rt, visit, lang)
+
+
+def _day(value: str, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("Give dates as on the calendar (YYYY-MM-DD).", field=field) from None
+
+
+@router.post("/records")
+def ask_for_records(
+    request: Request,
+    clinic: Annotated[str, Form(max_length=64)] = "",
+    what: Annotated[str, Form(max_length=2000)] = "",
+    period_from: Annotated[str, Form(max_length=20)] = "",
+    period_to: Annotated[str, Form(max_length=20)] = "",
+    delivery: Annotated[str, Form(max_length=20)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    lang: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """The patient's request; the clinic sees it with its deadline."""
+    rt = runtime(request)
+    lang = _lang(request, rt, lang)
+    visit = _checked_visit(request, rt, csrf)
+    if visit is None:
+        return _to_login(lang)
+    try:
+        with rt.transaction() as session:
+            asked = request_records(
+                session,
+                visit.account.id,
+                clinic,
+                what=what,
+                period_from=_day(period_from, "period_from"),
+                period_to=_day(period_to, "period_to"),
+                delivery=delivery,
+                now=rt.clock(),
+            )
+            due = asked.due_at.date().isoformat()
+    except DomainError as exc:
+        return _records(request, rt, visit, lang, error=exc.detail, status=exc.status)
+    return _records(request, rt, visit, lang, message=t("records_requested", lang, due=due))
+
+
+@router.get("/records/{request_id}/records.pdf", response_class=Response)
+def issued_pdf(request: Request, request_id: str) -> Response:
+    """The issued copy, with the clinic's seal (once the seal job has applied it)."""
+    rt = runtime(request)
+    lang = _lang(request, rt)
+    visit = _visit(request, rt)
+    if visit is None:
+        return _to_login(lang)
+    deadline = time.monotonic() + SEAL_WAIT_SECONDS  # as the signed copy on the signing page
+    while True:
+        try:
+            with rt.transaction(write=False) as session:
+                found = own_request(session, visit.account.id, request_id)
+                env = session.get(Envelope, found.envelope_id) if found.envelope_id else None
+                sealed = env is not None and all(s.sealed_at is not None for s in env.signers)
+                sha256 = env.current_sha256 if env is not None else ""
+        except NotFound:
+            return _records(request, rt, visit, lang, error=t("no_such_request", lang), status=404)
+        if sealed or env is None or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if not sealed:
+        return _page(
+            request,
+            "message.html",
+            lang,
+            503,
+            heading=t("records", lang),
+            text=t("preparing_signed", lang),
+            refresh=True,
+        )
+    return pdf_response(rt.files.get(sha256), "records.pdf", inline=False)

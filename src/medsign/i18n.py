@@ -5,6 +5,7 @@ from __future__ import annotations
 from medsign.i18n_cabinet import CABINET_TEXTS
 from medsign.i18n_console import CONSOLE_TEXTS
 from medsign.i18n_console_settings import CONSOLE_SETTINGS_TEXTS
+from medsign.i18n_push import PUSH_TEXTS
 from medsign.i18n_visits import VISIT_TEXTS
 
 LANGS: tuple[str, ...] = ("en", "ru", "fa")
@@ -568,7 +569,7 @@ def _add(catalogue: dict[str, dict[str, str]]) -> None:
         TEXTS[key] = texts
 
 
-for _catalogue in (CABINET_TEXTS, CONSOLE_TEXTS, CONSOLE_SETTINGS_TEXTS, VISIT_TEXTS):
+for _catalogue in (CABINET_TEXTS, CONSOLE_TEXTS, CONSOLE_SETTINGS_TEXTS, VISIT_TEXTS, PUSH_TEXTS):
     _add(_catalogue)
 
 

@@ -32,7 +32,10 @@ from medsign.domain.otp import ascii_digits
 from medsign.domain.tokens import Keyring
 from medsign.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 from medsign.events.service import emit
+from medsign.i18n import t
 from medsign.jobs.outbox import JobKind, enqueue
+from medsign.notify.outbound import Recipient, organization_channels, queue_message
+from medsign.notify.subscriptions import CABINET, Holder, count_for
 from medsign.organizations.models import Organization
 from medsign.patients.models import Patient
 from medsign.patients.service import find_patient, get_patient
@@ -240,8 +243,10 @@ def attach(
     ip: str | None,
     limits: AttachLimits,
     now: datetime,
+    cabinet_url: str,
 ) -> AttachOutcome:
-    """Attach ``account`` to the card an attach code was issued for."""
+    """Attach ``account`` to the card an attach code was issued for; the patient is
+    told so (:func:`_confirm`), with a link to ``cabinet_url``."""
     ip_hash = keyring.hash(IP_PURPOSE, ip or "unknown")
     _check_lockout(session, account.id, ip_hash, limits, now)
     digits = ascii_digits(raw_code)
@@ -286,13 +291,13 @@ def attach(
             )
         return AttachOutcome(error=error)
     code = usable[0]
-    link = _link(session, account, code, now)
+    link = _link(session, account, code, now, cabinet_url)
     org = session.get(Organization, code.organization_id)
     return AttachOutcome(link=link, organization_name=org.name if org else "")
 
 
 def _link(
-    session: Session, account: CabinetAccount, code: AttachCode, now: datetime
+    session: Session, account: CabinetAccount, code: AttachCode, now: datetime, cabinet_url: str
 ) -> PatientLink:
     """Use the code and link its card to the account (a card linked to another cabinet
     moves to this one: re-attaching with a new code)."""
@@ -332,7 +337,42 @@ def _link(
         at=now,
         data={"patient_mis_id": patient.mis_id, "attached_at": now.isoformat()},
     )
+    _confirm(session, account, link, cabinet_url, now)
     return link
+
+
+def _confirm(
+    session: Session, account: CabinetAccount, link: PatientLink, cabinet_url: str, now: datetime
+) -> None:
+    """Confirm the attachment to the patient on the organization's channels (push first
+    where it lists push: the cabinet's devices with notifications on), except SMS: the
+    patient sees the confirmation on screen already, so a paid message would only
+    repeat it. Nothing is queued when no such channel can reach them (no dead letter)."""
+    patient = session.get(Patient, link.patient_id)
+    reachable = {
+        "push": count_for(session, Holder(CABINET, account.id)) > 0,
+        "email": bool(patient and patient.email),
+    }
+    channels = [
+        c
+        for c in organization_channels(session, link.organization_id)
+        if c != "sms" and reachable.get(c, False)
+    ]
+    org = session.get(Organization, link.organization_id)
+    if not channels or org is None:
+        return
+    queue_message(
+        session,
+        organization_id=link.organization_id,
+        recipient=Recipient(patient_id=link.patient_id),
+        subject=org.name,
+        text=t("attached_to", account.lang, org=org.name),
+        channels=channels,
+        idempotency_key=f"attached:{link.id}",
+        now=now,
+        event="patient.attached",
+        link=cabinet_url,
+    )
 
 
 def live_link_of_patient(

@@ -38,6 +38,7 @@ from medsign.domain.otp import (
 from medsign.domain.tokens import Keyring
 from medsign.errors import CodeRejected, InvalidInput
 from medsign.jobs.outbox import JobKind, enqueue
+from medsign.notify.subscriptions import forget_sessions
 
 LOGIN_PURPOSE = "cabinet-login"
 SESSION_PURPOSE = "cabinet-session"
@@ -260,8 +261,9 @@ def live_sessions(session: Session, account_id: str) -> list[CabinetSession]:
 
 
 def end_session(session: Session, account_id: str, session_id: str, *, now: datetime) -> None:
-    """Log one of the account's devices out (another account's session id: no effect)."""
-    session.execute(
+    """Log one of the account's devices out (another account's session id: no effect);
+    its push subscription goes with it."""
+    ended = session.scalars(
         update(CabinetSession)
         .where(
             CabinetSession.id == session_id,
@@ -269,17 +271,22 @@ def end_session(session: Session, account_id: str, session_id: str, *, now: date
             CabinetSession.ended_at.is_(None),
         )
         .values(ended_at=now)
-    )
+        .returning(CabinetSession.id)
+    ).all()
+    forget_sessions(session, ended)
 
 
 def end_all_sessions(session: Session, account_id: str, *, now: datetime) -> int:
-    """ "Log out everywhere": end every session of the account; return how many."""
-    result = session.execute(
+    """ "Log out everywhere": end every session of the account (and their push
+    subscriptions); return how many."""
+    ended = session.scalars(
         update(CabinetSession)
         .where(CabinetSession.account_id == account_id, CabinetSession.ended_at.is_(None))
         .values(ended_at=now)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+        .returning(CabinetSession.id)
+    ).all()
+    forget_sessions(session, ended)
+    return len(ended)
 
 
 # Login codes name a contact: kept only while the per-contact cap counts them. Ended
@@ -293,12 +300,13 @@ def purge_stale(session: Session, *, idle: timedelta, now: datetime) -> int:
     """Delete login codes past the contact window, sessions ended or idle a month ago
     and attach failures a month old; return how many rows went."""
     removed = 0
+    stale = (CabinetSession.ended_at < now - KEEP_RECORDS) | (
+        CabinetSession.last_seen_at < now - idle - KEEP_RECORDS
+    )
+    forget_sessions(session, session.scalars(select(CabinetSession.id).where(stale)).all())
     for stmt in (
         delete(CabinetLoginCode).where(CabinetLoginCode.sent_at < now - KEEP_CODES),
-        delete(CabinetSession).where(
-            (CabinetSession.ended_at < now - KEEP_RECORDS)
-            | (CabinetSession.last_seen_at < now - idle - KEEP_RECORDS)
-        ),
+        delete(CabinetSession).where(stale),
         delete(AttachFailure).where(AttachFailure.at < now - KEEP_RECORDS),
     ):
         removed += int(getattr(session.execute(stmt), "rowcount", 0) or 0)

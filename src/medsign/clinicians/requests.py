@@ -39,6 +39,7 @@ from medsign.clinicians.service import (
     device_certificate,
     refuse,
 )
+from medsign.db.base import new_id
 from medsign.db.one_flush import one_flush
 from medsign.documents.models import Document
 from medsign.domain.policy import Method
@@ -62,6 +63,8 @@ from medsign.errors import (
 )
 from medsign.i18n import t
 from medsign.jobs.outbox import JobCall
+from medsign.notify.outbound import Recipient, queue_message
+from medsign.notify.subscriptions import DEVICE, Holder, count_for
 from medsign.organizations.models import Organization
 from medsign.pdf.interrupted import (
     PreparedSignature,
@@ -203,23 +206,54 @@ def prepare_signer(rt: Runtime, call: JobCall) -> None:
             prepared = prepare_signature(
                 pdf, device_certificate(device), ca.issued_chain, request, timestamper
             )
-            session.add(
-                DeviceRequest(
-                    organization_id=env.organization_id,
-                    envelope_id=env.id,
-                    signer_id=signer.id,
-                    device_id=device.id,
-                    status=PENDING,
-                    base_sha256=env.current_sha256,
-                    base_version=env.version,
-                    prepared_sha256=rt.files.put(prepared.pdf),
-                    contents_at=prepared.contents_at,
-                    contents_end=prepared.contents_end,
-                    to_sign=prepared.signed_attributes,
-                    created_at=now,
-                    expires_at=expires_at,
-                )
+            req = DeviceRequest(
+                id=new_id(),
+                organization_id=env.organization_id,
+                envelope_id=env.id,
+                signer_id=signer.id,
+                device_id=device.id,
+                status=PENDING,
+                base_sha256=env.current_sha256,
+                base_version=env.version,
+                prepared_sha256=rt.files.put(prepared.pdf),
+                contents_at=prepared.contents_at,
+                contents_end=prepared.contents_end,
+                to_sign=prepared.signed_attributes,
+                created_at=now,
+                expires_at=expires_at,
             )
+            session.add(req)
+            _announce(rt, session, req, device, env)
+
+
+def _announce(
+    rt: Runtime, session: Session, req: DeviceRequest, device: ClinicianDevice, env: Envelope
+) -> None:
+    """Push a new request to the device's push subscriptions (Web Push, so it reaches a
+    closed app; the open app hears of it from the event stream too). Push only, and only
+    to a device that subscribed: there is nothing cheaper to fall back to, and the
+    clinician's contact is for enrollment links. Clicking it opens the app on the
+    request (``/app#request=<id>``)."""
+    if not count_for(session, Holder(DEVICE, device.id)):
+        return
+    clinician = session.get(Clinician, device.clinician_id)
+    doc = session.get(Document, env.document_id)
+    org = session.get(Organization, env.organization_id)
+    assert clinician is not None and doc is not None and org is not None
+    lang = clinician.lang
+    queue_message(
+        session,
+        organization_id=env.organization_id,
+        recipient=Recipient(subject=(DEVICE, device.id)),
+        subject=t("app_push_title", lang),
+        text=t("app_push_body", lang, org=org.name, title=doc.title),
+        channels=["push"],
+        idempotency_key=f"device-request:{req.id}",
+        now=req.created_at,
+        branch_id=env.branch_id,
+        event="device.request",
+        link=f"{rt.settings.public_url.rstrip('/')}/app?lang={lang}#request={req.id}",
+    )
 
 
 def _devices_for(

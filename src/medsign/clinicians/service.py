@@ -52,6 +52,7 @@ from medsign.errors import (
     Unauthorized,
 )
 from medsign.jobs.outbox import JobKind, enqueue
+from medsign.notify.subscriptions import DEVICE, Holder, forget_holder
 from medsign.organizations.models import Organization
 from medsign.pki import (
     CertificateStatus,
@@ -288,6 +289,7 @@ def _revoke(
         .values(status=RequestStatus.CLOSED, decided_at=now)
         .execution_options(synchronize_session=False)
     )
+    forget_holder(session, Holder(DEVICE, device.id))  # no more pushes to a revoked device
     record(
         session,
         device.organization_id,

@@ -11,6 +11,7 @@ from medsign.domain.states import EnvelopeStatus, SignerStatus
 from medsign.envelopes.models import OtpChallenge, Signer
 from medsign.i18n import t
 from medsign.jobs.outbox import JobCall
+from medsign.notify.outbound import Recipient, queue_message
 from medsign.notify.ports import Channel, Message, Sender
 from medsign.organizations.models import Organization
 from medsign.patients.service import active_agreement, revoke_token
@@ -103,22 +104,51 @@ def send_invite(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> N
                 base_url(session, org.id, rt.settings.public_url),
             )
         )
+        subject_key = "reminder_subject" if call.payload.get("reminder") else "invite_subject"
+        subject = t(subject_key, signer.lang, title=doc.title)
+        body = t("invite_body", signer.lang, org=org.name, title=doc.title, url=url)
+        body += _revoke_hint(session, rt, signer)
+        if signer.method == Method.CABINET.value and (signer.patient_id or _channel(signer)):
+            _invite_to_cabinet(rt, session, call, signer, subject, body)
+            return
         route = _channel(signer)
         if route is None:
             return
         channel, to = route
         scope = _scope(signer)
-        subject_key = "reminder_subject" if call.payload.get("reminder") else "invite_subject"
         message = Message(
             channel=channel,
             to=to,
-            subject=t(subject_key, signer.lang, title=doc.title),
-            body=t("invite_body", signer.lang, org=org.name, title=doc.title, url=url)
-            + _revoke_hint(session, rt, signer),
+            subject=subject,
+            body=body,
             idempotency_key=call.id,  # the same for every attempt of this job
             sender_name=sender_name(session, signer.envelope.organization_id),
         )
     hand_off(rt, call, senders[channel], message, scope)
+
+
+def _invite_to_cabinet(
+    rt: Runtime, session: Session, call: JobCall, signer: Signer, subject: str, body: str
+) -> None:
+    """A document to sign in the cabinet goes out as a notification on the
+    organization's fallback order (docs/notifications.md): push to the patient's cabinet
+    first where the order says so, email or SMS (the signer's contact, else the patient
+    card's) only when push did not reach them. The
+    message is queued in this job's transaction, keyed by the job (a retry queues it
+    once); it is metered when a channel takes it."""
+    env = signer.envelope
+    queue_message(
+        session,
+        organization_id=env.organization_id,
+        recipient=Recipient(patient_id=signer.patient_id, email=signer.email, phone=signer.phone),
+        subject=subject,
+        text=body,
+        idempotency_key=f"invite:{call.id}",
+        now=rt.clock(),
+        branch_id=env.branch_id,
+        event="envelope.invite",
+        link=f"{rt.cabinet_url()}/documents/{signer.id}?lang={signer.lang}",
+    )
 
 
 def send_notice(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) -> None:

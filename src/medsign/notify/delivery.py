@@ -20,7 +20,6 @@ When no channel is left the message is dead-lettered (``dead``) and can be repla
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +40,7 @@ from medsign.notify.models import (
 )
 from medsign.notify.outbound import MessageStatus
 from medsign.notify.ports import Channel, DeliveryError, Message, Sender
+from medsign.notify.subscriptions import push_targets
 from medsign.notify.webpush import EndpointGone
 from medsign.patients.models import Patient
 from medsign.runtime import Runtime
@@ -116,8 +116,16 @@ def advance(session: Session, message: NotificationMessage, now: datetime, detai
     enqueue(session, JobKind.NOTIFY, {"message_id": message.id}, now=now)
 
 
-def addresses(session: Session, message: NotificationMessage, channel: str) -> list[str]:
-    """Where ``message`` can reach its person on ``channel`` (empty: nowhere)."""
+def addresses(
+    session: Session,
+    message: NotificationMessage,
+    channel: str,
+    *,
+    now: datetime,
+    cabinet_idle: timedelta,
+) -> list[str]:
+    """Where ``message`` can reach its person on ``channel`` (empty: nowhere); push
+    also reaches the patient's cabinet (medsign.notify.subscriptions)."""
     patient = session.get(Patient, message.patient_id) if message.patient_id else None
     if patient is not None and patient.organization_id != message.organization_id:
         patient = None
@@ -127,22 +135,10 @@ def addresses(session: Session, message: NotificationMessage, channel: str) -> l
     if channel == "sms":
         phone = message.phone or (patient.phone if patient else None)
         return [phone] if phone else []
+    if channel == "push":
+        return push_targets(session, message, now=now, cabinet_idle=cabinet_idle)
     if message.subject_kind is None or message.subject_id is None:
         return []
-    if channel == "push":
-        subs = session.scalars(
-            select(PushSubscription)
-            .where(
-                PushSubscription.organization_id == message.organization_id,
-                PushSubscription.subject_kind == message.subject_kind,
-                PushSubscription.subject_id == message.subject_id,
-            )
-            .order_by(PushSubscription.created_at.desc())
-        ).all()
-        return [
-            json.dumps({"endpoint": s.endpoint, "keys": {"p256dh": s.p256dh, "auth": s.auth}})
-            for s in subs
-        ]
     if channel == "telegram":
         chats = session.scalars(
             select(TelegramLink.chat_id).where(
@@ -165,6 +161,7 @@ class _Step:
     subject: str
     body: str
     scope: tuple[str, str | None]
+    link: str | None
 
 
 def _take(
@@ -179,9 +176,14 @@ def _take(
         return None  # another worker holds this step
     if message.status not in (MessageStatus.QUEUED.value, SENDING):
         return None  # sent, delivered or dead: this job is a stale duplicate
+    idle = timedelta(days=rt.settings.cabinet_session_days)
     while message.step < len(message.channels):
         channel = message.channels[message.step]
-        targets = addresses(session, message, channel) if channel in senders else []
+        targets = (
+            addresses(session, message, channel, now=now, cabinet_idle=idle)
+            if channel in senders
+            else []
+        )
         if targets:
             break
         log(session, message, "skipped", now, detail=f"no {channel} address or channel")
@@ -203,6 +205,7 @@ def _take(
         subject=message.subject,
         body=(message.texts or {}).get(channel, message.text),
         scope=(message.organization_id, message.branch_id),
+        link=message.link,
     )
 
 
@@ -255,6 +258,7 @@ def _send(rt: Runtime, step: _Step, senders: Mapping[Channel, Sender]) -> _Resul
             body=step.body,
             idempotency_key=ref,
             receipt=rt.keyring.hash(PUSH_RECEIPT, ref) if step.channel == "push" else None,
+            link=step.link if step.channel == "push" else None,
         )
         try:
             provider_ref = sender.send(message) or provider_ref

@@ -55,6 +55,8 @@ class NotificationMessage(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))
     event: Mapped[str | None] = mapped_column(String(60))
+    # The page a push notification opens when clicked (an absolute URL of medsign).
+    link: Mapped[str | None] = mapped_column(String(500))
     subject: Mapped[str] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text)
     texts: Mapped[dict[str, str] | None] = mapped_column(JSON)
@@ -86,16 +88,25 @@ class NotificationDelivery(Base):
 
 class PushSubscription(Base):
     """A Web Push subscription (W3C Push API ``PushSubscription.toJSON()``) of a
-    subject: a patient's cabinet (``patient``) or a clinician's device (``device``)."""
+    subject: a patient cabinet account (``cabinet``, no organization: it reaches the
+    account from every clinic it is attached to), a clinician's device (``device``), or
+    one an MIS registered through the API (``patient``, ``staff``).
+
+    One browser endpoint may serve several subjects (the clinician app's workplaces
+    share its service worker), hence unique per (endpoint, subject) (migration 0028).
+    """
 
     __tablename__ = "push_subscriptions"
     __table_args__ = (
-        UniqueConstraint("endpoint"),
+        UniqueConstraint("endpoint", "subject_kind", "subject_id"),
         Index("ix_push_subscriptions_subject", "organization_id", "subject_kind", "subject_id"),
+        Index("ix_push_subscriptions_kind_subject", "subject_kind", "subject_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    # The cabinet session that subscribed: its end (log out) removes the subscription.
+    session_id: Mapped[str | None] = mapped_column(String(36), index=True)
     subject_kind: Mapped[str] = mapped_column(String(20))
     subject_id: Mapped[str] = mapped_column(String(100))
     endpoint: Mapped[str] = mapped_column(String(1000))

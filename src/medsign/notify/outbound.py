@@ -87,6 +87,7 @@ class Outgoing:
     channels: Sequence[str] | None = None
     branch_id: str | None = None
     event: str | None = None
+    link: str | None = None
 
 
 def queue_message(
@@ -102,11 +103,13 @@ def queue_message(
     now: datetime,
     branch_id: str | None = None,
     event: str | None = None,
+    link: str | None = None,
 ) -> str:
     """Queue one message in the caller's transaction and return its id.
 
     ``text`` is the body on every channel unless ``texts`` holds one for that channel
-    (e.g. a short SMS); ``subject`` is used by email and push. ``channels`` is the order
+    (e.g. a short SMS); ``subject`` is used by email and push, ``link`` (an absolute
+    URL) is what a push notification opens when clicked. ``channels`` is the order
     to try (None: the organization's). A second call with the same ``idempotency_key``
     in the organization returns the first message's id and queues nothing (also when
     two transactions race: the unique key decides, the loser waits and then reads).
@@ -121,6 +124,7 @@ def queue_message(
         channels=channels,
         branch_id=branch_id,
         event=event,
+        link=link,
     )
     return queue_messages(session, [outgoing], now=now)[0]
 
@@ -180,6 +184,8 @@ def _message_row(session: Session, m: Outgoing, now: datetime) -> dict[str, Any]
         raise InvalidInput(f"a message text is longer than {MAX_TEXT} characters")
     if texts and any(k not in CHANNELS for k in texts):
         raise InvalidInput("texts may only be keyed by channel names")
+    if m.link is not None and not _absolute(m.link):
+        raise InvalidInput("link must be an absolute http(s) URL of at most 500 characters")
     if not m.idempotency_key or len(m.idempotency_key) > 120:
         raise InvalidInput("idempotency_key must be 1 to 120 characters")
     if recipient.patient_id is None and not (
@@ -199,6 +205,7 @@ def _message_row(session: Session, m: Outgoing, now: datetime) -> dict[str, Any]
         "email": recipient.email,
         "phone": recipient.phone,
         "event": m.event,
+        "link": m.link,
         "subject": m.subject[:300],
         "text": text,
         "texts": dict(texts) if texts else None,
@@ -209,6 +216,10 @@ def _message_row(session: Session, m: Outgoing, now: datetime) -> dict[str, Any]
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _absolute(link: str) -> bool:
+    return link.startswith(("https://", "http://")) and len(link) <= 500
 
 
 def _insert_once(session: Session, rows: Sequence[Mapping[str, object]]) -> set[object]:

@@ -34,6 +34,8 @@ class Message:
     # The organization's display name (docs/branding.md): the e-mail From's phrase
     # (RFC 5322 §3.4), and the SMS sender where the gateway takes one; "" = default.
     sender_name: str = ""
+    # Push only: the page the notification opens when clicked (an absolute URL).
+    link: str | None = None
 
 
 class DeliveryError(Exception):

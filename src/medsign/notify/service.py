@@ -13,6 +13,7 @@ from medsign.branches.scope import current_branch
 from medsign.domain.tokens import Keyring
 from medsign.errors import Conflict, InvalidInput, NotFound
 from medsign.jobs.outbox import JobKind, enqueue
+from medsign.notify import subscriptions
 from medsign.notify.models import (
     NotificationDelivery,
     NotificationMessage,
@@ -26,6 +27,7 @@ from medsign.notify.schemas import (
     NotificationOut,
     PushSubscriptionIn,
 )
+from medsign.notify.subscriptions import DEVICE, Holder
 from medsign.pagination import decode_cursor, encode_cursor
 
 TELEGRAM_START = "telegram-start"  # keyring purpose of /start deep-link tokens
@@ -194,23 +196,13 @@ def subscribe_push(
     session: Session, organization_id: str, body: PushSubscriptionIn, *, now: datetime
 ) -> PushSubscription:
     """Store (or move to this subject) a browser's push subscription; the endpoint must
-    be https (RFC 8030 §8: push services use TLS)."""
-    if not body.endpoint.startswith("https://") and not body.endpoint.startswith("http://127."):
-        raise InvalidInput("endpoint must be an https:// URL", field="endpoint")
-    existing = session.scalars(
-        select(PushSubscription).where(PushSubscription.endpoint == body.endpoint).with_for_update()
-    ).first()
-    if existing is not None and existing.organization_id != organization_id:
-        raise Conflict("This push endpoint is registered elsewhere.")
-    sub = existing or PushSubscription(organization_id=organization_id, endpoint=body.endpoint)
-    sub.subject_kind = body.subject_kind
-    sub.subject_id = body.subject_id
-    sub.p256dh = body.keys.p256dh
-    sub.auth = body.keys.auth
-    sub.created_at = now
-    session.add(sub)
-    session.flush()
-    return sub
+    be https (RFC 8030 §8: push services use TLS). Devices may share an endpoint (the
+    clinician app's workplaces), other subjects hold theirs alone
+    (medsign.notify.subscriptions)."""
+    holder = Holder(body.subject_kind, body.subject_id, organization_id)
+    return subscriptions.save(
+        session, holder, body.endpoint, body.keys, now=now, shared=body.subject_kind == DEVICE
+    )
 
 
 def unsubscribe_push(session: Session, organization_id: str, subscription_id: str) -> None:
@@ -219,15 +211,6 @@ def unsubscribe_push(session: Session, organization_id: str, subscription_id: st
     if sub is None or sub.organization_id != organization_id:
         raise NotFound("No such push subscription.")
     session.delete(sub)
-
-
-def forget_push_endpoint(session: Session, endpoint: str) -> None:
-    """Drop a subscription the push service says is gone (RFC 8030 §7.3: 404/410)."""
-    sub = session.scalars(
-        select(PushSubscription).where(PushSubscription.endpoint == endpoint)
-    ).first()
-    if sub is not None:
-        session.delete(sub)
 
 
 def new_telegram_link(

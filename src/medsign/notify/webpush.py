@@ -4,14 +4,16 @@
 The VAPID key pair is generated once into ``<data_dir>/keys/vapid_private.pem`` and
 shared by every process; its public key is what browsers pass to
 ``pushManager.subscribe({applicationServerKey})``. The payload is JSON
-``{"title", "body", "receipt": {"ref", "token"}}``: the service worker
-(``/static/push-sw.js``) shows the notification and posts the receipt back, which is the
-push channel's delivery report (push services give none, docs/notifications.md).
+``{"title", "body", "url"?, "receipt": {"ref", "token"}}``: the service worker
+(``/static/push-sw.js``, or the clinician app's ``/app/sw.js``) shows the notification,
+opens ``url`` when it is clicked, and posts the receipt back, which is the push
+channel's delivery report (push services give none, docs/notifications.md).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import secrets
@@ -65,6 +67,13 @@ def application_server_key(key: Vapid02) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+@functools.lru_cache(maxsize=8)
+def public_key_of(keys_dir: Path) -> str:
+    """The deployment's :func:`application_server_key` (read once per process), for
+    pages that subscribe a browser."""
+    return application_server_key(load_or_create_vapid(keys_dir))
+
+
 class WebPushSender:
     """Delivers ``channel == "push"`` messages; ``to`` is the subscription's JSON."""
 
@@ -81,6 +90,8 @@ class WebPushSender:
         """The JSON the service worker receives."""
         body = message.body
         data: dict[str, Any] = {"title": message.subject, "body": body}
+        if message.link:
+            data["url"] = message.link
         if message.receipt:
             data["receipt"] = {"ref": message.idempotency_key, "token": message.receipt}
         text = json.dumps(data, ensure_ascii=False)

@@ -248,6 +248,7 @@ def fire_due(rt: Runtime, *, batch: int = BATCH) -> int:
                     idempotency_key=firing_id,
                     branch_id=out.branch_id,
                     event=rule.event,
+                    link=rt.cabinet_url(),  # a push opens the patient's cabinet
                 )
             )
         queue_messages(session, outgoing, now=now)

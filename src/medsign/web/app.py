@@ -25,6 +25,7 @@ from medsign.web.api import (
     cabinet,
     clinicians,
     device,
+    device_push,
     device_webauthn,
     document_templates,
     documents,
@@ -51,6 +52,7 @@ from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
 from medsign.web.pages import (
     brand,
+    cabinet_push,
     cabinet_visits,
     clinician_app,
     dev_outbox,
@@ -160,6 +162,7 @@ def create_app(
         device,
         cabinet,
         device_webauthn,
+        device_push,
         external,
         appointments,
         schedule,
@@ -170,6 +173,7 @@ def create_app(
         idp,
         edo,
         cabinet_pages,
+        cabinet_push,
         cabinet_visits,
         invite,
         dev_outbox,

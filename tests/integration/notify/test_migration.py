@@ -33,3 +33,25 @@ def test_0019_up_down_up(kind: str, tmp_path: Path) -> None:
             assert set(inspect(engine).get_table_names()) >= TABLES
         finally:
             engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite"] + (["postgresql"] if postgres_url() else []))
+def test_0028_up_down_up(kind: str, tmp_path: Path) -> None:
+    with migrated_database(kind, tmp_path, "0026") as url:
+        upgrade(url, "0028")
+        engine = create_engine(url)
+        try:
+
+            def columns() -> dict[str, bool]:
+                cols = inspect(engine).get_columns("push_subscriptions")
+                return {c["name"]: bool(c["nullable"]) for c in cols}
+
+            assert columns()["organization_id"] and "session_id" in columns()
+            link = {c["name"] for c in inspect(engine).get_columns("notification_messages")}
+            assert "link" in link
+            command.downgrade(alembic_config(url), "0026")
+            assert not columns()["organization_id"] and "session_id" not in columns()
+            upgrade(url, "0028")
+            assert "session_id" in columns()
+        finally:
+            engine.dispose()

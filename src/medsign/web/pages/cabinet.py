@@ -48,6 +48,8 @@ from medsign.documents.service import Upload, intake_limits, prepare_document
 from medsign.envelopes.signing import Client, LinkState, signer_view
 from medsign.errors import DomainError, InvalidInput, NotFound, TooManyRequests
 from medsign.i18n import LANGS, t
+from medsign.notify.subscriptions import CABINET, Holder, endpoints_of
+from medsign.notify.webpush import public_key_of
 from medsign.organizations.models import Organization
 from medsign.ratelimit.bucket import TokenBuckets
 from medsign.runtime import Runtime
@@ -327,6 +329,8 @@ def _home(
         documents = documents_for(session, rt.keyring, visit.account, now)
         held = {a.organization.id for a in agreements}
         documents = [d for d in documents if d.view.envelope.organization_id not in held]
+        holder = Holder(CABINET, visit.account.id, session_id=visit.session.id)
+        push_endpoints = endpoints_of(session, holder)
     return _page(
         request,
         "cabinet_home.html",
@@ -339,6 +343,8 @@ def _home(
         documents=documents,
         message=message,
         error=error,
+        push_key=public_key_of(rt.settings.data_dir / "keys"),
+        push_endpoints=push_endpoints,
     )
 
 
@@ -368,6 +374,7 @@ def attach_clinic(
                 ip=_client(request).ip,
                 limits=AttachLimits.from_settings(rt.settings),
                 now=rt.clock(),
+                cabinet_url=rt.cabinet_url(),
             )
     except DomainError as exc:
         response = _home(request, rt, visit, lang, error=exc.detail, status=exc.status)

@@ -259,6 +259,16 @@ function addRequest(request, workplace) {
   });
   pending.set(request.id, entry);
   $("requests").append(item);
+  if (wanted() === request.id) focusRequest(entry);
+}
+
+/** The request a notification click opened the app on (`#request=<id>`). */
+const wanted = () => new URLSearchParams(location.hash.slice(1)).get("request");
+
+function focusRequest(entry) {
+  entry.item.classList.add("wanted");
+  entry.item.scrollIntoView({ block: "start" });
+  entry.item.querySelector(".approve").focus({ preventScroll: true });
 }
 
 /** Fetch one page image with the device's bearer token and show it from a blob URL
@@ -475,6 +485,86 @@ async function listen(workplace) {
   }
 }
 
+// -- notifications (Web Push, RFC 8030; VAPID, RFC 8292) ----------------------------
+
+const pushSupported = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+
+/** This browser's subscription on the app's own worker (the /app scope), made with the
+ *  deployment's VAPID key when `create` and there is none. */
+async function pushSubscription(create) {
+  const reg = await navigator.serviceWorker.ready;
+  const found = await reg.pushManager.getSubscription();
+  if (found || !create) return found;
+  const { public_key } = await call("/device/v1/push/vapid-public-key", { token: workplaces[0].device_token });
+  return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: public_key });
+}
+
+/** Each workplace (device) pushes its requests to this browser's one subscription. */
+const registerPush = (sub, targets) =>
+  Promise.all(
+    targets.map((w) => call("/device/v1/push-subscriptions", { token: w.device_token, method: "POST", body: sub.toJSON() })),
+  );
+
+function showPush(subscribed, text = "") {
+  $("push-on").hidden = subscribed;
+  $("push-off").hidden = !subscribed;
+  $("push-status").textContent = text || tr(subscribed ? "app_push_is_on" : "app_push_is_off");
+  $("screen-push").dataset.state = subscribed ? "on" : "off";
+}
+
+async function pushOn() {
+  $("push-on").disabled = true;
+  try {
+    if ((await Notification.requestPermission()) !== "granted") return showPush(false, tr("app_push_denied"));
+    await registerPush(await pushSubscription(true), workplaces);
+    showPush(true);
+    $("push-off").focus();
+  } catch (error) {
+    showPush(false, tr("app_failed", { reason: error.message }));
+  } finally {
+    $("push-on").disabled = false;
+  }
+}
+
+async function pushOff() {
+  $("push-off").disabled = true;
+  try {
+    const sub = await pushSubscription(false);
+    if (sub) {
+      const gone = (w) =>
+        call("/device/v1/push-subscriptions", { token: w.device_token, method: "DELETE", body: { endpoint: sub.endpoint } }).catch(
+          (error) => {
+            if (!(error instanceof Refused && error.status === 404)) throw error;
+          },
+        );
+      await Promise.all(workplaces.map(gone));
+      await sub.unsubscribe();
+    }
+    showPush(false);
+    $("push-on").focus();
+  } catch (error) {
+    showPush(true, tr("app_failed", { reason: error.message }));
+  } finally {
+    $("push-off").disabled = false;
+  }
+}
+
+/** Show the switch once a workplace exists; a workplace enrolled while notifications
+ *  are on gets them too. */
+async function syncPush(fresh) {
+  const screen = $("screen-push");
+  screen.hidden = !pushSupported || workplaces.length === 0;
+  if (screen.hidden) return;
+  try {
+    const sub = Notification.permission === "granted" ? await pushSubscription(false) : null;
+    if (sub && fresh.length) await registerPush(sub, fresh);
+    showPush(Boolean(sub));
+  } catch (error) {
+    showPush(false, tr("app_failed", { reason: error.message }));
+  }
+  screen.dataset.ready = "1";
+}
+
 // -- start --------------------------------------------------------------------------
 
 let currentLost = [];
@@ -494,6 +584,7 @@ async function start() {
   updateList();
   await Promise.all(fresh.map(refresh));
   fresh.forEach((w) => listen(w));
+  await syncPush(fresh);
 }
 
 function installPrompt() {
@@ -527,12 +618,19 @@ async function main() {
   installPrompt();
   canVerify = await webauthn.available().catch(() => false);
   $("approve-all").addEventListener("click", () => approve([...pending.values()]));
+  $("push-on").addEventListener("click", pushOn);
+  $("push-off").addEventListener("click", pushOff);
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") refreshAll();
   });
   showEnroll(enrollmentToken());
   // Another invitation opened in this tab (another workplace): only the fragment changes.
-  window.addEventListener("hashchange", () => showEnroll(enrollmentToken()));
+  window.addEventListener("hashchange", () => {
+    showEnroll(enrollmentToken());
+    const entry = pending.get(wanted());
+    if (entry) focusRequest(entry);
+    else refreshAll();
+  });
   await start();
   document.body.dataset.ready = lang;
 }

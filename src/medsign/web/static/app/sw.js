@@ -1,6 +1,10 @@
 // The clinician app's service worker (W3C Service Workers): it caches the app shell
 // only. Requests, documents and the device API always go to the network; nothing a
-// clinic sends is ever stored by this worker.
+// clinic sends is ever stored by this worker. Push messages (a new signing request)
+// are shown and receipted by medsign's push handlers, imported here: one worker on
+// the /app scope (docs/clinician-devices.md "Notifications").
+
+importScripts("/static/push-sw.js");
 
 const CACHE = "medsign-app-shell-v2";
 const SHELL = [

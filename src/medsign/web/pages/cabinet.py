@@ -75,11 +75,13 @@ def _client(request: Request) -> Client:
     )
 
 
-def _lang(request: Request, rt: Runtime, posted: str = "") -> str:
+def form_lang(request: Request, rt: Runtime, posted: str = "") -> str:
+    """The language a form posted, else the page's (``?lang=``, the browser, the default)."""
     return posted if posted in LANGS else page_lang(request, rt.settings.default_lang)
 
 
-def _secure(rt: Runtime) -> bool:
+def secure_cookies(rt: Runtime) -> bool:
+    """Whether the cabinet's cookies carry ``Secure`` (the public URL is https)."""
     return rt.settings.public_url.lower().startswith("https://")
 
 
@@ -87,7 +89,10 @@ def _idle(rt: Runtime) -> timedelta:
     return timedelta(days=rt.settings.cabinet_session_days)
 
 
-def _page(request: Request, template: str, lang: str, status: int = 200, **ctx: Any) -> Response:
+def cabinet_page(
+    request: Request, template: str, lang: str, status: int = 200, **ctx: Any
+) -> Response:
+    """A cabinet page: the template with the visitor's masked contact and the brand."""
     visit = ctx.get("visit")
     if isinstance(visit, Visit):
         # The contact reads left to right inside right-to-left text (Unicode bidi
@@ -126,7 +131,8 @@ def _limit_address(request: Request, name: str, quota: int) -> None:
         )
 
 
-def _visit(request: Request, rt: Runtime) -> Visit | None:
+def visit_of(request: Request, rt: Runtime) -> Visit | None:
+    """The cabinet session of this request's cookie, or None (log in again)."""
     # Read-mostly: the session's last visit is written at most every few minutes.
     with rt.transaction(write=False) as session:
         return current_visit(
@@ -138,12 +144,14 @@ def _visit(request: Request, rt: Runtime) -> Visit | None:
         )
 
 
-def _same(a: str, b: str) -> bool:
+def same_secret(a: str, b: str) -> bool:
+    """Constant-time comparison of two tokens (CSRF, form tokens)."""
     # Bytes: compare_digest refuses non-ASCII str, and a stranger may send any text.
     return bool(a) and hmac.compare_digest(a.encode(), b.encode())
 
 
-def _to_login(lang: str) -> RedirectResponse:
+def to_login(lang: str) -> RedirectResponse:
+    """Back to the cabinet's login page, in ``lang``."""
     return RedirectResponse(f"/cabinet?lang={lang}", status_code=303)
 
 
@@ -162,7 +170,7 @@ def _login_page(
     status: int = 200,
 ) -> Response:
     form_token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
-    response = _page(
+    response = cabinet_page(
         request,
         "cabinet_login.html",
         lang,
@@ -177,7 +185,7 @@ def _login_page(
         FORM_COOKIE,
         form_token,
         httponly=True,
-        secure=_secure(rt),
+        secure=secure_cookies(rt),
         samesite="lax",
         path="/cabinet",
     )
@@ -185,7 +193,7 @@ def _login_page(
 
 
 def _check_form_cookie(request: Request, value: str) -> None:
-    if not _same(value, request.cookies.get(FORM_COOKIE, "")):
+    if not same_secret(value, request.cookies.get(FORM_COOKIE, "")):
         raise InvalidInput("The form is out of date. Reload the page and try again.")
 
 
@@ -193,8 +201,8 @@ def _check_form_cookie(request: Request, value: str) -> None:
 def home(request: Request) -> Response:
     """The login form, or the cabinet: agreements to accept, clinics, documents."""
     rt = runtime(request)
-    lang = _lang(request, rt)
-    visit = _visit(request, rt)
+    lang = form_lang(request, rt)
+    visit = visit_of(request, rt)
     if visit is None:
         notice = t("logged_out", lang) if request.query_params.get("out") == "1" else ""
         return _login_page(request, rt, lang, notice=notice)
@@ -210,7 +218,7 @@ def request_code(
 ) -> Response:
     """Send a login code to the phone or email typed."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
+    lang = form_lang(request, rt, lang)
     try:
         _check_form_cookie(request, csrf)
         parsed = parse_contact(contact)
@@ -238,7 +246,7 @@ def login(
 ) -> Response:
     """Check the code; on success the device gets its session cookie."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
+    lang = form_lang(request, rt, lang)
     try:
         _check_form_cookie(request, csrf)
         parsed = parse_contact(contact)
@@ -265,13 +273,13 @@ def login(
         return _login_page(
             request, rt, lang, contact=parsed.value, error=outcome.error.detail, status=422
         )
-    response = _to_login(lang)
+    response = to_login(lang)
     response.set_cookie(
         SESSION_COOKIE,
         outcome.token,
         max_age=int(_idle(rt).total_seconds()),
         httponly=True,
-        secure=_secure(rt),
+        secure=secure_cookies(rt),
         samesite="lax",
         path="/cabinet",
     )
@@ -285,10 +293,10 @@ def _logged_out(lang: str) -> RedirectResponse:
     return response
 
 
-def _checked_visit(request: Request, rt: Runtime, csrf: str) -> Visit | None:
+def checked_visit(request: Request, rt: Runtime, csrf: str) -> Visit | None:
     """The visit of a form post whose token matches its session (None: log in again)."""
-    visit = _visit(request, rt)
-    if visit is None or not _same(csrf, csrf_token(rt.keyring, visit)):
+    visit = visit_of(request, rt)
+    if visit is None or not same_secret(csrf, csrf_token(rt.keyring, visit)):
         return None
     return visit
 
@@ -301,8 +309,8 @@ def logout(
 ) -> Response:
     """End this device's session."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
-    visit = _checked_visit(request, rt, csrf)
+    lang = form_lang(request, rt, lang)
+    visit = checked_visit(request, rt, csrf)
     if visit is not None:
         with rt.transaction() as session:
             end_session(session, visit.account.id, visit.session.id, now=rt.clock())
@@ -331,7 +339,7 @@ def _home(
         documents = [d for d in documents if d.view.envelope.organization_id not in held]
         holder = Holder(CABINET, visit.account.id, session_id=visit.session.id)
         push_endpoints = endpoints_of(session, holder)
-    return _page(
+    return cabinet_page(
         request,
         "cabinet_home.html",
         lang,
@@ -357,10 +365,10 @@ def attach_clinic(
 ) -> Response:
     """Attach to the clinic whose card the code was issued for."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
-    visit = _checked_visit(request, rt, csrf)
+    lang = form_lang(request, rt, lang)
+    visit = checked_visit(request, rt, csrf)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     try:
         _limit_address(
             request, "cabinet_attach_bucket", 3 * rt.settings.cabinet_attach_failures_per_ip
@@ -399,10 +407,10 @@ def detach_clinic(
 ) -> Response:
     """The patient detaches from a clinic."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
-    visit = _checked_visit(request, rt, csrf)
+    lang = form_lang(request, rt, lang)
+    visit = checked_visit(request, rt, csrf)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     try:
         with rt.transaction() as session:
             name = detach_by_patient(session, visit.account.id, link_id, now=rt.clock())
@@ -420,10 +428,10 @@ def accept(
 ) -> Response:
     """Accept a clinic's user agreement (a signed envelope of kind user_agreement)."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
-    visit = _checked_visit(request, rt, csrf)
+    lang = form_lang(request, rt, lang)
+    visit = checked_visit(request, rt, csrf)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     try:
         with rt.transaction() as session:
             env = accept_agreement(
@@ -446,9 +454,9 @@ def accept(
 def agreement_pdf(request: Request, organization_id: str) -> Response:
     """The clinic's user agreement, to read before pressing "Accept"."""
     rt = runtime(request)
-    visit = _visit(request, rt)
+    visit = visit_of(request, rt)
     if visit is None:
-        return _to_login(_lang(request, rt))
+        return to_login(form_lang(request, rt))
     with rt.transaction(write=False) as session:
         item = next(
             (a for a in pending_agreements(session, visit) if a.organization.id == organization_id),
@@ -469,8 +477,8 @@ def agreement_pdf(request: Request, organization_id: str) -> Response:
 
 
 def _not_found(request: Request, rt: Runtime) -> Response:
-    lang = _lang(request, rt)
-    return _page(
+    lang = form_lang(request, rt)
+    return cabinet_page(
         request,
         "message.html",
         lang,
@@ -487,10 +495,10 @@ def _not_found(request: Request, rt: Runtime) -> Response:
 def document_page(request: Request, signer_id: str) -> Response:
     """One document: read it (PDF), sign it, or get the signed copy and evidence."""
     rt = runtime(request)
-    lang = _lang(request, rt)
-    visit = _visit(request, rt)
+    lang = form_lang(request, rt)
+    visit = visit_of(request, rt)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     return _document(request, rt, visit, signer_id, lang)
 
 
@@ -515,7 +523,7 @@ def _document(
             )
     except NotFound:
         return _not_found(request, rt)
-    return _page(
+    return cabinet_page(
         request,
         "cabinet_document.html",
         lang,
@@ -541,10 +549,10 @@ def sign(
 ) -> Response:
     """Sign with method ``cabinet`` (the logged-in patient's simple signature)."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
-    visit = _checked_visit(request, rt, csrf)
+    lang = form_lang(request, rt, lang)
+    visit = checked_visit(request, rt, csrf)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     try:
         with rt.transaction() as session:
             sign_document(
@@ -565,9 +573,9 @@ def _own_pdf(request: Request, signer_id: str, *, signed: bool) -> Response:
     """The document, or (``signed``) the copy with the patient's signature, waiting
     briefly while the seal job applies it (as the signing page does)."""
     rt = runtime(request)
-    visit = _visit(request, rt)
+    visit = visit_of(request, rt)
     if visit is None:
-        return _to_login(_lang(request, rt))
+        return to_login(form_lang(request, rt))
     deadline = time.monotonic() + SEAL_WAIT_SECONDS
     while True:
         try:
@@ -580,8 +588,8 @@ def _own_pdf(request: Request, signer_id: str, *, signed: bool) -> Response:
         if not signed or sealed:
             break
         if time.monotonic() > deadline:
-            lang = _lang(request, rt)
-            return _page(
+            lang = form_lang(request, rt)
+            return cabinet_page(
                 request,
                 "message.html",
                 lang,
@@ -611,9 +619,9 @@ def signed_pdf(request: Request, signer_id: str) -> Response:
 def evidence(request: Request, signer_id: str) -> Response:
     """The patient's own signature evidence (who, how, what, where, the consent text)."""
     rt = runtime(request)
-    visit = _visit(request, rt)
+    visit = visit_of(request, rt)
     if visit is None:
-        return _to_login(_lang(request, rt))
+        return to_login(form_lang(request, rt))
     try:
         with rt.transaction(write=False) as session:
             signer = own_signer(session, visit.account, signer_id)
@@ -648,7 +656,7 @@ def _files(
     with rt.transaction(write=False) as session:
         clinics = live_links(session, visit.account.id)
         shared = shared_files(session, visit.account.id)
-    return _page(
+    return cabinet_page(
         request,
         "cabinet_files.html",
         lang,
@@ -666,10 +674,10 @@ def _files(
 def files_page(request: Request) -> Response:
     """The "Documents" section: share a file with a clinic; what was shared."""
     rt = runtime(request)
-    lang = _lang(request, rt)
-    visit = _visit(request, rt)
+    lang = form_lang(request, rt)
+    visit = visit_of(request, rt)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     return _files(request, rt, visit, lang)
 
 
@@ -684,10 +692,10 @@ def share(
 ) -> Response:
     """Share a file with an attached clinic (intake limits apply)."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
-    visit = _checked_visit(request, rt, csrf)
+    lang = form_lang(request, rt, lang)
+    visit = checked_visit(request, rt, csrf)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     try:
         data = file.file.read(rt.settings.max_upload_bytes + 1)
         prepared = prepare_document(
@@ -716,13 +724,13 @@ def _when(value: datetime) -> str:
 def devices(request: Request) -> Response:
     """The devices logged in, each with "Log out", and "Log out everywhere"."""
     rt = runtime(request)
-    lang = _lang(request, rt)
-    visit = _visit(request, rt)
+    lang = form_lang(request, rt)
+    visit = visit_of(request, rt)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     with rt.transaction(write=False) as session:
         sessions = live_sessions(session, visit.account.id)
-    return _page(
+    return cabinet_page(
         request,
         "cabinet_devices.html",
         lang,
@@ -742,10 +750,10 @@ def end_device(
 ) -> Response:
     """Log one device out."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
-    visit = _checked_visit(request, rt, csrf)
+    lang = form_lang(request, rt, lang)
+    visit = checked_visit(request, rt, csrf)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     with rt.transaction() as session:
         end_session(session, visit.account.id, session_id, now=rt.clock())
     if session_id == visit.session.id:
@@ -761,10 +769,10 @@ def end_all(
 ) -> Response:
     """ "Log out everywhere": every device of the account, this one included."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
-    visit = _checked_visit(request, rt, csrf)
+    lang = form_lang(request, rt, lang)
+    visit = checked_visit(request, rt, csrf)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     with rt.transaction() as session:
         end_all_sessions(session, visit.account.id, now=rt.clock())
     return _logged_out(lang)

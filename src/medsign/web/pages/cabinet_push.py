@@ -20,7 +20,7 @@ from medsign.notify.schemas import PushKeys
 from medsign.notify.subscriptions import CABINET, Holder
 from medsign.runtime import Runtime
 from medsign.web.deps import runtime
-from medsign.web.pages.cabinet import _same, _visit
+from medsign.web.pages.cabinet import same_secret, visit_of
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
 CSRF_HEADER = "x-csrf-token"
@@ -43,10 +43,10 @@ class EndpointIn(BaseModel):
 
 def _holder(request: Request, rt: Runtime) -> Holder:
     """This session's holder, or 401 (no live session) / 403 (wrong CSRF token)."""
-    visit: Visit | None = _visit(request, rt)
+    visit: Visit | None = visit_of(request, rt)
     if visit is None:
         raise Unauthorized("Your cabinet session has ended. Log in again.")
-    if not _same(request.headers.get(CSRF_HEADER, ""), csrf_token(rt.keyring, visit)):
+    if not same_secret(request.headers.get(CSRF_HEADER, ""), csrf_token(rt.keyring, visit)):
         raise Forbidden("The page is out of date. Reload it and try again.")
     return Holder(CABINET, visit.account.id, session_id=visit.session.id)
 

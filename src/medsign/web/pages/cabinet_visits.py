@@ -37,7 +37,7 @@ from medsign.schedule.service import (
 from medsign.schedule.telemedicine import consent_to_sign
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
-from medsign.web.pages.cabinet import _checked_visit, _lang, _page, _to_login, _visit
+from medsign.web.pages.cabinet import cabinet_page, checked_visit, form_lang, to_login, visit_of
 from medsign.web.pages.signing import SEAL_WAIT_SECONDS
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
@@ -57,7 +57,7 @@ def _appointments(
     with rt.transaction(write=False) as session:
         visits = visits_for(session, visit.account.id, now=now)
         slots = free_slots(session, visit.account.id, now=now)
-    return _page(
+    return cabinet_page(
         request,
         "cabinet_appointments.html",
         lang,
@@ -77,10 +77,10 @@ def _appointments(
 def appointments_page(request: Request) -> Response:
     """The patient's appointments and the free times to book."""
     rt = runtime(request)
-    lang = _lang(request, rt)
-    visit = _visit(request, rt)
+    lang = form_lang(request, rt)
+    visit = visit_of(request, rt)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     done = request.query_params.get("cancelled") == "1"
     return _appointments(request, rt, visit, lang, message=t("cancelled_ok", lang) if done else "")
 
@@ -94,10 +94,10 @@ def book(
 ) -> Response:
     """Book a free slot (409 on the page when someone took it first)."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
-    visit = _checked_visit(request, rt, csrf)
+    lang = form_lang(request, rt, lang)
+    visit = checked_visit(request, rt, csrf)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     try:
         with rt.transaction() as session:
             patient = consent_gate(session, visit.account.id, slot_id)
@@ -113,7 +113,7 @@ def book(
                     now=rt.clock(),
                 )
         if patient is not None:
-            return _page(
+            return cabinet_page(
                 request,
                 "cabinet_consent.html",
                 lang,
@@ -163,7 +163,7 @@ def _cancel_form(
             error=NotFound("There is no such appointment in your cabinet.").detail,
             status=404,
         )
-    return _page(
+    return cabinet_page(
         request,
         "cabinet_cancel.html",
         lang,
@@ -181,10 +181,10 @@ def _cancel_form(
 def cancel_page(request: Request, appointment_id: str) -> Response:
     """Asks for the "Reason" before cancelling."""
     rt = runtime(request)
-    lang = _lang(request, rt)
-    visit = _visit(request, rt)
+    lang = form_lang(request, rt)
+    visit = visit_of(request, rt)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     return _cancel_form(request, rt, visit, appointment_id, lang)
 
 
@@ -198,10 +198,10 @@ def cancel(
 ) -> Response:
     """Cancel with the reason typed; the MIS gets ``appointment.cancelled``."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
-    visit = _checked_visit(request, rt, csrf)
+    lang = form_lang(request, rt, lang)
+    visit = checked_visit(request, rt, csrf)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     try:
         with rt.transaction() as session:
             cancel_visit(session, visit.account.id, appointment_id, reason, now=rt.clock())
@@ -237,7 +237,7 @@ def _records(
     with rt.transaction(write=False) as session:
         clinics = live_links(session, visit.account.id)
         requests = requests_of(session, visit.account.id)
-    return _page(
+    return cabinet_page(
         request,
         "cabinet_records.html",
         lang,
@@ -256,10 +256,10 @@ def _records(
 def records_page(request: Request) -> Response:
     """Ask a clinic for copies of records; the requests and the issued copies."""
     rt = runtime(request)
-    lang = _lang(request, rt)
-    visit = _visit(request, rt)
+    lang = form_lang(request, rt)
+    visit = visit_of(request, rt)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     return _records(request, rt, visit, lang)
 
 
@@ -285,10 +285,10 @@ def ask_for_records(
 ) -> Response:
     """The patient's request; the clinic sees it with its deadline."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
-    visit = _checked_visit(request, rt, csrf)
+    lang = form_lang(request, rt, lang)
+    visit = checked_visit(request, rt, csrf)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     try:
         with rt.transaction() as session:
             asked = request_records(
@@ -311,10 +311,10 @@ def ask_for_records(
 def issued_pdf(request: Request, request_id: str) -> Response:
     """The issued copy, with the clinic's seal (once the seal job has applied it)."""
     rt = runtime(request)
-    lang = _lang(request, rt)
-    visit = _visit(request, rt)
+    lang = form_lang(request, rt)
+    visit = visit_of(request, rt)
     if visit is None:
-        return _to_login(lang)
+        return to_login(lang)
     deadline = time.monotonic() + SEAL_WAIT_SECONDS  # as the signed copy on the signing page
     while True:
         try:
@@ -329,7 +329,7 @@ def issued_pdf(request: Request, request_id: str) -> Response:
             break
         time.sleep(0.2)
     if not sealed:
-        return _page(
+        return cabinet_page(
             request,
             "message.html",
             lang,

@@ -20,7 +20,7 @@ from medsign.invites.service import complete_invite, consent_text, open_invite
 from medsign.organizations.models import Organization
 from medsign.runtime import Runtime
 from medsign.web.deps import runtime
-from medsign.web.pages.cabinet import _lang, _page, _same, _secure
+from medsign.web.pages.cabinet import cabinet_page, form_lang, same_secret, secure_cookies
 
 router = APIRouter(prefix="/invite", include_in_schema=False)
 
@@ -39,7 +39,7 @@ def _form(
     status: int = 200,
 ) -> Response:
     form_token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
-    response = _page(
+    response = cabinet_page(
         request,
         "invite.html",
         lang,
@@ -52,20 +52,27 @@ def _form(
         error=error,
     )
     response.set_cookie(
-        FORM_COOKIE, form_token, httponly=True, secure=_secure(rt), samesite="lax", path="/invite"
+        FORM_COOKIE,
+        form_token,
+        httponly=True,
+        secure=secure_cookies(rt),
+        samesite="lax",
+        path="/invite",
     )
     return response
 
 
 def _gone(request: Request, lang: str, exc: DomainError) -> Response:
-    return _page(request, "message.html", lang, exc.status, heading=exc.title, text=exc.detail)
+    return cabinet_page(
+        request, "message.html", lang, exc.status, heading=exc.title, text=exc.detail
+    )
 
 
 @router.get("/{token}", response_class=HTMLResponse)
 def invite_page(request: Request, token: str) -> Response:
     """The form a new patient fills in before the visit."""
     rt = runtime(request)
-    lang = _lang(request, rt)
+    lang = form_lang(request, rt)
     try:
         with rt.transaction(write=False) as session:
             invite = open_invite(session, rt.keyring, token, now=rt.clock())
@@ -89,7 +96,7 @@ def send(
 ) -> Response:
     """Create the card; the MIS gets it by webhook."""
     rt = runtime(request)
-    lang = _lang(request, rt, lang)
+    lang = form_lang(request, rt, lang)
     values = {"name": name, "birth_date": birth_date, "contact": contact}
     try:
         with rt.transaction(write=False) as session:
@@ -99,7 +106,7 @@ def send(
     except DomainError as exc:
         return _gone(request, lang, exc)
     try:
-        if not _same(csrf, request.cookies.get(FORM_COOKIE, "")):
+        if not same_secret(csrf, request.cookies.get(FORM_COOKIE, "")):
             raise InvalidInput("The form is out of date. Reload the page and try again.")
         try:
             form = InviteForm(
@@ -118,7 +125,7 @@ def send(
         return _form(
             request, rt, token, lang, org_name, values=values, error=exc.detail, status=exc.status
         )
-    response = _page(
+    response = cabinet_page(
         request,
         "message.html",
         lang,

@@ -10,7 +10,6 @@ Secure when the public URL is https (RFC 6265bis §4.1).
 
 from __future__ import annotations
 
-import hmac
 import json
 import secrets
 import threading
@@ -56,6 +55,7 @@ from medsign.runtime import Runtime
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
 from medsign.web.pages.brand import brand_for
+from medsign.web.pages.cookies import same_secret, secure_cookies
 from medsign.web.pages.render import page_lang, render
 from medsign.web.pages.signing import SEAL_WAIT_SECONDS
 
@@ -78,11 +78,6 @@ def _client(request: Request) -> Client:
 def form_lang(request: Request, rt: Runtime, posted: str = "") -> str:
     """The language a form posted, else the page's (``?lang=``, the browser, the default)."""
     return posted if posted in LANGS else page_lang(request, rt.settings.default_lang)
-
-
-def secure_cookies(rt: Runtime) -> bool:
-    """Whether the cabinet's cookies carry ``Secure`` (the public URL is https)."""
-    return rt.settings.public_url.lower().startswith("https://")
 
 
 def _idle(rt: Runtime) -> timedelta:
@@ -142,12 +137,6 @@ def visit_of(request: Request, rt: Runtime) -> Visit | None:
             idle=_idle(rt),
             now=rt.clock(),
         )
-
-
-def same_secret(a: str, b: str) -> bool:
-    """Constant-time comparison of two tokens (CSRF, form tokens)."""
-    # Bytes: compare_digest refuses non-ASCII str, and a stranger may send any text.
-    return bool(a) and hmac.compare_digest(a.encode(), b.encode())
 
 
 def to_login(lang: str) -> RedirectResponse:

@@ -10,7 +10,6 @@ the login form, before any session, one derived from a random pre-login cookie.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from medsign.runtime import Runtime
 from medsign.staff.schemas import Action, Actor
 from medsign.staff.service import authenticate, require
 from medsign.web.deps import runtime
+from medsign.web.pages.cookies import same_secret, secure_cookies
 from medsign.web.pages.render import render
 
 COOKIE = "medsign_console"
@@ -41,14 +41,10 @@ def lang_of(request: Request) -> str:
     return pick_lang(explicit, request.headers.get("accept-language"), "en")
 
 
-def _secure(rt: Runtime) -> bool:
-    return rt.settings.public_url.lower().startswith("https://")
-
-
 def set_cookie(response: Response, rt: Runtime, name: str, value: str) -> None:
     """A console cookie: HttpOnly, SameSite=Strict, Secure on https, path /console."""
     response.set_cookie(
-        name, value, path=PATH, httponly=True, samesite="strict", secure=_secure(rt)
+        name, value, path=PATH, httponly=True, samesite="strict", secure=secure_cookies(rt)
     )
 
 
@@ -73,7 +69,7 @@ def csrf_token(rt: Runtime, secret: str) -> str:
 def check_csrf(rt: Runtime, secret: str | None, value: str) -> None:
     """Refuse (403) a form without the token of this browser's session."""
     expected = csrf_token(rt, secret) if secret else ""
-    if not expected or not hmac.compare_digest(value.encode(), expected.encode()):
+    if not expected or not same_secret(value, expected):
         raise Forbidden("The form is out of date or did not come from this site. Reload the page.")
 
 

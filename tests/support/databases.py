@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from medsign.db.base import Base
@@ -41,7 +41,10 @@ def migrated_database(kind: str, tmp: Path, revision: str = "head") -> Iterator[
     if kind == "sqlite":
         url = f"sqlite:///{tmp / 'test.sqlite3'}"
         upgrade(url, revision)
-        yield url
+        try:
+            yield url
+        finally:
+            forget_engine(url)
         return
     admin_url = postgres_url()
     assert admin_url is not None
@@ -55,21 +58,40 @@ def migrated_database(kind: str, tmp: Path, revision: str = "head") -> Iterator[
         upgrade(url, revision)
         yield url
     finally:
+        forget_engine(url)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
+_EMPTYING_ENGINES: dict[str, Engine] = {}
+
+
 def empty_all_tables(url: str) -> None:
-    """Delete every row (keeps the migrated schema, alembic_version and seeded rows)."""
-    engine = create_engine(url)
+    """Delete every row (keeps the migrated schema, alembic_version and seeded rows).
+
+    ``DELETE`` child tables first rather than ``TRUNCATE ... CASCADE``: after a test most
+    tables are empty or nearly so, and PostgreSQL's TRUNCATE makes new files for every
+    table it names (about 150 ms for all of them, against 2 ms for the deletes). The engine
+    is kept for the session; pre-ping because the fault tests restart PostgreSQL.
+    """
+    engine = _EMPTYING_ENGINES.get(url)
+    if engine is None:
+        engine = _EMPTYING_ENGINES[url] = create_engine(url, pool_pre_ping=True, pool_size=1)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    deletes = [f'DELETE FROM "{t}"' for t in tables]  # noqa: S608 - our own table names
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+            conn.execute(text(";".join(deletes)))  # one round trip
         else:
-            for t in tables:
-                conn.execute(text(f'DELETE FROM "{t}"'))  # noqa: S608 - our own table names
+            for delete in deletes:
+                conn.execute(text(delete))
         # Rows the migrations seed (as after `medsign db upgrade`).
         conn.execute(text("INSERT INTO audit_log_head (id, tree_size) VALUES (1, 0)"))
-    engine.dispose()
+
+
+def forget_engine(url: str) -> None:
+    """Close the emptying engine of a database about to be dropped."""
+    engine = _EMPTYING_ENGINES.pop(url, None)
+    if engine is not None:
+        engine.dispose()

@@ -2,7 +2,9 @@
 
 Labels are part of the contract: "Phone or email", "Send code", "Code", "Log in",
 "Accept", "Attach code", "Attach", "Sign". Plain forms, no script: every page works on
-a cheap phone without JavaScript and loads no PDF viewer (the PDF is a link). Forms
+a cheap phone without JavaScript. A page that shows one document (a clinic's document,
+a user agreement) shows it with the document viewer: page images first, pdf.js only on
+request (web/pages/viewer.py, docs/viewer.md); the lists load no viewer. Forms
 carry CSRF tokens: before login a double-submit cookie, after it a token bound to the
 session (OWASP CSRF cheat sheet). The session cookie is HttpOnly, SameSite=Lax and
 Secure when the public URL is https (RFC 6265bis §4.1).
@@ -54,10 +56,12 @@ from medsign.ratelimit.bucket import TokenBuckets
 from medsign.runtime import Runtime
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
+from medsign.web.page_images import page_image_response
 from medsign.web.pages.brand import brand_for
 from medsign.web.pages.cookies import same_secret, secure_cookies
 from medsign.web.pages.render import page_lang, render
 from medsign.web.pages.signing import SEAL_WAIT_SECONDS
+from medsign.web.pages.viewer import viewer_for
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
 
@@ -439,6 +443,56 @@ def accept(
     return _home(request, rt, visit, lang, message=t("accepted", lang, org=org_name))
 
 
+def _agreement(
+    rt: Runtime, visit: Visit, organization_id: str
+) -> tuple[str, Document, bool] | None:
+    """The clinic's user agreement this account may read: (the clinic's name, the
+    document, whether it awaits "Accept"); None when it may not (nothing leaks)."""
+    with rt.transaction(write=False) as session:
+        item = next(
+            (a for a in pending_agreements(session, visit) if a.organization.id == organization_id),
+            None,
+        )
+        if item is not None:
+            return item.organization.name, item.document, True
+        settings = session.get(CabinetSettings, organization_id)
+        linked = {
+            link.organization_id: org.name for link, org in live_links(session, visit.account.id)
+        }
+        if settings is None or organization_id not in linked:
+            return None
+        doc = session.get(Document, settings.user_agreement_document_id or "")
+        return None if doc is None else (linked[organization_id], doc, False)
+
+
+@router.get("/agreements/{organization_id}", response_class=HTMLResponse)
+def agreement_page(request: Request, organization_id: str) -> Response:
+    """The clinic's user agreement in the document viewer, with "Accept" while it waits."""
+    rt = runtime(request)
+    lang = form_lang(request, rt)
+    visit = visit_of(request, rt)
+    if visit is None:
+        return to_login(lang)
+    found = _agreement(rt, visit, organization_id)
+    if found is None:
+        return _not_found(request, rt)
+    org_name, doc, pending = found
+    base = f"/cabinet/agreements/{organization_id}"
+    return cabinet_page(
+        request,
+        "cabinet_agreement.html",
+        lang,
+        visit=visit,
+        csrf=csrf_token(rt.keyring, visit),
+        organization_id=organization_id,
+        org_name=org_name,
+        pending=pending,
+        viewer=viewer_for(
+            rt, doc.sha256, base=base, title=doc.title, pdf_url=f"{base}/agreement.pdf"
+        ),
+    )
+
+
 @router.get("/agreements/{organization_id}/agreement.pdf", response_class=Response)
 def agreement_pdf(request: Request, organization_id: str) -> Response:
     """The clinic's user agreement, to read before pressing "Accept"."""
@@ -446,23 +500,22 @@ def agreement_pdf(request: Request, organization_id: str) -> Response:
     visit = visit_of(request, rt)
     if visit is None:
         return to_login(form_lang(request, rt))
-    with rt.transaction(write=False) as session:
-        item = next(
-            (a for a in pending_agreements(session, visit) if a.organization.id == organization_id),
-            None,
-        )
-        if item is None:
-            settings = session.get(CabinetSettings, organization_id)
-            linked = {link.organization_id for link, _ in live_links(session, visit.account.id)}
-            if settings is None or organization_id not in linked:
-                return _not_found(request, rt)
-            doc = session.get(Document, settings.user_agreement_document_id or "")
-            if doc is None:
-                return _not_found(request, rt)
-            sha256 = doc.sha256
-        else:
-            sha256 = item.document.sha256
-    return pdf_response(rt.files.get(sha256), "agreement.pdf", inline=True)
+    found = _agreement(rt, visit, organization_id)
+    if found is None:
+        return _not_found(request, rt)
+    return pdf_response(rt.files.get(found[1].sha256), "agreement.pdf", inline=True)
+
+
+@router.get("/agreements/{organization_id}/pages/{name}", response_class=Response)
+def agreement_page_image(request: Request, organization_id: str, name: str) -> Response:
+    """A page of the user agreement as an image, to whoever may read its PDF; anyone
+    else (no session included) gets a 404 problem, as for a page that does not exist."""
+    rt = runtime(request)
+    visit = visit_of(request, rt)
+    found = None if visit is None else _agreement(rt, visit, organization_id)
+    if found is None:
+        raise NotFound("There is no such document in your cabinet.")
+    return page_image_response(request, rt, found[1].sha256, name)
 
 
 def _not_found(request: Request, rt: Runtime) -> Response:
@@ -512,6 +565,7 @@ def _document(
             )
     except NotFound:
         return _not_found(request, rt)
+    base = f"/cabinet/documents/{signer_id}"
     return cabinet_page(
         request,
         "cabinet_document.html",
@@ -520,6 +574,14 @@ def _document(
         visit=visit,
         csrf=csrf_token(rt.keyring, visit),
         view=view,
+        # The PDF as it stands: once signed, the copy "Download the signed PDF" gives.
+        viewer=viewer_for(
+            rt,
+            view.envelope.current_sha256,
+            base=base,
+            title=view.document.title,
+            pdf_url=f"{base}/document.pdf",
+        ),
         link_token=token,
         error=error,
         can_sign=view.state is LinkState.CAN_SIGN,
@@ -602,6 +664,20 @@ def document_pdf(request: Request, signer_id: str) -> Response:
 def signed_pdf(request: Request, signer_id: str) -> Response:
     """The PDF with the patient's signature in it."""
     return _own_pdf(request, signer_id, signed=True)
+
+
+@router.get("/documents/{signer_id}/pages/{name}", response_class=Response)
+def document_page_image(request: Request, signer_id: str, name: str) -> Response:
+    """A page of the document as an image (``<n>.webp?w=480&v=...``), to the account
+    that may open its PDF (its own signer, through a clinic still attached); another
+    account, a detached clinic or no session gets a 404 problem, so nothing leaks."""
+    rt = runtime(request)
+    visit = visit_of(request, rt)
+    if visit is None:
+        raise NotFound("There is no such document in your cabinet.")
+    with rt.transaction(write=False) as session:
+        sha256 = own_signer(session, visit.account, signer_id).envelope.current_sha256
+    return page_image_response(request, rt, sha256, name)
 
 
 @router.get("/documents/{signer_id}/evidence.json", response_class=Response)

@@ -23,6 +23,7 @@ from medsign.envelopes.models import Envelope
 from medsign.errors import DomainError, InvalidInput, NotFound
 from medsign.i18n import t
 from medsign.organizations.models import Organization
+from medsign.records.models import RecordRequest
 from medsign.records.schemas import DELIVERIES
 from medsign.records.service import own_request, request_records, requests_of
 from medsign.runtime import Runtime
@@ -37,8 +38,10 @@ from medsign.schedule.service import (
 from medsign.schedule.telemedicine import consent_to_sign
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
+from medsign.web.page_images import page_image_response
 from medsign.web.pages.cabinet import cabinet_page, checked_visit, form_lang, to_login, visit_of
 from medsign.web.pages.signing import SEAL_WAIT_SECONDS
+from medsign.web.pages.viewer import viewer_for
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
 
@@ -307,6 +310,65 @@ def ask_for_records(
     return _records(request, rt, visit, lang, message=t("records_requested", lang, due=due))
 
 
+def _issued_copy(rt: Runtime, account_id: str, request_id: str) -> tuple[RecordRequest, str, bool]:
+    """The account's request, the SHA-256 of its issued copy ("" before it is issued) and
+    whether the clinic's seal is in it; NotFound for another account's request."""
+    with rt.transaction(write=False) as session:
+        found = own_request(session, account_id, request_id)
+        env = session.get(Envelope, found.envelope_id) if found.envelope_id else None
+        if env is None:
+            return found, "", False
+        return found, env.current_sha256, all(s.sealed_at is not None for s in env.signers)
+
+
+@router.get("/records/{request_id}", response_class=HTMLResponse)
+def issued_page(request: Request, request_id: str) -> Response:
+    """The issued copy in the document viewer, with its download (docs/viewer.md)."""
+    rt = runtime(request)
+    lang = form_lang(request, rt)
+    visit = visit_of(request, rt)
+    if visit is None:
+        return to_login(lang)
+    try:
+        found, sha256, sealed = _issued_copy(rt, visit.account.id, request_id)
+    except NotFound:
+        found, sha256, sealed = None, "", False
+    if found is None or not sha256:  # another account's request, or one not answered yet
+        return _records(request, rt, visit, lang, error=t("no_such_request", lang), status=404)
+    with rt.transaction(write=False) as session:
+        org = session.get(Organization, found.organization_id)
+        org_name = org.name if org else ""
+    base = f"/cabinet/records/{request_id}"
+    return cabinet_page(
+        request,
+        "cabinet_record.html",
+        lang,
+        visit=visit,
+        csrf=csrf_token(rt.keyring, visit),
+        item=found,
+        org_name=org_name,
+        # Only the sealed copy is shown: what "Download the sealed copy" gives.
+        viewer=viewer_for(rt, sha256, base=base, title=found.what, pdf_url=f"{base}/records.pdf")
+        if sealed
+        else None,
+        refresh=not sealed,
+    )
+
+
+@router.get("/records/{request_id}/pages/{name}", response_class=Response)
+def issued_page_image(request: Request, request_id: str, name: str) -> Response:
+    """A page of the sealed copy as an image, to the account that may download it;
+    anyone else (no session included), or a copy not sealed yet, gets a 404 problem."""
+    rt = runtime(request)
+    visit = visit_of(request, rt)
+    if visit is None:
+        raise NotFound("There is no such request in your cabinet.")
+    _, sha256, sealed = _issued_copy(rt, visit.account.id, request_id)
+    if not sealed:
+        raise NotFound("The copy is not issued and sealed yet; reload the page.")
+    return page_image_response(request, rt, sha256, name)
+
+
 @router.get("/records/{request_id}/records.pdf", response_class=Response)
 def issued_pdf(request: Request, request_id: str) -> Response:
     """The issued copy, with the clinic's seal (once the seal job has applied it)."""
@@ -318,14 +380,10 @@ def issued_pdf(request: Request, request_id: str) -> Response:
     deadline = time.monotonic() + SEAL_WAIT_SECONDS  # as the signed copy on the signing page
     while True:
         try:
-            with rt.transaction(write=False) as session:
-                found = own_request(session, visit.account.id, request_id)
-                env = session.get(Envelope, found.envelope_id) if found.envelope_id else None
-                sealed = env is not None and all(s.sealed_at is not None for s in env.signers)
-                sha256 = env.current_sha256 if env is not None else ""
+            _, sha256, sealed = _issued_copy(rt, visit.account.id, request_id)
         except NotFound:
             return _records(request, rt, visit, lang, error=t("no_such_request", lang), status=404)
-        if sealed or env is None or time.monotonic() > deadline:
+        if sealed or not sha256 or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     if not sealed:

@@ -10,6 +10,7 @@ import threading
 
 import httpx
 from fastapi.testclient import TestClient
+from httpx2 import Response
 from sqlalchemy import select
 
 from medsign.cabinet.models import PatientLink
@@ -55,7 +56,7 @@ def _cabinet_document(client: TestClient, rt: Runtime, pages: int = 3) -> tuple[
     return str(env["signers"][0]["id"]), str(doc["sha256"])
 
 
-def _not_found(res: httpx.Response) -> bool:
+def _not_found(res: Response) -> bool:
     return res.status_code == 404 and res.headers["content-type"] == "application/problem+json"
 
 

@@ -268,7 +268,13 @@ def test_a_record_request_round_trip(page: Page, served: ServedStack, tmp_path: 
     info.value.save_as(target)
     assert target.read_bytes().startswith(b"%PDF-")
     assert target.read_bytes().count(b"/ByteRange") == 1  # the clinic's seal
+    page.get_by_role("link", name="Blood tests").click()  # the copy in the document viewer
+    expect(page.locator("#viewer")).to_have_attribute("data-rendered", "1")
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page)
     for lang in ("ru", "fa"):
-        page.goto(f"{app.url}/cabinet/records?lang={lang}")
-        assert_no_horizontal_scroll(page)
-        assert_accessible(page)
+        for path in ("/cabinet/records", f"/cabinet/records/{item['id']}"):
+            page.goto(f"{app.url}{path}?lang={lang}")
+            assert_no_horizontal_scroll(page)
+            assert_accessible(page)
+        expect(page.locator("#viewer img.page")).to_have_count(1)

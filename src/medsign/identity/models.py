@@ -46,7 +46,8 @@ class IdpLogin(Base):
 
     ``purpose`` "sign": a signer's login bound to a document version (``signer_id``,
     ``sha256``); "cabinet_login": a patient logging in to the cabinet; "cabinet_link":
-    a logged-in patient (``account_id``) linking the identity to the cabinet. The PKCE
+    a logged-in patient (``account_id``, from ``cabinet_session_id``) linking the identity
+    to the cabinet. The PKCE
     verifier is derived from the deployment secret and the row id, the ``state`` is
     kept only as its keyed hash, the nonce from ``nonce_salt`` (and, for signing, the
     document and the signer).
@@ -58,6 +59,7 @@ class IdpLogin(Base):
     purpose: Mapped[str] = mapped_column(String(20), default="sign", server_default="sign")
     signer_id: Mapped[str | None] = mapped_column(ForeignKey("signers.id"), index=True)
     account_id: Mapped[str | None] = mapped_column(ForeignKey("cabinet_accounts.id"), index=True)
+    cabinet_session_id: Mapped[str | None] = mapped_column(String(36))
     provider_id: Mapped[str] = mapped_column(ForeignKey("identity_providers.id"), index=True)
     state_hash: Mapped[str] = mapped_column(String(64), unique=True)
     nonce_salt: Mapped[str] = mapped_column(String(64))

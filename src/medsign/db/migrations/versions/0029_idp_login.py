@@ -2,7 +2,8 @@
 
 ``idp_logins`` serves two purposes now (identity.trip): ``purpose`` "sign" (a signer's
 login, as before: ``signer_id`` and the document's ``sha256``) or "cabinet_login" /
-"cabinet_link" (no signer, no document; a link names the ``account_id`` linking).
+"cabinet_link" (no signer, no document; a link names the ``account_id`` linking and
+the ``cabinet_session_id`` it was started from, which must still be live at the end).
 ``identity_providers.cabinet_login`` marks a provider the cabinet offers.
 ``cabinet_identities`` links a cabinet account to an identity (issuer, subject), unique
 on the pair so two accounts can never hold one identity.
@@ -34,10 +35,9 @@ def upgrade() -> None:
             sa.Column("cabinet_login", sa.Boolean(), nullable=False, server_default=sa.false())
         )
     with op.batch_alter_table("idp_logins") as batch:
-        batch.add_column(
-            sa.Column("purpose", sa.String(20), nullable=False, server_default="sign")
-        )
+        batch.add_column(sa.Column("purpose", sa.String(20), nullable=False, server_default="sign"))
         batch.add_column(sa.Column("account_id", sa.String(36), nullable=True))
+        batch.add_column(sa.Column("cabinet_session_id", sa.String(36), nullable=True))
         batch.alter_column("signer_id", existing_type=sa.String(36), nullable=True)
         batch.alter_column("sha256", existing_type=sa.String(64), nullable=True)
         batch.create_foreign_key(
@@ -92,6 +92,7 @@ def downgrade() -> None:
         batch.drop_constraint("fk_idp_logins_account_id_cabinet_accounts", type_="foreignkey")
         batch.alter_column("sha256", existing_type=sa.String(64), nullable=False)
         batch.alter_column("signer_id", existing_type=sa.String(36), nullable=False)
+        batch.drop_column("cabinet_session_id")
         batch.drop_column("account_id")
         batch.drop_column("purpose")
     with op.batch_alter_table("identity_providers") as batch:

@@ -252,12 +252,12 @@ def _find(session: Session, keyring: Keyring, state: str) -> IdpLogin | None:
     ).first()
 
 
-def _again(purpose: str) -> str:
-    return (
-        "Open your signing link again and sign in from there."
-        if purpose == Purpose.SIGN
-        else "Go back to the patient cabinet and start again."
-    )
+def _again(purpose: str | None) -> str:
+    if purpose is None:  # a login this browser never started: who knows what for
+        return "Start again from your signing link or from the patient cabinet."
+    if purpose == Purpose.SIGN:
+        return "Open your signing link again and sign in from there."
+    return "Go back to the patient cabinet and start again."
 
 
 def claim(
@@ -275,15 +275,15 @@ def claim(
     login = _find(session, keyring, cookie_state or "")
     if login is None or not hmac.compare_digest(state.encode(), (cookie_state or "").encode()):
         # RFC 6749 §10.12: the state must be the one this browser was given.
-        purpose = login.purpose if login is not None else Purpose.SIGN.value
         error = LoginRejected(
             "This answer from the identity provider does not belong to the login started in "
-            "this browser. " + _again(purpose),
+            "this browser. " + _again(login.purpose if login is not None else None),
             reason="state-mismatch",
         )
         if login is not None and login.finished_at is None:
             fail(session, login, "state-mismatch", now)
-            return Ended(error, _link(keyring, _signer(session, login)), login.lang, purpose)
+            link_token = _link(keyring, _signer(session, login))
+            return Ended(error, link_token, login.lang, login.purpose)
         return Ended(error)
     taken = session.execute(
         update(IdpLogin)

@@ -764,15 +764,15 @@ def devices_page(
     with rt.transaction(write=False) as session:
         sessions = live_sessions(session, visit.account.id)
         linked = linked_identities(session, visit.account.id)
-        names = dict(
-            session.execute(
+        used = {s.identity_provider_id for s in sessions if s.identity_provider_id}
+        names = {
+            provider_id: name
+            for provider_id, name in session.execute(
                 select(IdentityProvider.id, IdentityProvider.name).where(
-                    IdentityProvider.id.in_(
-                        {s.identity_provider_id for s in sessions if s.identity_provider_id}
-                    )
+                    IdentityProvider.id.in_(used)
                 )
-            ).tuples()
-        )
+            )
+        }
     return cabinet_page(
         request,
         "cabinet_devices.html",

@@ -284,13 +284,17 @@ def test_two_accounts_racing_for_one_identity_get_one_link(
 
 
 def test_which_providers_each_host_offers(
-    client: TestClient, rt: Runtime, peer: OidcPeer, provider: dict[str, Any]
+    client: TestClient, rt: Runtime, peer: OidcPeer, provider: dict[str, Any], clock: FrozenClock
 ) -> None:
+    clock.advance(minutes=1)  # the first clinic's registration is the older one
     org_b, headers_b = new_org(rt, "Clinic B")
     same = register(client, headers_b, peer, name="Test ID (B)", cabinet_login=True)
     org_c, headers_c = new_org(rt, "Clinic C")
     peer_c = register(client, headers_c, peer, name="Not offered", client_id="other-client")
-    main = client.get("/cabinet?lang=en").text
+    answer = client.get("/cabinet?lang=en")
+    # The button's form leads to the provider: CSP form-action allows its origin.
+    assert f"form-action 'self' {peer.issuer}" in answer.headers["content-security-policy"]
+    main = answer.text
     # One button per issuer and client id; a provider not marked is not offered.
     assert main.count("/cabinet/idp/") == 1 and ">Log in with Test ID<" in main
     assert "Not offered" not in main

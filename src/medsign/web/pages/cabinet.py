@@ -57,6 +57,7 @@ from medsign.organizations.models import Organization
 from medsign.ratelimit.bucket import TokenBuckets
 from medsign.runtime import Runtime
 from medsign.web.api.documents import pdf_response
+from medsign.web.csp import csp_allowing_form_target
 from medsign.web.deps import runtime
 from medsign.web.pages.brand import brand_for
 from medsign.web.pages.cookies import same_secret, secure_cookies
@@ -166,13 +167,14 @@ def login_page(
     """The login form (with its double-submit cookie) and the identity providers'
     buttons."""
     form_token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
+    providers = offered_providers(request, rt)
     response = cabinet_page(
         request,
         "cabinet_login.html",
         lang,
         status,
         csrf=form_token,
-        providers=offered_providers(request, rt),
+        providers=providers,
         contact=contact,
         sent=sent,
         error=error,
@@ -186,7 +188,7 @@ def login_page(
         samesite="lax",
         path="/cabinet",
     )
-    return response
+    return allow_providers(response, providers)
 
 
 def check_form_cookie(request: Request, value: str) -> None:
@@ -201,12 +203,24 @@ def host_organization(request: Request) -> str | None:
     return brand.organization_id if brand else None
 
 
-def offered_providers(request: Request, rt: Runtime) -> list[tuple[str, str]]:
-    """(id, name) of the identity providers the cabinet offers on this host: an
-    organization's own on its custom domain, every organization's on the main host."""
+def offered_providers(request: Request, rt: Runtime) -> list[tuple[str, str, str]]:
+    """(id, name, authorization endpoint) of the identity providers the cabinet offers
+    on this host: an organization's own on its custom domain, every organization's on
+    the main host."""
     host_org = host_organization(request)
     with rt.transaction(write=False) as session:
-        return [(p.id, p.name) for p in cabinet_providers(session, host_org)]
+        return [
+            (p.id, p.name, str(p.discovery["authorization_endpoint"]))
+            for p in cabinet_providers(session, host_org)
+        ]
+
+
+def allow_providers(response: Response, providers: list[tuple[str, str, str]]) -> Response:
+    """Let the page's provider buttons lead to the providers (CSP form-action)."""
+    if providers:
+        endpoints = [url for _id, _name, url in providers]
+        response.headers["Content-Security-Policy"] = csp_allowing_form_target(*endpoints)
+    return response
 
 
 def set_session_cookie(response: Response, rt: Runtime, token: str) -> None:
@@ -773,7 +787,7 @@ def devices_page(
                 )
             )
         }
-    return cabinet_page(
+    response = cabinet_page(
         request,
         "cabinet_devices.html",
         lang,
@@ -788,6 +802,7 @@ def devices_page(
         error=error,
         when=_when,
     )
+    return allow_providers(response, offered)
 
 
 @router.post("/devices/{session_id}/end")

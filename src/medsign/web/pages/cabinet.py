@@ -21,8 +21,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from medsign.cabinet.attach import AttachLimits, attach, detach_by_patient, live_links
+from medsign.cabinet.idp import linked_identities
 from medsign.cabinet.library import (
     accept_agreement,
     documents_for,
@@ -49,12 +51,15 @@ from medsign.documents.service import Upload, intake_limits, prepare_document
 from medsign.envelopes.signing import Client, LinkState, signer_view
 from medsign.errors import DomainError, InvalidInput, NotFound, TooManyRequests
 from medsign.i18n import LANGS, t
+from medsign.identity.models import IdentityProvider
+from medsign.identity.service import cabinet_providers
 from medsign.notify.subscriptions import CABINET, Holder, endpoints_of
 from medsign.notify.webpush import public_key_of
 from medsign.organizations.models import Organization
 from medsign.ratelimit.bucket import TokenBuckets
 from medsign.runtime import Runtime
 from medsign.web.api.documents import pdf_response
+from medsign.web.csp import csp_allowing_form_target
 from medsign.web.deps import runtime
 from medsign.web.page_images import page_image_response
 from medsign.web.pages.brand import brand_for
@@ -73,7 +78,8 @@ _buckets_lock = threading.Lock()
 # -- plumbing -------------------------------------------------------------------------
 
 
-def _client(request: Request) -> Client:
+def client_of(request: Request) -> Client:
+    """The visitor's address and browser, as sessions and evidence record them."""
     return Client(
         request.client.host if request.client else None, request.headers.get("user-agent")
     )
@@ -118,7 +124,7 @@ def _bucket(request: Request, name: str, quota: int) -> TokenBuckets:
     return bucket
 
 
-def _limit_address(request: Request, name: str, quota: int) -> None:
+def limit_address(request: Request, name: str, quota: int) -> None:
     """One request from this client address, or TooManyRequests (RFC 6585 §4)."""
     address = request.client.host if request.client else "unknown"
     decision = _bucket(request, name, quota).take(address)
@@ -151,7 +157,7 @@ def to_login(lang: str) -> RedirectResponse:
 # -- login ----------------------------------------------------------------------------
 
 
-def _login_page(
+def login_page(
     request: Request,
     rt: Runtime,
     lang: str,
@@ -162,13 +168,17 @@ def _login_page(
     notice: str = "",
     status: int = 200,
 ) -> Response:
+    """The login form (with its double-submit cookie) and the identity providers'
+    buttons."""
     form_token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
+    providers = offered_providers(request, rt)
     response = cabinet_page(
         request,
         "cabinet_login.html",
         lang,
         status,
         csrf=form_token,
+        providers=providers,
         contact=contact,
         sent=sent,
         error=error,
@@ -182,12 +192,53 @@ def _login_page(
         samesite="lax",
         path="/cabinet",
     )
+    return allow_providers(response, providers)
+
+
+def check_form_cookie(request: Request, value: str) -> None:
+    """InvalidInput unless a login form's token matches its double-submit cookie."""
+    if not same_secret(value, request.cookies.get(FORM_COOKIE, "")):
+        raise InvalidInput("The form is out of date. Reload the page and try again.")
+
+
+def host_organization(request: Request) -> str | None:
+    """The organization whose custom domain this request came to, if any."""
+    brand = brand_for(request, None)
+    return brand.organization_id if brand else None
+
+
+def offered_providers(request: Request, rt: Runtime) -> list[tuple[str, str, str]]:
+    """(id, name, authorization endpoint) of the identity providers the cabinet offers
+    on this host: an organization's own on its custom domain, every organization's on
+    the main host."""
+    host_org = host_organization(request)
+    with rt.transaction(write=False) as session:
+        return [
+            (p.id, p.name, str(p.discovery["authorization_endpoint"]))
+            for p in cabinet_providers(session, host_org)
+        ]
+
+
+def allow_providers(response: Response, providers: list[tuple[str, str, str]]) -> Response:
+    """Let the page's provider buttons lead to the providers (CSP form-action)."""
+    if providers:
+        endpoints = [url for _id, _name, url in providers]
+        response.headers["Content-Security-Policy"] = csp_allowing_form_target(*endpoints)
     return response
 
 
-def _check_form_cookie(request: Request, value: str) -> None:
-    if not same_secret(value, request.cookies.get(FORM_COOKIE, "")):
-        raise InvalidInput("The form is out of date. Reload the page and try again.")
+def set_session_cookie(response: Response, rt: Runtime, token: str) -> None:
+    """Give this device its cabinet session (HttpOnly, SameSite=Lax, RFC 6265bis §4.1)."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(_idle(rt).total_seconds()),
+        httponly=True,
+        secure=secure_cookies(rt),
+        samesite="lax",
+        path="/cabinet",
+    )
+    response.delete_cookie(FORM_COOKIE, path="/cabinet")
 
 
 @router.get("", response_class=HTMLResponse)
@@ -198,7 +249,7 @@ def home(request: Request) -> Response:
     visit = visit_of(request, rt)
     if visit is None:
         notice = t("logged_out", lang) if request.query_params.get("out") == "1" else ""
-        return _login_page(request, rt, lang, notice=notice)
+        return login_page(request, rt, lang, notice=notice)
     return _home(request, rt, visit, lang)
 
 
@@ -213,20 +264,20 @@ def request_code(
     rt = runtime(request)
     lang = form_lang(request, rt, lang)
     try:
-        _check_form_cookie(request, csrf)
+        check_form_cookie(request, csrf)
         parsed = parse_contact(contact)
-        _limit_address(request, "cabinet_code_bucket", rt.settings.cabinet_codes_per_ip_per_hour)
+        limit_address(request, "cabinet_code_bucket", rt.settings.cabinet_codes_per_ip_per_hour)
         with rt.transaction() as session:
             send_login_code(session, rt.keyring, rt.otp_rules, parsed, lang=lang, now=rt.clock())
     except DomainError as exc:
-        response = _login_page(
+        response = login_page(
             request, rt, lang, contact=contact, error=exc.detail, status=exc.status
         )
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
     sent = t("cabinet_code_sent", lang, contact=parsed.masked)
-    return _login_page(request, rt, lang, contact=parsed.value, sent=sent)
+    return login_page(request, rt, lang, contact=parsed.value, sent=sent)
 
 
 @router.post("/login")
@@ -241,13 +292,13 @@ def login(
     rt = runtime(request)
     lang = form_lang(request, rt, lang)
     try:
-        _check_form_cookie(request, csrf)
+        check_form_cookie(request, csrf)
         parsed = parse_contact(contact)
-        _limit_address(
+        limit_address(
             request, "cabinet_login_bucket", 5 * rt.settings.cabinet_codes_per_ip_per_hour
         )
         with rt.transaction() as session:
-            client = _client(request)
+            client = client_of(request)
             outcome = log_in(
                 session,
                 rt.keyring,
@@ -260,23 +311,14 @@ def login(
                 now=rt.clock(),
             )
     except DomainError as exc:
-        return _login_page(request, rt, lang, contact=contact, error=exc.detail, status=exc.status)
+        return login_page(request, rt, lang, contact=contact, error=exc.detail, status=exc.status)
     if outcome.token is None:
         assert outcome.error is not None
-        return _login_page(
+        return login_page(
             request, rt, lang, contact=parsed.value, error=outcome.error.detail, status=422
         )
     response = to_login(lang)
-    response.set_cookie(
-        SESSION_COOKIE,
-        outcome.token,
-        max_age=int(_idle(rt).total_seconds()),
-        httponly=True,
-        secure=secure_cookies(rt),
-        samesite="lax",
-        path="/cabinet",
-    )
-    response.delete_cookie(FORM_COOKIE, path="/cabinet")
+    set_session_cookie(response, rt, outcome.token)
     return response
 
 
@@ -363,7 +405,7 @@ def attach_clinic(
     if visit is None:
         return to_login(lang)
     try:
-        _limit_address(
+        limit_address(
             request, "cabinet_attach_bucket", 3 * rt.settings.cabinet_attach_failures_per_ip
         )
         with rt.transaction() as session:
@@ -372,7 +414,7 @@ def attach_clinic(
                 rt.keyring,
                 visit.account,
                 code,
-                ip=_client(request).ip,
+                ip=client_of(request).ip,
                 limits=AttachLimits.from_settings(rt.settings),
                 now=rt.clock(),
                 cabinet_url=rt.cabinet_url(),
@@ -432,7 +474,7 @@ def accept(
                 rt.keyring,
                 visit,
                 organization_id,
-                client=_client(request),
+                client=client_of(request),
                 lang=lang,
                 ttl=timedelta(days=rt.settings.envelope_ttl_days),
                 now=rt.clock(),
@@ -611,7 +653,7 @@ def sign(
                 visit,
                 signer_id,
                 shown_sha256=shown_sha256 or None,
-                client=_client(request),
+                client=client_of(request),
                 lang=lang,
                 now=rt.clock(),
             )
@@ -793,17 +835,50 @@ def devices(request: Request) -> Response:
     visit = visit_of(request, rt)
     if visit is None:
         return to_login(lang)
+    return devices_page(request, rt, visit, lang)
+
+
+def devices_page(
+    request: Request,
+    rt: Runtime,
+    visit: Visit,
+    lang: str,
+    *,
+    message: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    """The devices page: sessions with how each logged in, the linked identity
+    providers (each with "Unlink") and the providers that may be linked."""
+    offered = offered_providers(request, rt)
     with rt.transaction(write=False) as session:
         sessions = live_sessions(session, visit.account.id)
-    return cabinet_page(
+        linked = linked_identities(session, visit.account.id)
+        used = {s.identity_provider_id for s in sessions if s.identity_provider_id}
+        names = {
+            provider_id: name
+            for provider_id, name in session.execute(
+                select(IdentityProvider.id, IdentityProvider.name).where(
+                    IdentityProvider.id.in_(used)
+                )
+            )
+        }
+    response = cabinet_page(
         request,
         "cabinet_devices.html",
         lang,
+        status,
         visit=visit,
         csrf=csrf_token(rt.keyring, visit),
         sessions=sessions,
+        provider_names=names,
+        linked=linked,
+        offered=offered,
+        message=message,
+        error=error,
         when=_when,
     )
+    return allow_providers(response, offered)
 
 
 @router.post("/devices/{session_id}/end")

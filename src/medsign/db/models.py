@@ -55,6 +55,7 @@ from medsign.schedule.models import (
     ScheduleDoctor,
     ScheduleService,
     ScheduleSlot,
+    SlotHold,
     TelemedicineSettings,
 )
 from medsign.staff.models import StaffMember, StaffSession
@@ -121,6 +122,7 @@ __all__ = [
     "SharedFile",
     "Signer",
     "SignerTemplate",
+    "SlotHold",
     "StaffMember",
     "StaffSession",
     "TelegramLink",

@@ -56,6 +56,7 @@ from medsign.schedule.models import (
     ScheduleDoctor,
     ScheduleService,
     ScheduleSlot,
+    SlotHold,
     TelemedicineSettings,
 )
 from medsign.staff.models import StaffMember, StaffSession
@@ -123,6 +124,7 @@ __all__ = [
     "SharedFile",
     "Signer",
     "SignerTemplate",
+    "SlotHold",
     "StaffMember",
     "StaffSession",
     "TelegramLink",

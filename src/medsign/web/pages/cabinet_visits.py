@@ -27,6 +27,7 @@ from medsign.records.models import RecordRequest
 from medsign.records.schemas import DELIVERIES
 from medsign.records.service import own_request, request_records, requests_of
 from medsign.runtime import Runtime
+from medsign.schedule.consent_hold import has_holds, hold_for_consent, settle_account, take_notices
 from medsign.schedule.service import (
     VisitState,
     book_slot,
@@ -35,7 +36,6 @@ from medsign.schedule.service import (
     free_slots,
     visits_for,
 )
-from medsign.schedule.telemedicine import consent_to_sign
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
 from medsign.web.page_images import page_image_response
@@ -57,6 +57,22 @@ def _appointments(
     status: int = 200,
 ) -> Response:
     now = rt.clock()
+    with rt.transaction(write=False) as session:
+        pending = has_holds(session, visit.account.id)
+    if pending:  # back from signing the consent: book what it holds, say what became of it
+        with rt.transaction() as session:
+            settle_account(session, visit.account.id, now=now)
+            notices = take_notices(session, visit.account.id)
+        booked = [n for n in notices if n.booked]
+        message = " ".join(
+            [message]
+            + [
+                t("booked_ok", lang, service=n.service, doctor=n.doctor, time=n.local_time)
+                for n in booked
+            ]
+        ).strip()
+        if len(booked) < len(notices):
+            error = f"{error} {t('hold_lost', lang)}".strip()
     with rt.transaction(write=False) as session:
         visits = visits_for(session, visit.account.id, now=now)
         slots = free_slots(session, visit.account.id, now=now)
@@ -95,7 +111,9 @@ def book(
     csrf: Annotated[str, Form(max_length=100)] = "",
     lang: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    """Book a free slot (409 on the page when someone took it first)."""
+    """Book a free slot (409 on the page when someone took it first or holds it). An
+    online visit without a signed consent holds the slot and shows the consent to sign;
+    its signature books the slot (medsign.schedule.consent_hold)."""
     rt = runtime(request)
     lang = form_lang(request, rt, lang)
     visit = checked_visit(request, rt, csrf)
@@ -105,14 +123,15 @@ def book(
         with rt.transaction() as session:
             patient = consent_gate(session, visit.account.id, slot_id)
             if patient is not None:
-                todo = consent_to_sign(
+                held = hold_for_consent(
                     session,
                     rt.keyring,
-                    patient.organization_id,
-                    patient,
+                    visit.account.id,
+                    slot_id,
                     (visit.account.channel, visit.account.contact),
                     lang=lang,
-                    ttl=timedelta(days=rt.settings.envelope_ttl_days),
+                    hold_for=timedelta(minutes=rt.settings.telemedicine_hold_minutes),
+                    consent_ttl=timedelta(days=rt.settings.envelope_ttl_days),
                     now=rt.clock(),
                 )
         if patient is not None:
@@ -122,8 +141,9 @@ def book(
                 lang,
                 visit=visit,
                 csrf=csrf_token(rt.keyring, visit),
-                sign_url=f"{todo.path}?lang={lang}",
-                provider=todo.provider_name,
+                sign_url=f"{held.consent.path}?lang={lang}",
+                provider=held.consent.provider_name,
+                held_until=held.until,
             )
         with rt.transaction() as session:
             appointment = book_slot(session, visit.account.id, slot_id, now=rt.clock())

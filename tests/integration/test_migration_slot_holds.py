@@ -26,7 +26,7 @@ def test_slot_holds_match_the_model_and_round_trip(kind: str, tmp_path: Path) ->
         assert [d for d in diffs if "slot_holds" in repr(d)] == []
         indexes = {i["name"] for i in inspect(engine).get_indexes("slot_holds")}
         assert {"ix_slot_holds_envelope_id", "ix_slot_holds_account_id"} <= indexes
-        command.downgrade(alembic_config(url), "0028")
+        command.downgrade(alembic_config(url), "0029")
         assert "slot_holds" not in inspect(engine).get_table_names()
         command.upgrade(alembic_config(url), "head")
         assert "slot_holds" in inspect(engine).get_table_names()

@@ -6,7 +6,7 @@ every query (no sweeper). Settled rows (``outcome`` booked or lost) let go of th
 and wait to be shown once in the cabinet.
 
 Revision ID: 0030
-Revises: 0028
+Revises: 0029
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0030"
-down_revision = "0028"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 

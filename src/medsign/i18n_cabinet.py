@@ -210,4 +210,125 @@ CABINET_TEXTS: dict[str, dict[str, str]] = {
         "fa": "فرم منقضی شده است. صفحه را دوباره بارگذاری کنید و دوباره امتحان کنید.",
     },
     "cabinet_home": {"en": "Cabinet", "ru": "Кабинет", "fa": "پرونده"},
+    "cabinet_idp_or": {
+        "en": "Or log in through an identity provider",
+        "ru": "Или войдите через поставщика идентификации",
+        "fa": "یا از طریق ارائه‌دهنده هویت وارد شوید",
+    },
+    "cabinet_idp_log_in_with": {
+        "en": "Log in with {provider}",
+        "ru": "Войти через {provider}",
+        "fa": "ورود با {provider}",
+    },
+    "cabinet_logged_in_with": {
+        "en": "Logged in with {provider}",
+        "ru": "Вход через {provider}",
+        "fa": "وارد شده با {provider}",
+    },
+    "cabinet_logged_in_by_code": {
+        "en": "Logged in with a code",
+        "ru": "Вход по коду",
+        "fa": "وارد شده با کد",
+    },
+    "cabinet_idp_logins": {
+        "en": "Logins through identity providers",
+        "ru": "Вход через поставщиков идентификации",
+        "fa": "ورود از طریق ارائه‌دهندگان هویت",
+    },
+    "cabinet_idp_logins_intro": {
+        "en": "A linked provider logs you in to this cabinet without a code.",
+        "ru": "Привязанный поставщик открывает этот кабинет без кода.",
+        "fa": "ارائه‌دهنده متصل‌شده شما را بدون کد وارد این پرونده می‌کند.",
+    },
+    "cabinet_idp_link": {
+        "en": "Link {provider}",
+        "ru": "Привязать {provider}",
+        "fa": "اتصال {provider}",
+    },
+    "cabinet_idp_unlink": {"en": "Unlink", "ru": "Отвязать", "fa": "لغو اتصال"},
+    "cabinet_idp_unlinked": {
+        "en": "{provider} no longer logs you in to this cabinet.",
+        "ru": "{provider} больше не открывает этот кабинет.",
+        "fa": "{provider} دیگر شما را وارد این پرونده نمی‌کند.",
+    },
+    "cabinet_idp_linked": {
+        "en": "{provider} is linked",
+        "ru": "{provider} привязан",
+        "fa": "{provider} متصل شد",
+    },
+    "cabinet_idp_already_linked": {
+        "en": "{provider} was already linked",
+        "ru": "{provider} уже был привязан",
+        "fa": "{provider} از قبل متصل بود",
+    },
+    "cabinet_idp_linked_text": {
+        "en": "Next time you can log in with {provider} instead of a code.",
+        "ru": "В следующий раз можно войти через {provider} вместо кода.",
+        "fa": "دفعه بعد می‌توانید به جای کد با {provider} وارد شوید.",
+    },
+    "cabinet_back": {
+        "en": "Back to the cabinet",
+        "ru": "Вернуться в кабинет",
+        "fa": "بازگشت به پرونده شخصی",
+    },
+    "cabinet_idp_no_contact": {
+        "en": "We could not tell which cabinet is yours",
+        "ru": "Мы не смогли определить, какой кабинет ваш",
+        "fa": "نتوانستیم تشخیص دهیم کدام پرونده متعلق به شماست",
+    },
+    "cabinet_idp_no_contact_text": {
+        "en": "{provider} did not tell us a verified phone or email. Log in once with a code "
+        "sent to your phone or email, then link {provider} on the page “Devices”; after "
+        "that it logs you in.",
+        "ru": "{provider} не сообщил подтверждённый телефон или почту. Войдите один раз по "
+        "коду, отправленному на телефон или почту, затем привяжите {provider} на странице "
+        "«Устройства»; после этого вход через него будет работать.",
+        "fa": "{provider} تلفن یا ایمیل تأییدشده‌ای به ما نداد. یک بار با کدی که به تلفن یا "
+        "ایمیل شما فرستاده می‌شود وارد شوید، سپس {provider} را در صفحه «دستگاه‌ها» متصل "
+        "کنید؛ پس از آن ورود با آن کار می‌کند.",
+    },
+    "cabinet_idp_taken": {
+        "en": "This login belongs to another cabinet",
+        "ru": "Этот вход привязан к другому кабинету",
+        "fa": "این ورود به پرونده دیگری متصل است",
+    },
+    "cabinet_idp_taken_text": {
+        "en": "This {provider} login is already linked to another cabinet. Log in to that "
+        "cabinet and unlink it there first.",
+        "ru": "Этот вход через {provider} уже привязан к другому кабинету. Сначала войдите в "
+        "тот кабинет и отвяжите его там.",
+        "fa": "این ورود {provider} از قبل به پرونده دیگری متصل است. ابتدا وارد آن پرونده "
+        "شوید و اتصال را آنجا لغو کنید.",
+    },
+    "cabinet_idp_failed": {
+        "en": "The login did not work",
+        "ru": "Войти не удалось",
+        "fa": "ورود انجام نشد",
+    },
+    "cabinet_idp_failed_text": {
+        "en": "The identity provider's answer could not be used, so you are not logged in. "
+        "Go back to the cabinet and try again, or log in with a code.",
+        "ru": "Ответ поставщика идентификации не удалось использовать, поэтому вход не "
+        "выполнен. Вернитесь в кабинет и попробуйте снова или войдите по коду.",
+        "fa": "پاسخ ارائه‌دهنده هویت قابل استفاده نبود، بنابراین وارد نشدید. به پرونده "
+        "برگردید و دوباره تلاش کنید یا با کد وارد شوید.",
+    },
+    "cabinet_idp_cancelled": {
+        "en": "The login at the identity provider was cancelled. You are not logged in; try "
+        "again or log in with a code.",
+        "ru": "Вход у поставщика идентификации отменён. Вы не вошли; попробуйте снова или "
+        "войдите по коду.",
+        "fa": "ورود در ارائه‌دهنده هویت لغو شد. وارد نشدید؛ دوباره تلاش کنید یا با کد وارد شوید.",
+    },
+    "cabinet_idp_session_ended": {
+        "en": "You are no longer logged in to the cabinet on this device. Log in and link "
+        "the provider again.",
+        "ru": "Вы больше не в кабинете на этом устройстве. Войдите и привяжите поставщика снова.",
+        "fa": "دیگر در این دستگاه وارد پرونده نیستید. وارد شوید و دوباره ارائه‌دهنده را متصل کنید.",
+    },
+    "cabinet_idp_unavailable": {
+        "en": "You are not logged in. Try again in a few minutes, or log in with a code.",
+        "ru": "Вход не выполнен. Попробуйте через несколько минут или войдите по коду.",
+        "fa": "وارد نشدید. چند دقیقه دیگر تلاش کنید یا با کد وارد شوید.",
+    },
 }

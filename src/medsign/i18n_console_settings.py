@@ -34,6 +34,21 @@ _ROWS: dict[str, tuple[str, str, str]] = {
         "هنوز ارائه‌دهندهٔ هویتی نیست.",
     ),
     "settings_idp_add": ("Add a provider", "Добавить провайдера", "افزودن ارائه‌دهنده"),
+    "settings_idp_cabinet": (
+        "Patients may log in to the patient cabinet with it",
+        "Пациенты могут входить с ним в личный кабинет",
+        "بیماران می‌توانند با آن وارد پرونده شخصی شوند",
+    ),
+    "settings_idp_cabinet_on": (
+        "Offered for cabinet login",
+        "Доступен для входа в кабинет",
+        "برای ورود به پرونده شخصی ارائه می‌شود",
+    ),
+    "settings_idp_cabinet_save": (
+        "Save cabinet login",
+        "Сохранить вход в кабинет",
+        "ذخیرهٔ ورود به پرونده",
+    ),
     "settings_disabled": ("disabled", "отключён", "غیرفعال"),
     "settings_disable": ("Disable", "Отключить", "غیرفعال کردن"),
     "settings_issuer": ("Issuer URL", "Адрес издателя (issuer)", "نشانی صادرکننده (issuer)"),

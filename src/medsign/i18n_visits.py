@@ -93,10 +93,26 @@ VISIT_TEXTS: dict[str, dict[str, str]] = {
         "fa": "امضای رضایت‌نامه پزشکی از راه دور",
     },
     "consent_then_book": {
-        "en": "When it says “Signed”, come back to Appointments and press “Book” again.",
-        "ru": "Когда появится «Подписано», вернитесь в «Записи на приём» и снова нажмите "
-        "«Записаться».",
-        "fa": "وقتی «امضا شد» نمایش داده شد، به «نوبت‌ها» برگردید و دوباره «رزرو» را بزنید.",
+        "en": "This time is held for you until {time}. When the page says “Signed”, come "
+        "back to Appointments: the visit is booked for you.",
+        "ru": "Это время закреплено за вами до {time}. Когда появится «Подписано», "
+        "вернитесь в «Записи на приём»: запись будет оформлена автоматически.",
+        "fa": "این زمان تا {time} برای شما نگه داشته شده است. وقتی «امضا شد» نمایش داده "
+        "شد، به «نوبت‌ها» برگردید: نوبت به‌طور خودکار برای شما ثبت می‌شود.",
+    },
+    "held_for_you": {
+        "en": "Held for you until {time} while you sign the consent.",
+        "ru": "Закреплено за вами до {time}, пока вы подписываете согласие.",
+        "fa": "تا {time} برای شما نگه داشته شده تا رضایت‌نامه را امضا کنید.",
+    },
+    "hold_lost": {
+        "en": "The online visit time you held went to another patient before the consent "
+        "was signed (a time is held for a few minutes). Pick another time below.",
+        "ru": "Время онлайн-приёма, закреплённое за вами, заняли, пока согласие не было "
+        "подписано (время закрепляется на несколько минут). Выберите другое время ниже.",
+        "fa": "زمان ویزیت آنلاینی که برایتان نگه داشته شده بود، پیش از امضای رضایت‌نامه به "
+        "بیمار دیگری رسید (زمان فقط چند دقیقه نگه داشته می‌شود). زمان دیگری را در پایین "
+        "انتخاب کنید.",
     },
     "invite_title": {
         "en": "Before your visit to {org}",

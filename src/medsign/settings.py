@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     cabinet_attach_failures_per_ip: int = Field(default=20, ge=1)
     cabinet_attach_lockout_minutes: float = Field(default=60.0, gt=0)
     cabinet_attach_codes_per_patient_per_day: int = Field(default=10, ge=1)
+    # An online slot stays held for the patient this long after "Book" while they sign
+    # the telemedicine consent (docs/cabinet.md "Online visits").
+    telemedicine_hold_minutes: float = Field(default=15.0, gt=0)
     default_lang: Literal["en", "ru", "fa"] = "ru"
     # IANA time zone in which signature blocks show the signing time (with its offset).
     time_zone: str = "Europe/Moscow"

@@ -2,9 +2,9 @@
 as a real process: the MIS publishes a schedule, the patient books a free slot, then
 cancels it giving a "Reason"; the MIS's webhook receiver (a real HTTP server) gets
 ``appointment.cancelled`` with ``data.mis_id`` and ``data.reason``. An online visit is
-booked after signing the telemedicine consent through a real OpenID Connect provider
-(panva's oidc-provider on Node 22). Every appointments page in en, ru and fa passes
-axe-core without horizontal scrolling."""
+held while the patient signs the telemedicine consent through a real OpenID Connect
+provider (panva's oidc-provider on Node 22) and booked by that signature. Every
+appointments page in en, ru and fa passes axe-core without horizontal scrolling."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.test_browser_signing import assert_no_horizontal_scroll, new_phone
 from tests.e2e.test_cabinet import browser_login
@@ -144,7 +144,7 @@ def test_appointments_pages_in_every_language(page: Page, served: ServedStack, l
     not oidc_node.available(), reason="run scripts/install-node.sh (Node 22, oidc-provider)"
 )
 def test_an_online_visit_after_signing_the_consent_at_the_provider(
-    page: Page, served: ServedStack, tmp_path: Path
+    page: Page, browser: Browser, served: ServedStack, tmp_path: Path
 ) -> None:
     app = served.app
     headers = _clinic(served, "Clinic Online", "Europe/Moscow")
@@ -183,8 +183,19 @@ def test_an_online_visit_after_signing_the_consent_at_the_provider(
         expect(
             page.get_by_role("heading", name="Online visit: confirm who you are")
         ).to_be_visible()
+        expect(page.get_by_text("This time is held for you until")).to_be_visible()
         assert_no_horizontal_scroll(page)
         assert_accessible(page)
+        # while she signs, the slot is hers: another patient's list does not offer it
+        other = browser.new_context(viewport={"width": 360, "height": 740})
+        other.set_default_timeout(15_000)
+        try:
+            stranger = other.new_page()
+            _attached_patient(stranger, served, headers)
+            stranger.goto(f"{app.url}/cabinet/appointments?lang=en")
+            expect(stranger.get_by_text("No free times are published yet.")).to_be_visible()
+        finally:
+            other.close()
         page.get_by_role("link", name="Sign the telemedicine consent").click()
         page.get_by_role("button", name="Sign with Test ID").click()
         page.locator('input[name="login"]').fill("maria")
@@ -193,10 +204,12 @@ def test_an_online_visit_after_signing_the_consent_at_the_provider(
         page.get_by_role("button", name="Continue").click()
         expect(page.get_by_text("Signed", exact=True).first).to_be_visible()
 
+    # back in the cabinet the visit is booked, without pressing "Book" again
     page.goto(f"{app.url}/cabinet/appointments?lang=en")
-    page.get_by_role("button", name=re.compile(r"^Book: ")).click()
     expect(page.get_by_role("status")).to_contain_text("Booked: GP consultation")
     expect(page.locator("#visits").get_by_text("Online visit")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile(r"^Book: "))).to_have_count(0)
+    assert_accessible(page)
     # the MIS sees the signed consent (method idp) and the online appointment
     listed = app.http.get(
         "/api/v1/envelopes", headers=headers, params={"patient_mis_id": mis_id}
@@ -268,7 +281,13 @@ def test_a_record_request_round_trip(page: Page, served: ServedStack, tmp_path: 
     info.value.save_as(target)
     assert target.read_bytes().startswith(b"%PDF-")
     assert target.read_bytes().count(b"/ByteRange") == 1  # the clinic's seal
+    page.get_by_role("link", name="Blood tests").click()  # the copy in the document viewer
+    expect(page.locator("#viewer")).to_have_attribute("data-rendered", "1")
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page)
     for lang in ("ru", "fa"):
-        page.goto(f"{app.url}/cabinet/records?lang={lang}")
-        assert_no_horizontal_scroll(page)
-        assert_accessible(page)
+        for path in ("/cabinet/records", f"/cabinet/records/{item['id']}"):
+            page.goto(f"{app.url}{path}?lang={lang}")
+            assert_no_horizontal_scroll(page)
+            assert_accessible(page)
+        expect(page.locator("#viewer img.page")).to_have_count(1)

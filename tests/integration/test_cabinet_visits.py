@@ -355,9 +355,12 @@ def test_an_online_visit_needs_the_consent_signed_through_the_provider(
         peer.account = "maria"
         signed = sign_through(client, link.group(1))
         assert signed.status_code == 303, signed.text[-1500:]
-        drain(rt, limit=500)
-        booked = client.post(f"/cabinet/slots/{slot}/book", data=fields)
-        assert booked.status_code == 200 and "Booked:" in booked.text, booked.text
+        drain(rt, limit=500)  # the signature's follow-up books the slot held for her
+        booked = client.get("/cabinet/appointments?lang=en")
+        assert "Booked: Консультация терапевта" in booked.text, booked.text
+        assert slot not in slot_ids(booked.text)
+        again = client.post(f"/cabinet/slots/{slot}/book", data=fields)
+        assert again.status_code == 409 and "just been taken" in again.text
     [created] = event_data(rt, "appointment.created")
     envelope_id = created["telemedicine_consent_envelope_id"]
     completed = [e["envelope_id"] for e in event_data(rt, "envelope.completed")]

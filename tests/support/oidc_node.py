@@ -6,6 +6,8 @@ time); tests that need it are skipped when it is absent.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import secrets
 import subprocess
 import time
@@ -41,9 +43,14 @@ class NodeOidcProvider(LoopbackPeer):
 
     def start(self) -> None:
         """Start node and wait until discovery answers."""
-        # The server imports oidc-provider from .cache/node/node_modules: run it there.
-        script = NODE_DIR / "server.mjs"
-        script.write_bytes(SERVER.read_bytes())
+        # The server imports oidc-provider from .cache/node/node_modules: run it there,
+        # under a name of its content (checkouts with other versions may run at once).
+        text = SERVER.read_bytes()
+        script = NODE_DIR / f"server-{hashlib.sha256(text).hexdigest()[:12]}.mjs"
+        if not script.exists():
+            partial = script.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_bytes(text)
+            partial.replace(script)
         with self.log.open("wb") as out:
             self._process = subprocess.Popen(
                 [

@@ -40,6 +40,14 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
         "snils": "998-877-665 44",
     },
     "nameless": {},
+    # cabinet logins: a verified email, a verified phone, an email not verified
+    "anna": {"name": "Анна Смирнова", "email": "Anna@Example.ORG", "email_verified": True},
+    "pavel": {
+        "name": "Павел Орлов",
+        "phone_number": "+7 999 000-11-22",
+        "phone_number_verified": True,
+    },
+    "unverified": {"name": "Некто", "email": "someone@example.org", "email_verified": False},
 }
 
 

@@ -50,3 +50,14 @@ def test_jobs_import_no_feature_but_in_the_handler_table() -> None:
         if module != "jobs/handlers.py"
     }
     assert {m: n for m, n in offending.items() if n} == {}
+
+
+def test_envelopes_never_import_the_features_that_follow_them() -> None:
+    # a telemedicine consent books a held slot through a follow_up job
+    # (envelopes.workflow.follow_up), never by calling into schedule
+    followers = ("medsign.schedule", "medsign.appointments", "medsign.cabinet")
+    offending = {
+        module: sorted(n for n in names if n.startswith(followers))
+        for module, names in imported_modules("envelopes").items()
+    }
+    assert {m: n for m, n in offending.items() if n} == {}

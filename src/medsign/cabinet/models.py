@@ -1,5 +1,6 @@
 """Cabinet accounts, their login codes and sessions, attachments to clinics, attach
-codes, user-agreement acceptances and files shared with a clinic (migration 0021)."""
+codes, user-agreement acceptances and files shared with a clinic (migration 0021);
+identities at providers linked to accounts (migration 0029)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,23 @@ class CabinetAccount(Base):
     channel: Mapped[str] = mapped_column(String(10))  # "sms" | "email"
     lang: Mapped[str] = mapped_column(String(2), default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CabinetIdentity(Base):
+    """An identity at a provider (issuer, subject) that logs in to one cabinet account.
+
+    Unique on (issuer, subject): two accounts can never hold one identity; the provider
+    through which it was linked is kept for the pages (its name)."""
+
+    __tablename__ = "cabinet_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("cabinet_accounts.id"), index=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("identity_providers.id"))
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CabinetLoginCode(Base):
@@ -47,8 +65,9 @@ class CabinetSession(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     account_id: Mapped[str] = mapped_column(ForeignKey("cabinet_accounts.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    login_method: Mapped[str] = mapped_column(String(20))  # "code"
+    login_method: Mapped[str] = mapped_column(String(20))  # "code" | "idp"
     login_code_id: Mapped[str | None] = mapped_column(String(36))
+    identity_provider_id: Mapped[str | None] = mapped_column(ForeignKey("identity_providers.id"))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     ip: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -167,14 +167,42 @@ def log_in(
         challenge.attempts += 1
         return LoginOutcome(error=wrong_code_error(rules, challenge.attempts))
     challenge.used_at = now
-    account = _account_for(session, contact, lang, now)
+    account = account_for(session, contact, lang, now)
+    token = open_session(
+        session,
+        keyring,
+        account.id,
+        method="code",
+        login_code_id=challenge.id,
+        ip=ip,
+        user_agent=user_agent,
+        now=now,
+    )
+    return LoginOutcome(token=token)
+
+
+def open_session(
+    session: Session,
+    keyring: Keyring,
+    account_id: str,
+    *,
+    method: Literal["code", "idp"],
+    ip: str | None,
+    user_agent: str | None,
+    now: datetime,
+    login_code_id: str | None = None,
+    provider_id: str | None = None,
+) -> str:
+    """Open a session for a device of the account; return its cookie token (kept only
+    as its keyed hash). ``method`` "code" names the login code, "idp" the provider."""
     token = secrets.token_urlsafe(32)
     session.add(
         CabinetSession(
-            account_id=account.id,
+            account_id=account_id,
             token_hash=keyring.hash(SESSION_PURPOSE, token),
-            login_method="code",
-            login_code_id=challenge.id,
+            login_method=method,
+            login_code_id=login_code_id,
+            identity_provider_id=provider_id,
             user_agent=(user_agent or "")[:300] or None,
             ip=(ip or "")[:64] or None,
             created_at=now,
@@ -182,10 +210,10 @@ def log_in(
         )
     )
     session.flush()
-    return LoginOutcome(token=token)
+    return token
 
 
-def _account_for(session: Session, contact: Contact, lang: str, now: datetime) -> CabinetAccount:
+def account_for(session: Session, contact: Contact, lang: str, now: datetime) -> CabinetAccount:
     """The account of ``contact``, created on first login (a concurrent first login of
     the same contact waits on the unique index, then uses the other's row)."""
     found = session.scalars(

@@ -11,6 +11,7 @@ from medsign.cabinet.models import (
     AttachCode,
     AttachFailure,
     CabinetAccount,
+    CabinetIdentity,
     CabinetLoginCode,
     CabinetSession,
     CabinetSettings,
@@ -55,6 +56,7 @@ from medsign.schedule.models import (
     ScheduleDoctor,
     ScheduleService,
     ScheduleSlot,
+    SlotHold,
     TelemedicineSettings,
 )
 from medsign.staff.models import StaffMember, StaffSession
@@ -79,6 +81,7 @@ __all__ = [
     "BulkRow",
     "BulkSend",
     "CabinetAccount",
+    "CabinetIdentity",
     "CabinetLoginCode",
     "CabinetSession",
     "CabinetSettings",
@@ -121,6 +124,7 @@ __all__ = [
     "SharedFile",
     "Signer",
     "SignerTemplate",
+    "SlotHold",
     "StaffMember",
     "StaffSession",
     "TelegramLink",

@@ -34,7 +34,7 @@ from medsign.envelopes.models import Envelope, EnvelopeVersion, OtpChallenge, Si
 from medsign.envelopes.policy_context import policy_context
 from medsign.envelopes.queries import lock_envelope_by_id, signer_by_link_hash
 from medsign.envelopes.service import LINK_PURPOSE
-from medsign.envelopes.workflow import end_envelope
+from medsign.envelopes.workflow import end_envelope, follow_up
 from medsign.errors import CodeRejected, Conflict, InvalidInput, LinkExpired
 from medsign.i18n import t
 from medsign.jobs.outbox import JobKind, enqueue
@@ -346,7 +346,8 @@ def record_signature(
     """The signer has signed (by code, identity provider, ...): move them to ``signed``
     with their evidence, audit it, and queue the seal job that puts it into the PDF
     (``seal=False``: the caller puts the signature into the PDF itself, as a
-    clinician's device signature is). The caller holds the envelope's lock."""
+    clinician's device signature is). A followed envelope (a telemedicine consent) also
+    queues its follow-up (workflow.follow_up). The caller holds the envelope's lock."""
     signer.status = signer_move(SignerStatus(signer.status), SignerStatus.SIGNED)
     signer.signed_at = now
     signer.evidence = evidence
@@ -362,6 +363,7 @@ def record_signature(
     )
     if seal:
         enqueue(session, JobKind.SEAL, {"envelope_id": env.id}, now=now)
+    follow_up(session, env, now=now)
 
 
 def evidence_of(

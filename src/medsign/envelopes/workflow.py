@@ -24,6 +24,19 @@ from medsign.jobs.outbox import JobKind, enqueue
 from medsign.patients.models import Patient
 from medsign.patients.service import create_agreement
 
+# Envelopes a feature above this package waits on: a telemedicine consent may hold a
+# slot in the patient cabinet (medsign.schedule.holds). Their signature or end is
+# queued as a FOLLOW_UP job for it, so envelopes never import the feature (DESIGN.md
+# "Architecture": the outbox is the only seam).
+FOLLOWED_KINDS = frozenset({DocumentKind.TELEMEDICINE_CONSENT.value})
+
+
+def follow_up(session: Session, env: Envelope, *, now: datetime) -> None:
+    """Queue the follow-up of ``env`` (a signature was recorded or it ended) when it is
+    of a kind another feature waits on; nothing otherwise."""
+    if env.kind in FOLLOWED_KINDS:
+        enqueue(session, JobKind.FOLLOW_UP, {"envelope_id": env.id}, now=now)
+
 
 def _signing(env: Envelope) -> list[Signer]:
     return [s for s in env.signers if s.role != Role.VIEWER.value]
@@ -160,6 +173,7 @@ def end_envelope(
         envelope_id=env.id,
         data={k: v for k, v in data.items() if k in ("signer_id", "reason")},
     )
+    follow_up(session, env, now=now)
     if target is EnvelopeStatus.DECLINED:
         for signer in env.signers:  # tell everyone who already signed
             if signer.status == SignerStatus.SIGNED.value:

@@ -267,6 +267,38 @@ def person_claims(record: dict[str, Any]) -> dict[str, Any]:
     return claims
 
 
+# ESIA's contact types and the verified status (ESIA's "Methodological
+# recommendations", the ``/rs/prns/{oid}/ctts`` collection; scopes "mobile", "email").
+_CONTACT_CLAIMS = {"MBT": "phone_number", "EML": "email"}
+CONTACT_SCOPES = ("mobile", "email")
+
+
+def contacts(
+    http: Http, discovery: dict[str, Any], access_token: str, oid: str
+) -> list[dict[str, Any]]:
+    """``GET /rs/prns/{oid}/ctts?embed=(elements)``: the person's contacts (none asked
+    for when the provider's scopes hold neither "mobile" nor "email")."""
+    url = f"{discovery['person_endpoint']}/{oid}/ctts?embed=(elements)"
+    body = http.get_json(url, "contacts", Authorization=f"Bearer {access_token}")
+    elements = body.get("elements")
+    return [e for e in elements if isinstance(e, dict)] if isinstance(elements, list) else []
+
+
+def contact_claims(elements: list[dict[str, Any]]) -> dict[str, Any]:
+    """ESIA's verified mobile phone and email as OpenID claims (``phone_number`` with
+    ``phone_number_verified``, ``email`` with ``email_verified``, OIDC Core §5.1);
+    unverified contacts are left out."""
+    claims: dict[str, Any] = {}
+    for element in elements:
+        name = _CONTACT_CLAIMS.get(str(element.get("type")))
+        value = element.get("value")
+        verified = element.get("vrfStu") == "VERIFIED"
+        if name and name not in claims and verified and isinstance(value, str) and value:
+            claims[name] = value
+            claims[f"{name}_verified"] = True
+    return claims
+
+
 def check_registration(client: EsiaClient) -> None:
     """Raise gost.GostError unless both certificates hold GOST R 34.10-2012 256-bit keys
     and the private key belongs to the client certificate."""

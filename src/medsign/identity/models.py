@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medsign.db.base import Base, UTCDateTime, new_id, utcnow
@@ -13,7 +13,8 @@ from medsign.db.base import Base, UTCDateTime, new_id, utcnow
 
 class IdentityProvider(Base):
     """An identity provider an organization's patients may sign through: OpenID
-    Connect (``kind`` "oidc") or ESIA, Russia's Gosuslugi login (``kind`` "esia")."""
+    Connect (``kind`` "oidc") or ESIA, Russia's Gosuslugi login (``kind`` "esia");
+    with ``cabinet_login`` the patient cabinet also offers it for logging in."""
 
     __tablename__ = "identity_providers"
 
@@ -37,24 +38,32 @@ class IdentityProvider(Base):
     provider_certificate: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cabinet_login: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class IdpLogin(Base):
-    """One trip of a signer to the provider and back; used once.
+    """One trip to the provider and back; used once (identity.trip).
 
-    The PKCE verifier is derived from the deployment secret and the row id, the
-    ``state`` is kept only as its keyed hash, the nonce from ``nonce_salt`` and the
-    document (identity.binding).
+    ``purpose`` "sign": a signer's login bound to a document version (``signer_id``,
+    ``sha256``); "cabinet_login": a patient logging in to the cabinet; "cabinet_link":
+    a logged-in patient (``account_id``, from ``cabinet_session_id``) linking the identity
+    to the cabinet. The PKCE
+    verifier is derived from the deployment secret and the row id, the ``state`` is
+    kept only as its keyed hash, the nonce from ``nonce_salt`` (and, for signing, the
+    document and the signer).
     """
 
     __tablename__ = "idp_logins"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    signer_id: Mapped[str] = mapped_column(ForeignKey("signers.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20), default="sign", server_default="sign")
+    signer_id: Mapped[str | None] = mapped_column(ForeignKey("signers.id"), index=True)
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("cabinet_accounts.id"), index=True)
+    cabinet_session_id: Mapped[str | None] = mapped_column(String(36))
     provider_id: Mapped[str] = mapped_column(ForeignKey("identity_providers.id"), index=True)
     state_hash: Mapped[str] = mapped_column(String(64), unique=True)
     nonce_salt: Mapped[str] = mapped_column(String(64))
-    sha256: Mapped[str] = mapped_column(String(64))  # the document version shown
+    sha256: Mapped[str | None] = mapped_column(String(64))  # the document version shown
     lang: Mapped[str] = mapped_column(String(2))  # the page's language, for the way back
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

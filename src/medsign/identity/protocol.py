@@ -156,25 +156,39 @@ def nonce_for(sha256: str, signer_id: str, salt: str) -> str:
     return b64url(hashlib.sha256(text.encode()).digest())
 
 
+def login_nonce(purpose: str, login_id: str, salt: str) -> str:
+    """The nonce of a login that signs nothing (a cabinet login or link): bound to the
+    login row and its purpose, unpredictable through the random salt (OIDC Core
+    §3.1.2.1, §15.5.2)."""
+    text = f"medsign-idp-nonce-v1\n{purpose}\n{login_id}\n{salt}"
+    return b64url(hashlib.sha256(text.encode()).digest())
+
+
 @dataclass(frozen=True)
 class AuthRequest:
-    """What goes into the authorization request besides the client's own data."""
+    """What goes into the authorization request besides the client's own data.
+
+    ``max_age`` 0 asks for a fresh login (with ``prompt=login``); more accepts a login
+    at the provider at most that many seconds old. ``title`` and ``sha256`` name the
+    document a signing login signs (none for a cabinet login)."""
 
     state: str
     nonce: str
     code_verifier: str
     redirect_uri: str
     lang: str
-    title: str
-    sha256: str
+    title: str | None = None
+    sha256: str | None = None
+    max_age: int = 0
 
 
 def authorization_url(
     discovery: dict[str, Any], client_id: str, scopes: list[str], req: AuthRequest
 ) -> str:
-    """The URL the patient's browser is sent to: code flow with PKCE, a fresh login
-    (``prompt=login``, ``max_age=0``: OIDC Core §3.1.2.1) and, where the provider
-    supports oidc-sweden's signature extension, the document's title and hash shown."""
+    """The URL the patient's browser is sent to: code flow with PKCE, a recent login
+    (``max_age``, and ``prompt=login`` when it is 0: OIDC Core §3.1.2.1) and, for a
+    document where the provider supports oidc-sweden's signature extension, the
+    document's title and hash shown."""
     scope = ["openid", *(s for s in scopes if s != "openid")]
     params = {
         "response_type": "code",
@@ -185,13 +199,14 @@ def authorization_url(
         "nonce": req.nonce,
         "code_challenge": pkce_challenge(req.code_verifier),
         "code_challenge_method": "S256",
-        "prompt": "login",
-        "max_age": "0",
+        "max_age": str(req.max_age),
         "ui_locales": req.lang,
     }
-    if SIGN_SCOPE in discovery.get("scopes_supported", []):
+    if req.max_age == 0:
+        params["prompt"] = "login"
+    if req.sha256 and SIGN_SCOPE in discovery.get("scopes_supported", []):
         scope.append(SIGN_SCOPE)
-        text = f"{req.title}\nSHA-256: {req.sha256}"
+        text = f"{req.title or ''}\nSHA-256: {req.sha256}"
         params[SIGN_REQUEST_PARAM] = json.dumps(
             {
                 "tbs_data": b64url(bytes.fromhex(req.sha256)),
@@ -252,12 +267,13 @@ def verify_id_token(
     nonce: str,
     started_at: datetime,
     now: datetime,
+    max_age: int = 0,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Check an ID token as OIDC Core §3.1.3.7 asks; return (header, claims).
 
     Signature against the provider's JWKS (RFC 7515), ``iss``, ``aud`` (and ``azp``
     with several audiences), ``exp``, ``iat``, ``nonce``, and ``auth_time`` no earlier
-    than the moment the patient was sent to log in (``max_age=0``).
+    than ``max_age`` seconds before the patient was sent to log in (§3.1.2.1).
     """
 
     reject = untrusted
@@ -282,7 +298,7 @@ def verify_id_token(
     auth_time = claims.get("auth_time")
     if not isinstance(auth_time, int | float):
         raise reject("auth_time missing")
-    if datetime.fromtimestamp(auth_time, UTC) < started_at - LEEWAY:
+    if datetime.fromtimestamp(auth_time, UTC) < started_at - timedelta(seconds=max_age) - LEEWAY:
         raise reject("not a fresh login")
     return header, claims
 

@@ -51,6 +51,10 @@ class ProviderIn(BaseModel):
     )
     claims: ClaimsMap = Field(default_factory=ClaimsMap)
     esia: EsiaIn | None = None
+    cabinet_login: bool = Field(
+        default=False,
+        description="Offer this provider for logging in to the patient cabinet (docs/cabinet.md).",
+    )
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Self:
@@ -86,6 +90,18 @@ class ProviderOut(BaseModel):
     redirect_uri: str
     created_at: datetime
     disabled_at: datetime | None = None
+    cabinet_login: bool = False
+
+
+class ProviderPatch(BaseModel):
+    """``PATCH /api/v1/identity-providers/{id}`` body: what may change after
+    registration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cabinet_login: bool | None = Field(
+        default=None, description="Offer this provider for logging in to the patient cabinet."
+    )
 
 
 class ProviderList(BaseModel):

@@ -115,6 +115,7 @@ def register_provider(
         claims=body.claims.model_dump(exclude_none=True),
         discovery=dict(discovery),
         created_at=now,
+        cabinet_login=body.cabinet_login,
     )
     if body.esia is not None:
         provider.client_certificate = body.esia.client_certificate
@@ -135,6 +136,7 @@ def register_provider(
             "kind": provider.kind,
             "issuer": provider.issuer,
             "name": provider.name,
+            "cabinet_login": provider.cabinet_login,
         },
     )
     return provider
@@ -165,6 +167,57 @@ def list_providers(session: Session, organization_id: str) -> list[IdentityProvi
             .order_by(IdentityProvider.created_at, IdentityProvider.id)
         )
     )
+
+
+def cabinet_providers(session: Session, organization_id: str | None) -> list[IdentityProvider]:
+    """The providers the cabinet offers for logging in: those marked ``cabinet_login``
+    and not disabled, of ``organization_id`` (an organization's custom domain) or of
+    every organization (the main host), one per issuer and client id (the oldest)."""
+    stmt = (
+        select(IdentityProvider)
+        .where(IdentityProvider.cabinet_login.is_(True), IdentityProvider.disabled_at.is_(None))
+        .order_by(IdentityProvider.created_at, IdentityProvider.id)
+    )
+    if organization_id is not None:
+        stmt = stmt.where(IdentityProvider.organization_id == organization_id)
+    offered: dict[tuple[str, str], IdentityProvider] = {}
+    for provider in session.scalars(stmt):
+        offered.setdefault((provider.issuer.rstrip("/"), provider.client_id), provider)
+    return list(offered.values())
+
+
+def cabinet_provider(
+    session: Session, provider_id: str, organization_id: str | None
+) -> IdentityProvider:
+    """One provider the cabinet offers here (:func:`cabinet_providers`), or NotFound."""
+    for provider in cabinet_providers(session, organization_id):
+        if provider.id == provider_id:
+            return provider
+    raise NotFound("This identity provider is not offered for logging in here.")
+
+
+def set_cabinet_login(
+    session: Session,
+    organization_id: str,
+    provider_id: str,
+    enabled: bool,
+    *,
+    now: datetime,
+    actor: str = "api",
+) -> IdentityProvider:
+    """Offer a provider for cabinet login, or stop offering it (audited when it changes)."""
+    provider = get_provider(session, organization_id, provider_id)
+    if provider.cabinet_login != enabled:
+        provider.cabinet_login = enabled
+        record(
+            session,
+            organization_id,
+            "identity_provider.updated",
+            at=now,
+            actor=actor,
+            data={"provider_id": provider.id, "cabinet_login": enabled},
+        )
+    return provider
 
 
 def disable_provider(
@@ -198,4 +251,5 @@ def provider_out(provider: IdentityProvider, public_url: str) -> ProviderOut:
         redirect_uri=redirect_uri(public_url, provider.id),
         created_at=provider.created_at,
         disabled_at=provider.disabled_at,
+        cabinet_login=provider.cabinet_login,
     )

@@ -27,6 +27,7 @@ from medsign.reminders.scan import fire_all_due
 from medsign.reminders.schedule import run_schedule_job
 from medsign.reminders.status import apply_statuses
 from medsign.runtime import Runtime
+from medsign.schedule.consent_hold import settle_envelope
 from medsign.staff.messages import send_invitation
 from medsign.webhooks.delivery import deliver as deliver_webhook
 from medsign.webhooks.fanout import fan_out_events
@@ -79,7 +80,15 @@ def build_handlers(rt: Runtime) -> dict[str, Handler]:
         JobKind.STAFF_INVITE.value: staff_invite,
         JobKind.SCHEDULE.value: schedule,
         JobKind.NOTIFY.value: notify,
+        JobKind.FOLLOW_UP.value: follow_up,
     }
+
+
+def follow_up(rt: Runtime, call: JobCall) -> None:
+    """A followed envelope was signed or ended (envelopes.workflow.follow_up): a
+    telemedicine consent books or lets go of the slot held on it."""
+    with rt.transaction() as session:
+        settle_envelope(session, call.payload["envelope_id"], now=rt.clock())
 
 
 def schedule(rt: Runtime, call: JobCall) -> None:

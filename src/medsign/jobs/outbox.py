@@ -51,6 +51,9 @@ class JobKind(StrEnum):
     SCHEDULE = "schedule"  # recompute a target's notification times (medsign.reminders)
     NOTIFY = "notify"  # one step of a notification message (medsign.notify.delivery)
     CONVERT = "convert"  # normalize a console send's files, then send (console.conversion)
+    # a followed envelope was signed or ended; the feature waiting on it reacts
+    # (envelopes.workflow.follow_up: a telemedicine consent books its held slot)
+    FOLLOW_UP = "follow_up"
 
 
 # Lower runs first (docs/operations.md): what a patient waits for on the screen, then
@@ -72,6 +75,7 @@ PRIORITY: dict[JobKind, int] = {
     JobKind.SCHEDULE: 3,
     JobKind.NOTIFY: 3,
     JobKind.CONVERT: 2,
+    JobKind.FOLLOW_UP: 1,  # the patient may be waiting to see the visit booked
 }
 
 # CPU-bound kinds (PDF signing, RFC 3161 stamping, archives) run on a process pool;

@@ -65,6 +65,40 @@ class ScheduleSlot(Base):
     appointment_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id"))
 
 
+class SlotHold(Base):
+    """An online slot held for one patient while they sign the telemedicine consent
+    (docs/cabinet.md "Online visits"), and afterwards what became of it.
+
+    While pending (``outcome`` empty) ``slot_id`` names the slot; the unique constraint
+    makes one holder per slot whatever the race. The hold counts only while
+    ``expires_at`` is in the future: every query compares it with now, so an expired
+    hold costs nothing and needs no sweeper (the next holder takes its row over).
+    Once settled (``booked``, or ``lost`` when the time went to someone else) the slot is
+    let go (``slot_id`` empty) and the row waits to be shown once in the patient's
+    cabinet, then is deleted.
+    """
+
+    __tablename__ = "slot_holds"
+    __table_args__ = (
+        UniqueConstraint("slot_id", name="uq_slot_holds_slot_id"),
+        Index("ix_slot_holds_envelope_id", "envelope_id"),
+        Index("ix_slot_holds_account_id", "account_id"),
+        Index("ix_slot_holds_patient_id", "patient_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    slot_id: Mapped[str | None] = mapped_column(ForeignKey("schedule_slots.id"))
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("cabinet_accounts.id"))
+    # The consent envelope whose signature books the slot (medsign.schedule.holds).
+    envelope_id: Mapped[str] = mapped_column(ForeignKey("envelopes.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    appointment_id: Mapped[str | None] = mapped_column(ForeignKey("appointments.id"))
+
+
 class TelemedicineSettings(Base):
     """What an online visit needs (docs/cabinet.md "Online visits"): the consent document
     (kind ``telemedicine_consent``) and the identity provider the patient logs in with."""

@@ -5,8 +5,8 @@ an ordinary appointment: the MIS gets ``appointment.created`` (with the slot's M
 and, when the patient cancels, ``appointment.cancelled`` with the reason.
 
 Locks, in this order (docs/concurrency.md): the organization row (one publish at a
-time), then slot rows; booking locks the slot row, cancelling the appointment row, then
-its slot.
+time), then slot rows, then a slot's hold (medsign.schedule.holds); booking locks the
+slot row, then its hold; cancelling the appointment row, then its slot.
 """
 
 from __future__ import annotations
@@ -29,6 +29,15 @@ from medsign.domain.local_time import format_local, zone
 from medsign.errors import Conflict, InvalidInput, NotFound
 from medsign.organizations.models import Organization
 from medsign.patients.models import Patient
+from medsign.schedule.holds import (
+    HoldOutcome,
+    held_by_others,
+    hold_of,
+    let_go,
+    let_go_of_slots,
+    own_live_holds,
+    refuse_if_held,
+)
 from medsign.schedule.models import ScheduleDoctor, ScheduleService, ScheduleSlot
 from medsign.schedule.schemas import DoctorIn, ScheduleIn, ScheduleOut, ServiceIn, SlotOut
 from medsign.schedule.telemedicine import required_settings, signed_consent
@@ -75,9 +84,14 @@ def publish_schedule(
             .with_for_update()
         )
     }
-    for mis_id, row in existing.items():
-        if mis_id not in wanted and row.appointment_id is None:
-            session.delete(row)
+    withdrawn = [
+        row
+        for mis_id, row in existing.items()
+        if mis_id not in wanted and row.appointment_id is None
+    ]
+    let_go_of_slots(session, (row.id for row in withdrawn))
+    for row in withdrawn:
+        session.delete(row)
     for mis_id, slot in wanted.items():
         branch_id = resolve_branch(session, organization_id, slot.branch_id)
         found = existing.get(mis_id)
@@ -152,6 +166,7 @@ class FreeSlot:
     service: str
     local_time: str
     telemedicine: bool
+    held_until: str | None = None  # held for this patient (an online visit) until then
 
 
 class VisitState(StrEnum):
@@ -183,9 +198,12 @@ def _patients_of(session: Session, account_id: str) -> dict[str, Organization]:
 
 
 def free_slots(session: Session, account_id: str, *, now: datetime) -> list[FreeSlot]:
-    """Free future slots of every clinic the account is attached to, nearest first."""
+    """Free future slots of every clinic the account is attached to, nearest first;
+    a slot another patient holds is not free, one the account holds says until when."""
     found: list[FreeSlot] = []
-    for org in {org.id: org for org in _patients_of(session, account_id).values()}.values():
+    cards = _patients_of(session, account_id)
+    mine = own_live_holds(session, account_id, now)
+    for org in {org.id: org for org in cards.values()}.values():
         tz = zone(org.time_zone)
         doctors = {
             d.mis_id: d
@@ -205,6 +223,7 @@ def free_slots(session: Session, account_id: str, *, now: datetime) -> list[Free
                 ScheduleSlot.organization_id == org.id,
                 ScheduleSlot.appointment_id.is_(None),
                 ScheduleSlot.starts_at > now,
+                ~held_by_others(cards, now),
             )
             .order_by(ScheduleSlot.starts_at, ScheduleSlot.mis_id)
             .limit(FREE_SLOTS_SHOWN)
@@ -222,6 +241,7 @@ def free_slots(session: Session, account_id: str, *, now: datetime) -> list[Free
                     service=service.name,
                     local_time=format_local(slot.starts_at, tz),
                     telemedicine=slot.telemedicine,
+                    held_until=format_local(mine[slot.id], tz) if slot.id in mine else None,
                 )
             )
     return found
@@ -267,10 +287,26 @@ def book_slot(session: Session, account_id: str, slot_id: str, *, now: datetime)
     the appointment and the other a 409 (the slot is taken).
     """
     slot, patient = open_slot(session, account_id, slot_id, lock=True)
+    return book_locked(session, slot, patient, actor=f"cabinet:{account_id}", now=now)
+
+
+def refuse_unbookable(slot: ScheduleSlot, now: datetime) -> None:
+    """409 for a slot already taken or in the past."""
     if slot.appointment_id is not None:
-        raise Conflict("This time has just been taken. Pick another one.")
+        raise Conflict("This time has just been taken. Pick another one.", state="taken")
     if slot.starts_at <= now:
-        raise Conflict("This time has passed. Pick a later one.")
+        raise Conflict("This time has passed. Pick a later one.", state="passed")
+
+
+def book_locked(
+    session: Session, slot: ScheduleSlot, patient: Patient, *, actor: str, now: datetime
+) -> Appointment:
+    """Book ``slot``, whose row the caller has locked, for ``patient``: 409 when it is
+    taken, past, or held by another patient; an online visit needs the signed consent.
+    The patient's own hold on it ends; another patient's expired one is lost."""
+    refuse_unbookable(slot, now)
+    hold = hold_of(session, slot.id)
+    refuse_if_held(hold, patient.id, now)
     extra: dict[str, object] = {
         "booked_by": "patient",
         "slot_mis_id": slot.mis_id,
@@ -308,14 +344,13 @@ def book_slot(session: Session, account_id: str, slot_id: str, *, now: datetime)
         branch_id=slot.branch_id,
     )
     appointment = create_appointment(
-        session,
-        slot.organization_id,
-        body,
-        now=now,
-        actor=f"cabinet:{account_id}",
-        extra=extra,
+        session, slot.organization_id, body, now=now, actor=actor, extra=extra
     )
     slot.appointment_id = appointment.id
+    if hold is not None and hold.patient_id == patient.id:
+        session.delete(hold)  # booked by its own holder: nothing left to tell
+    elif hold is not None:
+        let_go(session, hold, HoldOutcome.LOST)
     session.flush()
     return appointment
 

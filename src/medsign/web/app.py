@@ -52,6 +52,7 @@ from medsign.web.csp import CSP
 from medsign.web.idempotency import IdempotencyMiddleware
 from medsign.web.pages import (
     brand,
+    cabinet_idp,
     cabinet_push,
     cabinet_visits,
     clinician_app,
@@ -173,6 +174,7 @@ def create_app(
         idp,
         edo,
         cabinet_pages,
+        cabinet_idp,
         cabinet_push,
         cabinet_visits,
         invite,

@@ -12,10 +12,10 @@ CSP = (
 )
 
 
-def csp_allowing_form_target(url: str) -> str:
-    """:data:`CSP` with ``url``'s origin added to ``form-action``: a form whose answer
-    redirects there (the "Sign with <provider>" button) is otherwise blocked, since
-    browsers apply form-action to redirects too (CSP3 §6.4.1)."""
-    parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    return CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
+def csp_allowing_form_target(*urls: str) -> str:
+    """:data:`CSP` with the origins of ``urls`` added to ``form-action``: a form whose
+    answer redirects there (the "Sign with <provider>" and "Log in with <provider>"
+    buttons) is otherwise blocked, since browsers apply form-action to redirects too
+    (CSP3 §6.4.1)."""
+    origins = dict.fromkeys(f"{p.scheme}://{p.netloc}" for p in map(urlsplit, urls))
+    return CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *origins]))

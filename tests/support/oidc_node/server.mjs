@@ -10,6 +10,8 @@ const issuer = `http://127.0.0.1:${port}`;
 const accounts = {
   maria: { name: 'Иванова Мария Петровна', birthdate: '1990-04-12', snils: '112-233-445 95' },
   ivan: { name: 'Петров Иван Сергеевич', birthdate: '1985-01-30', snils: '998-877-665 44' },
+  // a cabinet login: the provider vouches for a verified email (OIDC Core §5.1)
+  anna: { name: 'Анна Смирнова', email: 'anna@example.org', email_verified: true },
 };
 
 const provider = new Provider(issuer, {
@@ -21,8 +23,13 @@ const provider = new Provider(issuer, {
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
   }],
-  scopes: ['openid', 'profile', 'snils'],
-  claims: { openid: ['sub'], profile: ['name', 'birthdate'], snils: ['snils'] },
+  scopes: ['openid', 'profile', 'snils', 'email'],
+  claims: {
+    openid: ['sub'],
+    profile: ['name', 'birthdate'],
+    snils: ['snils'],
+    email: ['email', 'email_verified'],
+  },
   cookies: { keys: ['medsign-test-cookie-key'] },
   features: { devInteractions: { enabled: true } },
   async findAccount(ctx, id) {

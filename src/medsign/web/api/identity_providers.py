@@ -6,7 +6,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from medsign.identity import service
-from medsign.identity.schemas import ProviderCreated, ProviderIn, ProviderList, ProviderOut
+from medsign.identity.schemas import (
+    ProviderCreated,
+    ProviderIn,
+    ProviderList,
+    ProviderOut,
+    ProviderPatch,
+)
 from medsign.web.deps import org_transaction, runtime
 from medsign.web.idp_http import idp_http
 
@@ -54,6 +60,20 @@ def read(request: Request, provider_id: str) -> ProviderOut:
     rt = runtime(request)
     with org_transaction(request) as (session, org_id):
         provider = service.get_provider(session, org_id, provider_id)
+        return service.provider_out(provider, rt.settings.public_url)
+
+
+@router.patch("/{provider_id}", response_model=ProviderOut)
+def update(request: Request, provider_id: str, body: ProviderPatch) -> ProviderOut:
+    """Change a provider: ``cabinet_login`` offers it (or stops offering it) for logging
+    in to the patient cabinet (404 for another organization's)."""
+    rt = runtime(request)
+    with org_transaction(request) as (session, org_id):
+        provider = service.get_provider(session, org_id, provider_id)
+        if body.cabinet_login is not None:
+            service.set_cabinet_login(
+                session, org_id, provider_id, body.cabinet_login, now=rt.clock()
+            )
         return service.provider_out(provider, rt.settings.public_url)
 
 

@@ -2,7 +2,9 @@
 
 Labels are part of the contract: "Phone or email", "Send code", "Code", "Log in",
 "Accept", "Attach code", "Attach", "Sign". Plain forms, no script: every page works on
-a cheap phone without JavaScript and loads no PDF viewer (the PDF is a link). Forms
+a cheap phone without JavaScript. A page that shows one document (a clinic's document,
+a user agreement) shows it with the document viewer: page images first, pdf.js only on
+request (web/pages/viewer.py, docs/viewer.md); the lists load no viewer. Forms
 carry CSRF tokens: before login a double-submit cookie, after it a token bound to the
 session (OWASP CSRF cheat sheet). The session cookie is HttpOnly, SameSite=Lax and
 Secure when the public URL is https (RFC 6265bis §4.1).
@@ -19,8 +21,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from medsign.cabinet.attach import AttachLimits, attach, detach_by_patient, live_links
+from medsign.cabinet.idp import linked_identities
 from medsign.cabinet.library import (
     accept_agreement,
     documents_for,
@@ -47,17 +51,22 @@ from medsign.documents.service import Upload, intake_limits, prepare_document
 from medsign.envelopes.signing import Client, LinkState, signer_view
 from medsign.errors import DomainError, InvalidInput, NotFound, TooManyRequests
 from medsign.i18n import LANGS, t
+from medsign.identity.models import IdentityProvider
+from medsign.identity.service import cabinet_providers
 from medsign.notify.subscriptions import CABINET, Holder, endpoints_of
 from medsign.notify.webpush import public_key_of
 from medsign.organizations.models import Organization
 from medsign.ratelimit.bucket import TokenBuckets
 from medsign.runtime import Runtime
 from medsign.web.api.documents import pdf_response
+from medsign.web.csp import csp_allowing_form_target
 from medsign.web.deps import runtime
+from medsign.web.page_images import page_image_response
 from medsign.web.pages.brand import brand_for
 from medsign.web.pages.cookies import same_secret, secure_cookies
 from medsign.web.pages.render import page_lang, render
 from medsign.web.pages.signing import SEAL_WAIT_SECONDS
+from medsign.web.pages.viewer import viewer_for
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
 
@@ -69,7 +78,8 @@ _buckets_lock = threading.Lock()
 # -- plumbing -------------------------------------------------------------------------
 
 
-def _client(request: Request) -> Client:
+def client_of(request: Request) -> Client:
+    """The visitor's address and browser, as sessions and evidence record them."""
     return Client(
         request.client.host if request.client else None, request.headers.get("user-agent")
     )
@@ -114,7 +124,7 @@ def _bucket(request: Request, name: str, quota: int) -> TokenBuckets:
     return bucket
 
 
-def _limit_address(request: Request, name: str, quota: int) -> None:
+def limit_address(request: Request, name: str, quota: int) -> None:
     """One request from this client address, or TooManyRequests (RFC 6585 §4)."""
     address = request.client.host if request.client else "unknown"
     decision = _bucket(request, name, quota).take(address)
@@ -147,7 +157,7 @@ def to_login(lang: str) -> RedirectResponse:
 # -- login ----------------------------------------------------------------------------
 
 
-def _login_page(
+def login_page(
     request: Request,
     rt: Runtime,
     lang: str,
@@ -158,13 +168,17 @@ def _login_page(
     notice: str = "",
     status: int = 200,
 ) -> Response:
+    """The login form (with its double-submit cookie) and the identity providers'
+    buttons."""
     form_token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
+    providers = offered_providers(request, rt)
     response = cabinet_page(
         request,
         "cabinet_login.html",
         lang,
         status,
         csrf=form_token,
+        providers=providers,
         contact=contact,
         sent=sent,
         error=error,
@@ -178,12 +192,53 @@ def _login_page(
         samesite="lax",
         path="/cabinet",
     )
+    return allow_providers(response, providers)
+
+
+def check_form_cookie(request: Request, value: str) -> None:
+    """InvalidInput unless a login form's token matches its double-submit cookie."""
+    if not same_secret(value, request.cookies.get(FORM_COOKIE, "")):
+        raise InvalidInput("The form is out of date. Reload the page and try again.")
+
+
+def host_organization(request: Request) -> str | None:
+    """The organization whose custom domain this request came to, if any."""
+    brand = brand_for(request, None)
+    return brand.organization_id if brand else None
+
+
+def offered_providers(request: Request, rt: Runtime) -> list[tuple[str, str, str]]:
+    """(id, name, authorization endpoint) of the identity providers the cabinet offers
+    on this host: an organization's own on its custom domain, every organization's on
+    the main host."""
+    host_org = host_organization(request)
+    with rt.transaction(write=False) as session:
+        return [
+            (p.id, p.name, str(p.discovery["authorization_endpoint"]))
+            for p in cabinet_providers(session, host_org)
+        ]
+
+
+def allow_providers(response: Response, providers: list[tuple[str, str, str]]) -> Response:
+    """Let the page's provider buttons lead to the providers (CSP form-action)."""
+    if providers:
+        endpoints = [url for _id, _name, url in providers]
+        response.headers["Content-Security-Policy"] = csp_allowing_form_target(*endpoints)
     return response
 
 
-def _check_form_cookie(request: Request, value: str) -> None:
-    if not same_secret(value, request.cookies.get(FORM_COOKIE, "")):
-        raise InvalidInput("The form is out of date. Reload the page and try again.")
+def set_session_cookie(response: Response, rt: Runtime, token: str) -> None:
+    """Give this device its cabinet session (HttpOnly, SameSite=Lax, RFC 6265bis §4.1)."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(_idle(rt).total_seconds()),
+        httponly=True,
+        secure=secure_cookies(rt),
+        samesite="lax",
+        path="/cabinet",
+    )
+    response.delete_cookie(FORM_COOKIE, path="/cabinet")
 
 
 @router.get("", response_class=HTMLResponse)
@@ -194,7 +249,7 @@ def home(request: Request) -> Response:
     visit = visit_of(request, rt)
     if visit is None:
         notice = t("logged_out", lang) if request.query_params.get("out") == "1" else ""
-        return _login_page(request, rt, lang, notice=notice)
+        return login_page(request, rt, lang, notice=notice)
     return _home(request, rt, visit, lang)
 
 
@@ -209,20 +264,20 @@ def request_code(
     rt = runtime(request)
     lang = form_lang(request, rt, lang)
     try:
-        _check_form_cookie(request, csrf)
+        check_form_cookie(request, csrf)
         parsed = parse_contact(contact)
-        _limit_address(request, "cabinet_code_bucket", rt.settings.cabinet_codes_per_ip_per_hour)
+        limit_address(request, "cabinet_code_bucket", rt.settings.cabinet_codes_per_ip_per_hour)
         with rt.transaction() as session:
             send_login_code(session, rt.keyring, rt.otp_rules, parsed, lang=lang, now=rt.clock())
     except DomainError as exc:
-        response = _login_page(
+        response = login_page(
             request, rt, lang, contact=contact, error=exc.detail, status=exc.status
         )
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
     sent = t("cabinet_code_sent", lang, contact=parsed.masked)
-    return _login_page(request, rt, lang, contact=parsed.value, sent=sent)
+    return login_page(request, rt, lang, contact=parsed.value, sent=sent)
 
 
 @router.post("/login")
@@ -237,13 +292,13 @@ def login(
     rt = runtime(request)
     lang = form_lang(request, rt, lang)
     try:
-        _check_form_cookie(request, csrf)
+        check_form_cookie(request, csrf)
         parsed = parse_contact(contact)
-        _limit_address(
+        limit_address(
             request, "cabinet_login_bucket", 5 * rt.settings.cabinet_codes_per_ip_per_hour
         )
         with rt.transaction() as session:
-            client = _client(request)
+            client = client_of(request)
             outcome = log_in(
                 session,
                 rt.keyring,
@@ -256,23 +311,14 @@ def login(
                 now=rt.clock(),
             )
     except DomainError as exc:
-        return _login_page(request, rt, lang, contact=contact, error=exc.detail, status=exc.status)
+        return login_page(request, rt, lang, contact=contact, error=exc.detail, status=exc.status)
     if outcome.token is None:
         assert outcome.error is not None
-        return _login_page(
+        return login_page(
             request, rt, lang, contact=parsed.value, error=outcome.error.detail, status=422
         )
     response = to_login(lang)
-    response.set_cookie(
-        SESSION_COOKIE,
-        outcome.token,
-        max_age=int(_idle(rt).total_seconds()),
-        httponly=True,
-        secure=secure_cookies(rt),
-        samesite="lax",
-        path="/cabinet",
-    )
-    response.delete_cookie(FORM_COOKIE, path="/cabinet")
+    set_session_cookie(response, rt, outcome.token)
     return response
 
 
@@ -359,7 +405,7 @@ def attach_clinic(
     if visit is None:
         return to_login(lang)
     try:
-        _limit_address(
+        limit_address(
             request, "cabinet_attach_bucket", 3 * rt.settings.cabinet_attach_failures_per_ip
         )
         with rt.transaction() as session:
@@ -368,7 +414,7 @@ def attach_clinic(
                 rt.keyring,
                 visit.account,
                 code,
-                ip=_client(request).ip,
+                ip=client_of(request).ip,
                 limits=AttachLimits.from_settings(rt.settings),
                 now=rt.clock(),
                 cabinet_url=rt.cabinet_url(),
@@ -428,7 +474,7 @@ def accept(
                 rt.keyring,
                 visit,
                 organization_id,
-                client=_client(request),
+                client=client_of(request),
                 lang=lang,
                 ttl=timedelta(days=rt.settings.envelope_ttl_days),
                 now=rt.clock(),
@@ -439,6 +485,56 @@ def accept(
     return _home(request, rt, visit, lang, message=t("accepted", lang, org=org_name))
 
 
+def _agreement(
+    rt: Runtime, visit: Visit, organization_id: str
+) -> tuple[str, Document, bool] | None:
+    """The clinic's user agreement this account may read: (the clinic's name, the
+    document, whether it awaits "Accept"); None when it may not (nothing leaks)."""
+    with rt.transaction(write=False) as session:
+        item = next(
+            (a for a in pending_agreements(session, visit) if a.organization.id == organization_id),
+            None,
+        )
+        if item is not None:
+            return item.organization.name, item.document, True
+        settings = session.get(CabinetSettings, organization_id)
+        linked = {
+            link.organization_id: org.name for link, org in live_links(session, visit.account.id)
+        }
+        if settings is None or organization_id not in linked:
+            return None
+        doc = session.get(Document, settings.user_agreement_document_id or "")
+        return None if doc is None else (linked[organization_id], doc, False)
+
+
+@router.get("/agreements/{organization_id}", response_class=HTMLResponse)
+def agreement_page(request: Request, organization_id: str) -> Response:
+    """The clinic's user agreement in the document viewer, with "Accept" while it waits."""
+    rt = runtime(request)
+    lang = form_lang(request, rt)
+    visit = visit_of(request, rt)
+    if visit is None:
+        return to_login(lang)
+    found = _agreement(rt, visit, organization_id)
+    if found is None:
+        return _not_found(request, rt)
+    org_name, doc, pending = found
+    base = f"/cabinet/agreements/{organization_id}"
+    return cabinet_page(
+        request,
+        "cabinet_agreement.html",
+        lang,
+        visit=visit,
+        csrf=csrf_token(rt.keyring, visit),
+        organization_id=organization_id,
+        org_name=org_name,
+        pending=pending,
+        viewer=viewer_for(
+            rt, doc.sha256, base=base, title=doc.title, pdf_url=f"{base}/agreement.pdf"
+        ),
+    )
+
+
 @router.get("/agreements/{organization_id}/agreement.pdf", response_class=Response)
 def agreement_pdf(request: Request, organization_id: str) -> Response:
     """The clinic's user agreement, to read before pressing "Accept"."""
@@ -446,23 +542,22 @@ def agreement_pdf(request: Request, organization_id: str) -> Response:
     visit = visit_of(request, rt)
     if visit is None:
         return to_login(form_lang(request, rt))
-    with rt.transaction(write=False) as session:
-        item = next(
-            (a for a in pending_agreements(session, visit) if a.organization.id == organization_id),
-            None,
-        )
-        if item is None:
-            settings = session.get(CabinetSettings, organization_id)
-            linked = {link.organization_id for link, _ in live_links(session, visit.account.id)}
-            if settings is None or organization_id not in linked:
-                return _not_found(request, rt)
-            doc = session.get(Document, settings.user_agreement_document_id or "")
-            if doc is None:
-                return _not_found(request, rt)
-            sha256 = doc.sha256
-        else:
-            sha256 = item.document.sha256
-    return pdf_response(rt.files.get(sha256), "agreement.pdf", inline=True)
+    found = _agreement(rt, visit, organization_id)
+    if found is None:
+        return _not_found(request, rt)
+    return pdf_response(rt.files.get(found[1].sha256), "agreement.pdf", inline=True)
+
+
+@router.get("/agreements/{organization_id}/pages/{name}", response_class=Response)
+def agreement_page_image(request: Request, organization_id: str, name: str) -> Response:
+    """A page of the user agreement as an image, to whoever may read its PDF; anyone
+    else (no session included) gets a 404 problem, as for a page that does not exist."""
+    rt = runtime(request)
+    visit = visit_of(request, rt)
+    found = None if visit is None else _agreement(rt, visit, organization_id)
+    if found is None:
+        raise NotFound("There is no such document in your cabinet.")
+    return page_image_response(request, rt, found[1].sha256, name)
 
 
 def _not_found(request: Request, rt: Runtime) -> Response:
@@ -512,6 +607,7 @@ def _document(
             )
     except NotFound:
         return _not_found(request, rt)
+    base = f"/cabinet/documents/{signer_id}"
     return cabinet_page(
         request,
         "cabinet_document.html",
@@ -520,6 +616,14 @@ def _document(
         visit=visit,
         csrf=csrf_token(rt.keyring, visit),
         view=view,
+        # The PDF as it stands: once signed, the copy "Download the signed PDF" gives.
+        viewer=viewer_for(
+            rt,
+            view.envelope.current_sha256,
+            base=base,
+            title=view.document.title,
+            pdf_url=f"{base}/document.pdf",
+        ),
         link_token=token,
         error=error,
         can_sign=view.state is LinkState.CAN_SIGN,
@@ -549,7 +653,7 @@ def sign(
                 visit,
                 signer_id,
                 shown_sha256=shown_sha256 or None,
-                client=_client(request),
+                client=client_of(request),
                 lang=lang,
                 now=rt.clock(),
             )
@@ -602,6 +706,20 @@ def document_pdf(request: Request, signer_id: str) -> Response:
 def signed_pdf(request: Request, signer_id: str) -> Response:
     """The PDF with the patient's signature in it."""
     return _own_pdf(request, signer_id, signed=True)
+
+
+@router.get("/documents/{signer_id}/pages/{name}", response_class=Response)
+def document_page_image(request: Request, signer_id: str, name: str) -> Response:
+    """A page of the document as an image (``<n>.webp?w=480&v=...``), to the account
+    that may open its PDF (its own signer, through a clinic still attached); another
+    account, a detached clinic or no session gets a 404 problem, so nothing leaks."""
+    rt = runtime(request)
+    visit = visit_of(request, rt)
+    if visit is None:
+        raise NotFound("There is no such document in your cabinet.")
+    with rt.transaction(write=False) as session:
+        sha256 = own_signer(session, visit.account, signer_id).envelope.current_sha256
+    return page_image_response(request, rt, sha256, name)
 
 
 @router.get("/documents/{signer_id}/evidence.json", response_class=Response)
@@ -717,17 +835,50 @@ def devices(request: Request) -> Response:
     visit = visit_of(request, rt)
     if visit is None:
         return to_login(lang)
+    return devices_page(request, rt, visit, lang)
+
+
+def devices_page(
+    request: Request,
+    rt: Runtime,
+    visit: Visit,
+    lang: str,
+    *,
+    message: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    """The devices page: sessions with how each logged in, the linked identity
+    providers (each with "Unlink") and the providers that may be linked."""
+    offered = offered_providers(request, rt)
     with rt.transaction(write=False) as session:
         sessions = live_sessions(session, visit.account.id)
-    return cabinet_page(
+        linked = linked_identities(session, visit.account.id)
+        used = {s.identity_provider_id for s in sessions if s.identity_provider_id}
+        names = {
+            provider_id: name
+            for provider_id, name in session.execute(
+                select(IdentityProvider.id, IdentityProvider.name).where(
+                    IdentityProvider.id.in_(used)
+                )
+            )
+        }
+    response = cabinet_page(
         request,
         "cabinet_devices.html",
         lang,
+        status,
         visit=visit,
         csrf=csrf_token(rt.keyring, visit),
         sessions=sessions,
+        provider_names=names,
+        linked=linked,
+        offered=offered,
+        message=message,
+        error=error,
         when=_when,
     )
+    return allow_providers(response, offered)
 
 
 @router.post("/devices/{session_id}/end")

@@ -23,9 +23,11 @@ from medsign.envelopes.models import Envelope
 from medsign.errors import DomainError, InvalidInput, NotFound
 from medsign.i18n import t
 from medsign.organizations.models import Organization
+from medsign.records.models import RecordRequest
 from medsign.records.schemas import DELIVERIES
 from medsign.records.service import own_request, request_records, requests_of
 from medsign.runtime import Runtime
+from medsign.schedule.consent_hold import has_holds, hold_for_consent, settle_account, take_notices
 from medsign.schedule.service import (
     VisitState,
     book_slot,
@@ -34,11 +36,12 @@ from medsign.schedule.service import (
     free_slots,
     visits_for,
 )
-from medsign.schedule.telemedicine import consent_to_sign
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
+from medsign.web.page_images import page_image_response
 from medsign.web.pages.cabinet import cabinet_page, checked_visit, form_lang, to_login, visit_of
 from medsign.web.pages.signing import SEAL_WAIT_SECONDS
+from medsign.web.pages.viewer import viewer_for
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
 
@@ -54,6 +57,22 @@ def _appointments(
     status: int = 200,
 ) -> Response:
     now = rt.clock()
+    with rt.transaction(write=False) as session:
+        pending = has_holds(session, visit.account.id)
+    if pending:  # back from signing the consent: book what it holds, say what became of it
+        with rt.transaction() as session:
+            settle_account(session, visit.account.id, now=now)
+            notices = take_notices(session, visit.account.id)
+        booked = [n for n in notices if n.booked]
+        message = " ".join(
+            [message]
+            + [
+                t("booked_ok", lang, service=n.service, doctor=n.doctor, time=n.local_time)
+                for n in booked
+            ]
+        ).strip()
+        if len(booked) < len(notices):
+            error = f"{error} {t('hold_lost', lang)}".strip()
     with rt.transaction(write=False) as session:
         visits = visits_for(session, visit.account.id, now=now)
         slots = free_slots(session, visit.account.id, now=now)
@@ -92,7 +111,9 @@ def book(
     csrf: Annotated[str, Form(max_length=100)] = "",
     lang: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    """Book a free slot (409 on the page when someone took it first)."""
+    """Book a free slot (409 on the page when someone took it first or holds it). An
+    online visit without a signed consent holds the slot and shows the consent to sign;
+    its signature books the slot (medsign.schedule.consent_hold)."""
     rt = runtime(request)
     lang = form_lang(request, rt, lang)
     visit = checked_visit(request, rt, csrf)
@@ -102,14 +123,15 @@ def book(
         with rt.transaction() as session:
             patient = consent_gate(session, visit.account.id, slot_id)
             if patient is not None:
-                todo = consent_to_sign(
+                held = hold_for_consent(
                     session,
                     rt.keyring,
-                    patient.organization_id,
-                    patient,
+                    visit.account.id,
+                    slot_id,
                     (visit.account.channel, visit.account.contact),
                     lang=lang,
-                    ttl=timedelta(days=rt.settings.envelope_ttl_days),
+                    hold_for=timedelta(minutes=rt.settings.telemedicine_hold_minutes),
+                    consent_ttl=timedelta(days=rt.settings.envelope_ttl_days),
                     now=rt.clock(),
                 )
         if patient is not None:
@@ -119,8 +141,9 @@ def book(
                 lang,
                 visit=visit,
                 csrf=csrf_token(rt.keyring, visit),
-                sign_url=f"{todo.path}?lang={lang}",
-                provider=todo.provider_name,
+                sign_url=f"{held.consent.path}?lang={lang}",
+                provider=held.consent.provider_name,
+                held_until=held.until,
             )
         with rt.transaction() as session:
             appointment = book_slot(session, visit.account.id, slot_id, now=rt.clock())
@@ -307,6 +330,65 @@ def ask_for_records(
     return _records(request, rt, visit, lang, message=t("records_requested", lang, due=due))
 
 
+def _issued_copy(rt: Runtime, account_id: str, request_id: str) -> tuple[RecordRequest, str, bool]:
+    """The account's request, the SHA-256 of its issued copy ("" before it is issued) and
+    whether the clinic's seal is in it; NotFound for another account's request."""
+    with rt.transaction(write=False) as session:
+        found = own_request(session, account_id, request_id)
+        env = session.get(Envelope, found.envelope_id) if found.envelope_id else None
+        if env is None:
+            return found, "", False
+        return found, env.current_sha256, all(s.sealed_at is not None for s in env.signers)
+
+
+@router.get("/records/{request_id}", response_class=HTMLResponse)
+def issued_page(request: Request, request_id: str) -> Response:
+    """The issued copy in the document viewer, with its download (docs/viewer.md)."""
+    rt = runtime(request)
+    lang = form_lang(request, rt)
+    visit = visit_of(request, rt)
+    if visit is None:
+        return to_login(lang)
+    try:
+        found, sha256, sealed = _issued_copy(rt, visit.account.id, request_id)
+    except NotFound:
+        found, sha256, sealed = None, "", False
+    if found is None or not sha256:  # another account's request, or one not answered yet
+        return _records(request, rt, visit, lang, error=t("no_such_request", lang), status=404)
+    with rt.transaction(write=False) as session:
+        org = session.get(Organization, found.organization_id)
+        org_name = org.name if org else ""
+    base = f"/cabinet/records/{request_id}"
+    return cabinet_page(
+        request,
+        "cabinet_record.html",
+        lang,
+        visit=visit,
+        csrf=csrf_token(rt.keyring, visit),
+        item=found,
+        org_name=org_name,
+        # Only the sealed copy is shown: what "Download the sealed copy" gives.
+        viewer=viewer_for(rt, sha256, base=base, title=found.what, pdf_url=f"{base}/records.pdf")
+        if sealed
+        else None,
+        refresh=not sealed,
+    )
+
+
+@router.get("/records/{request_id}/pages/{name}", response_class=Response)
+def issued_page_image(request: Request, request_id: str, name: str) -> Response:
+    """A page of the sealed copy as an image, to the account that may download it;
+    anyone else (no session included), or a copy not sealed yet, gets a 404 problem."""
+    rt = runtime(request)
+    visit = visit_of(request, rt)
+    if visit is None:
+        raise NotFound("There is no such request in your cabinet.")
+    _, sha256, sealed = _issued_copy(rt, visit.account.id, request_id)
+    if not sealed:
+        raise NotFound("The copy is not issued and sealed yet; reload the page.")
+    return page_image_response(request, rt, sha256, name)
+
+
 @router.get("/records/{request_id}/records.pdf", response_class=Response)
 def issued_pdf(request: Request, request_id: str) -> Response:
     """The issued copy, with the clinic's seal (once the seal job has applied it)."""
@@ -318,14 +400,10 @@ def issued_pdf(request: Request, request_id: str) -> Response:
     deadline = time.monotonic() + SEAL_WAIT_SECONDS  # as the signed copy on the signing page
     while True:
         try:
-            with rt.transaction(write=False) as session:
-                found = own_request(session, visit.account.id, request_id)
-                env = session.get(Envelope, found.envelope_id) if found.envelope_id else None
-                sealed = env is not None and all(s.sealed_at is not None for s in env.signers)
-                sha256 = env.current_sha256 if env is not None else ""
+            _, sha256, sealed = _issued_copy(rt, visit.account.id, request_id)
         except NotFound:
             return _records(request, rt, visit, lang, error=t("no_such_request", lang), status=404)
-        if sealed or env is None or time.monotonic() > deadline:
+        if sealed or not sha256 or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     if not sealed:

@@ -2,8 +2,10 @@
 
 ``POST /s/{token}/idp`` ("Sign with <provider>") sends the browser to the provider with
 the login's ``state`` also kept in a cookie; ``GET /idp/callback/{provider_id}`` is
-where the provider sends it back. Every ending that signs nothing is a page that says
-why and what to do next, never a 500 (medsign.identity.login).
+where the provider sends it back, for every purpose: the login found by its state says
+whether it signs (here) or logs in to the cabinet (web/pages/cabinet_idp.py). Every
+ending that does not succeed is a page that says why and what to do next, never a 500
+(medsign.identity.trip).
 """
 
 from __future__ import annotations
@@ -16,17 +18,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from medsign.envelopes.signing import open_link
 from medsign.errors import DomainError, LinkExpired, LoginRejected, ProviderUnavailable
 from medsign.i18n import LANGS, t
-from medsign.identity.login import (
-    Claimed,
-    Ended,
-    claim_login,
-    fail_claimed,
-    fetch_identity,
-    finish_login,
-    start_login,
-)
+from medsign.identity.login import finish_login, start_login
+from medsign.identity.trip import Claimed, Ended, Purpose, claim, fail_claimed, fetch_identity
 from medsign.web.deps import runtime
 from medsign.web.idp_http import idp_http
+from medsign.web.pages import cabinet_idp
+from medsign.web.pages.idp_state import COOKIE, forget_state, keep_state
 from medsign.web.pages.render import page_lang, render
 from medsign.web.pages.signing import (
     _check_form,
@@ -36,9 +33,6 @@ from medsign.web.pages.signing import (
 )
 
 router = APIRouter(include_in_schema=False)
-COOKIE = "medsign_idp_state"
-COOKIE_PATH = "/idp/"
-COOKIE_SECONDS = 30 * 60  # the patient has half an hour at the provider
 
 
 @router.post("/s/{token}/idp")
@@ -69,22 +63,14 @@ def begin(
     except DomainError as exc:
         return _page_with_error(request, token, exc, lang)
     response = RedirectResponse(started.url, status_code=303)
-    # RFC 6749 §10.12: the state is bound to this browser. SameSite=Lax lets the
-    # provider's top-level redirect back carry it (RFC 6265bis §5.4.7).
-    response.set_cookie(
-        COOKIE,
-        started.state,
-        max_age=COOKIE_SECONDS,
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=rt.settings.public_url.startswith("https://"),
-    )
+    keep_state(response, rt, started.state)  # RFC 6749 §10.12: bound to this browser
     return response
 
 
-def _ended(request: Request, ended: Ended) -> HTMLResponse:
+def _ended(request: Request, ended: Ended) -> Response:
     """The page for a login that signed nothing (the status code of its error)."""
+    if ended.purpose != Purpose.SIGN:
+        return cabinet_idp.ended_page(request, ended)
     lang = ended.lang if ended.lang in LANGS else page_lang(request)
     error = ended.error
     if isinstance(error, ProviderUnavailable):
@@ -110,7 +96,7 @@ def _ended(request: Request, ended: Ended) -> HTMLResponse:
     if isinstance(error, ProviderUnavailable):  # RFC 9110 §10.2.3
         response.headers["Retry-After"] = str(error.retry_after)
     response.headers["Cache-Control"] = "no-store"
-    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    forget_state(response)
     return response
 
 
@@ -120,7 +106,7 @@ def callback(request: Request, provider_id: str) -> Response:
     rt = runtime(request)
     params = {k: v[:2000] for k, v in request.query_params.items()}
     with rt.transaction() as session:
-        claimed = claim_login(
+        claimed = claim(
             session,
             rt.keyring,
             provider_id,
@@ -131,6 +117,8 @@ def callback(request: Request, provider_id: str) -> Response:
         )
     if isinstance(claimed, Ended):
         return _ended(request, claimed)
+    if claimed.purpose != Purpose.SIGN:
+        return cabinet_idp.complete(request, claimed, params["code"])
     return _complete(request, claimed, params["code"])
 
 
@@ -140,7 +128,7 @@ def _complete(request: Request, claimed: Claimed, code: str) -> Response:
         identity = fetch_identity(idp_http(request), claimed, code, now=rt.clock())
     except (ProviderUnavailable, LoginRejected) as exc:
         with rt.transaction() as session:
-            fail_claimed(session, rt.keyring, claimed, exc, now=rt.clock())
+            fail_claimed(session, claimed, exc, now=rt.clock())
         return _ended(request, Ended(exc, claimed.link_token, claimed.lang))
     with rt.transaction() as session:
         result = finish_login(
@@ -149,5 +137,5 @@ def _complete(request: Request, claimed: Claimed, code: str) -> Response:
     if isinstance(result, Ended):
         return _ended(request, result)
     response = RedirectResponse(f"/s/{claimed.link_token}?lang={claimed.lang}", status_code=303)
-    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    forget_state(response)
     return response

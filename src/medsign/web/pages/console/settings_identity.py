@@ -1,7 +1,7 @@
 """Settings: the organization's identity providers (add, list with their redirect URI,
-disable), through :mod:`medsign.identity.service` as ``POST /api/v1/identity-providers``
-does. OpenID Connect providers only; ESIA's GOST certificates are registered over the
-API or ``medsign idp``."""
+disable, offer for cabinet login), through :mod:`medsign.identity.service` as
+``/api/v1/identity-providers`` does. OpenID Connect providers only; ESIA's GOST
+certificates are registered over the API or ``medsign idp``."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def _page(
                     "kind": p.kind,
                     "redirect_uri": service.redirect_uri(rt.settings.public_url, p.id),
                     "disabled": p.disabled_at is not None,
+                    "cabinet_login": p.cabinet_login,
                 }
                 for p in service.list_providers(session, actor.organization_id)
             ]
@@ -82,6 +83,7 @@ def add(
     claim_name: Annotated[str, Form(max_length=100)] = "",
     claim_birth_date: Annotated[str, Form(max_length=100)] = "",
     claim_national_id: Annotated[str, Form(max_length=100)] = "",
+    cabinet_login: Annotated[str, Form(max_length=10)] = "",
     csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """Register a provider: its discovery document is fetched first (outside the
@@ -109,6 +111,7 @@ def add(
                 "client_secret": client_secret or None,
                 "scopes": scopes.split(),
                 "claims": claims,
+                "cabinet_login": cabinet_login == "on",
             },
         )
         found["body"] = body
@@ -135,6 +138,36 @@ def add(
         lambda _id: RedirectResponse(HERE, status_code=303),
         lambda status, message: _page(request, status_code=status, error=message, typed=typed),
         before=discover,
+        org_only=True,
+    )
+
+
+@router.post("/{provider_id}/cabinet")
+def cabinet(
+    request: Request,
+    provider_id: str,
+    cabinet_login: Annotated[str, Form(max_length=10)] = "",
+    csrf: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Offer a provider for logging in to the patient cabinet, or stop (the checkbox)."""
+    rt = runtime(request)
+
+    def work(session: Session, actor: Actor) -> None:
+        service.set_cabinet_login(
+            session,
+            actor.organization_id,
+            provider_id,
+            cabinet_login == "on",
+            now=rt.clock(),
+            actor=actor.audit_name,
+        )
+
+    return settings_form(
+        request,
+        csrf,
+        work,
+        lambda _none: RedirectResponse(HERE, status_code=303),
+        lambda status, message: _page(request, status_code=status, error=message),
         org_only=True,
     )
 

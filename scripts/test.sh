@@ -30,13 +30,27 @@ if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
 else
   step "pytest (SQLite only: nothing answers on 127.0.0.1:5432)"
 fi
+# Two runs: everything that may share the machine on every core (pytest-xdist,
+# MEDSIGN_TEST_WORKERS=0 runs it in one process), then the tests marked `serial`
+# (they restart PostgreSQL) alone. Exit code 5 means "no tests": a failure only when
+# neither run found any (a filter such as `-k notify` may leave one of them empty).
+WORKERS=${MEDSIGN_TEST_WORKERS:-auto}
 set +e
-"$BIN/python" -m pytest "$@"
-pytest_status=$?
+"$BIN/python" -m pytest -n "$WORKERS" -m "not serial" "$@"
+parallel_status=$?
+step "pytest: the tests that run alone"
+"$BIN/python" -m pytest -m serial "$@"
+serial_status=$?
 set -e
-if [[ $pytest_status -eq 5 ]]; then
+if [[ $parallel_status -eq 5 && $serial_status -eq 5 ]]; then
   echo "pytest collected no tests: that is a failure" >&2
   pytest_status=1
+elif [[ $parallel_status -ne 0 && $parallel_status -ne 5 ]]; then
+  pytest_status=$parallel_status
+elif [[ $serial_status -ne 0 && $serial_status -ne 5 ]]; then
+  pytest_status=$serial_status
+else
+  pytest_status=0
 fi
 
 if [[ $status -ne 0 ]]; then

@@ -48,6 +48,7 @@ from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.serial,  # restarts PostgreSQL under every other test's feet
     pytest.mark.skipif(postgres_url() is None, reason="the fault run needs PostgreSQL"),
 ]
 

@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -14,18 +11,16 @@ from fastapi.testclient import TestClient
 from medsign.runtime import Runtime
 from medsign.settings import Settings
 from medsign.web.app import create_app
+from tests.support.cli import CliResult, run_cli
 from tests.support.console import csrf_of
 
-MEDSIGN = [sys.executable, "-m", "medsign.cli.main"]
 
-
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MEDSIGN, *args], env=env, capture_output=True, text=True, timeout=120)
+def _run(env: dict[str, str], *args: str) -> CliResult:
+    return run_cli(env, *args)
 
 
 def test_staff_create_prints_a_password_that_logs_in(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSIGN_")}
-    env["MEDSIGN_DATA_DIR"] = str(tmp_path / "data")
+    env = {"MEDSIGN_DATA_DIR": str(tmp_path / "data")}
     org = _run(env, "org", "create", "--name", "Clinic")
     assert org.returncode == 0, org.stderr
     org_id = json.loads(org.stdout)["organization_id"]

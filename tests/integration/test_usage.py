@@ -6,9 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from medsign.runtime import Runtime
 from medsign.usage.service import set_limits
 from tests.integration.test_branches import branch_token, new_branch
 from tests.support.api import create_envelope, new_org, patient, upload
+from tests.support.cli import CliResult, run_cli
 from tests.support.clock import FrozenClock
 from tests.support.pages import latest_code, path_of, press_sign, request_code
 from tests.support.sms_gateway import SmsGateway
@@ -247,17 +245,10 @@ def test_plan_limits_refuse_new_envelopes(client: TestClient, rt: Runtime) -> No
 
 
 def test_org_limits_command(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSIGN_")}
-    env["MEDSIGN_DATA_DIR"] = str(tmp_path / "data")
+    env = {"MEDSIGN_DATA_DIR": str(tmp_path / "data")}
 
-    def medsign(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "medsign.cli.main", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    def medsign(*args: str) -> CliResult:
+        return run_cli(env, *args)
 
     created = json.loads(medsign("org", "create", "--name", "Clinic").stdout)
     org = created["organization_id"]

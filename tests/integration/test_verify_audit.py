@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +14,20 @@ from medsign.audit.models import AuditEvent
 from medsign.runtime import Runtime
 from tests.support.api import create_envelope, new_org, patient, upload
 from tests.support.audit import write_legacy_chain
-
-MEDSIGN = [sys.executable, "-m", "medsign.cli.main"]
+from tests.support.cli import CliResult, run_cli
 
 
 def _run(
     rt: Runtime, tmp_path: Path, database_url: str, *args: str, secret: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSIGN_")}
+) -> CliResult:
     assert rt.settings.secret_key is not None
-    env.update(
-        {
-            "MEDSIGN_DATA_DIR": str(tmp_path / "cli-data"),
-            "MEDSIGN_DATABASE_URL": database_url,
-            "MEDSIGN_SECRET_KEY": secret or rt.settings.secret_key.get_secret_value(),
-            "MEDSIGN_PUBLIC_URL": rt.settings.public_url,
-        }
-    )
-    return subprocess.run([*MEDSIGN, *args], env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        "MEDSIGN_DATA_DIR": str(tmp_path / "cli-data"),
+        "MEDSIGN_DATABASE_URL": database_url,
+        "MEDSIGN_SECRET_KEY": secret or rt.settings.secret_key.get_secret_value(),
+        "MEDSIGN_PUBLIC_URL": rt.settings.public_url,
+    }
+    return run_cli(env, *args)
 
 
 def _lines(out: str) -> list[dict[str, Any]]:

@@ -17,12 +17,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from medsign.branding.models import Branding
-from medsign.cabinet.models import CabinetAccount, CabinetIdentity, CabinetSession
+from medsign.cabinet.models import CabinetAccount, CabinetSession
 from medsign.runtime import Runtime
 from medsign.settings import Settings
 from medsign.web.app import create_app
 from tests.support.api import new_org
-from tests.support.cabinet import hidden, log_in
+from tests.support.cabinet import (
+    account_contacts,
+    hidden,
+    linked_identities,
+    log_in,
+    press,
+)
 from tests.support.clock import FrozenClock
 from tests.support.idp_flow import at_provider, audited, register
 from tests.support.oidc_peer import OidcPeer
@@ -54,37 +60,15 @@ def provider(client: TestClient, rt: Runtime, peer: OidcPeer) -> dict[str, Any]:
     return {**created, "headers": headers}
 
 
-def _press(client: TestClient | httpx.Client, page_path: str, label: str) -> str:
-    """Press the button named ``label`` on ``page_path``; where the browser is sent."""
-    page = client.get(page_path)
-    assert page.status_code == 200, page.text
-    forms = re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', page.text, re.S)
-    action = next(a for a, body in forms if f">{label}<" in body)
-    res = client.post(action, data=form_fields(page.text))
-    assert res.status_code == 303, res.text
-    return str(res.headers["location"])
-
-
 def idp_login(client: TestClient, peer: OidcPeer, account: str) -> Any:
     """ "Log in with Test ID" as ``account`` at the provider; the callback's response."""
     peer.account = account
-    return client.get(at_provider(_press(client, "/cabinet?lang=en", "Log in with Test ID")))
+    return client.get(at_provider(press(client, "/cabinet?lang=en", "Log in with Test ID")))
 
 
 def _link(client: TestClient, peer: OidcPeer, account: str) -> Any:
     peer.account = account
-    return client.get(at_provider(_press(client, "/cabinet/devices?lang=en", "Link Test ID")))
-
-
-def _accounts(rt: Runtime) -> list[str]:
-    with rt.transaction() as session:
-        return list(session.scalars(select(CabinetAccount.contact)))
-
-
-def _identities(rt: Runtime) -> list[tuple[str, str, str]]:
-    with rt.transaction() as session:
-        rows = session.scalars(select(CabinetIdentity)).all()
-        return [(r.account_id, r.issuer, r.subject) for r in rows]
+    return client.get(at_provider(press(client, "/cabinet/devices?lang=en", "Link Test ID")))
 
 
 def _fresh(client: TestClient) -> TestClient:
@@ -101,8 +85,8 @@ def test_verified_email_logs_in_creates_the_account_and_links(
     assert "medsign_cabinet=" in cookie and "HttpOnly" in cookie and "Path=/cabinet" in cookie
     home = client.get("/cabinet?lang=en")
     assert "Logged in as" in home.text and ">Attach code<" in home.text
-    assert _accounts(rt) == ["Anna@example.org"]
-    ((account_id, issuer, subject),) = _identities(rt)
+    assert account_contacts(rt) == ["Anna@example.org"]
+    ((account_id, issuer, subject),) = linked_identities(rt)
     assert (issuer, subject) == (peer.issuer, "sub-anna")
     with rt.transaction() as session:
         stored = session.scalars(select(CabinetSession)).one()
@@ -113,7 +97,7 @@ def test_verified_email_logs_in_creates_the_account_and_links(
     # Another device: the linked identity now decides, the same account.
     again = idp_login(_fresh(client), peer, "anna")
     assert again.status_code == 303
-    assert _accounts(rt) == ["Anna@example.org"]
+    assert account_contacts(rt) == ["Anna@example.org"]
     assert [e["by"] for e in audited(rt, "cabinet.idp_login")] == ["contact", "identity"]
     started = audited(rt, "cabinet.idp_started")
     assert len(started) == 2 and started[0]["purpose"] == "cabinet_login"
@@ -130,8 +114,8 @@ def test_verified_phone_opens_the_account_of_the_code_login(
         code_account = session.scalars(select(CabinetAccount.id)).one()
     browser = _fresh(client)
     assert idp_login(browser, peer, "pavel").status_code == 303
-    assert _accounts(rt) == [PHONE]
-    assert _identities(rt)[0][0] == code_account
+    assert account_contacts(rt) == [PHONE]
+    assert linked_identities(rt)[0][0] == code_account
     devices = client.get("/cabinet/devices?lang=en").text  # the code device sees both
     assert "Logged in with a code" in devices and "Logged in with Test ID" in devices
     # "Log out everywhere" ends the IdP session too.
@@ -156,14 +140,14 @@ def test_no_verified_contact_is_a_clear_page(
     heading: str,
 ) -> None:
     peer.account = "unverified"
-    location = _press(client, f"/cabinet?lang={lang}", _button(lang))
+    location = press(client, f"/cabinet?lang={lang}", _button(lang))
     res = client.get(at_provider(location))
     assert res.status_code == 403, res.text
     assert heading in res.text and "Test ID" in res.text
     assert f'href="/cabinet?lang={lang}"' in res.text
     if lang == "en":
         assert "Log in once with a code" in res.text and "“Devices”" in res.text
-    assert _accounts(rt) == [] and _identities(rt) == []
+    assert account_contacts(rt) == [] and linked_identities(rt) == []
     with rt.transaction() as session:
         assert session.scalar(select(func.count()).select_from(CabinetSession)) == 0
     assert [e["reason"] for e in audited(rt, "cabinet.idp_failed")] == ["no-verified-contact"]
@@ -177,7 +161,7 @@ def test_replayed_foreign_and_cancelled_answers_log_nobody_in(
     client: TestClient, rt: Runtime, peer: OidcPeer, provider: dict[str, Any]
 ) -> None:
     peer.account = "anna"
-    back = at_provider(_press(client, "/cabinet?lang=en", "Log in with Test ID"))
+    back = at_provider(press(client, "/cabinet?lang=en", "Log in with Test ID"))
     # Another browser brings the answer: it has no state cookie for it.
     stranger = _fresh(client).get(back)
     assert stranger.status_code == 403 and "does not belong" in stranger.text
@@ -203,7 +187,7 @@ def test_link_login_and_unlink(
     res = _link(client, peer, "maria")  # maria's provider tells no contact at all
     assert res.status_code == 200 and "Test ID is linked" in res.text, res.text
     assert peer.last_authorize["prompt"] == "login" and peer.last_authorize["max_age"] == "0"
-    (linked,) = _identities(rt)
+    (linked,) = linked_identities(rt)
     assert linked[2] == "sub-maria"
     assert "<h1>Test ID was already linked</h1>" in _link(client, peer, "maria").text
     browser = _fresh(client)
@@ -214,7 +198,7 @@ def test_link_login_and_unlink(
     assert unlink is not None
     done = client.post(unlink.group(1), data=form_fields(page.text))
     assert done.status_code == 200 and "Test ID no longer logs you in" in done.text
-    assert _identities(rt) == []
+    assert linked_identities(rt) == []
     assert idp_login(_fresh(client), peer, "maria").status_code == 403
     # Unlinking another account's identity (or twice) is a clear 404, nothing else.
     again = client.post(unlink.group(1), data=form_fields(page.text))
@@ -234,14 +218,14 @@ def test_an_identity_linked_elsewhere_and_a_link_after_logout_are_refused(
     log_in(other, rt, "+79995556677")
     taken = _link(other, peer, "maria")
     assert taken.status_code == 409 and "This login belongs to another cabinet" in taken.text
-    assert len(_identities(rt)) == 1
+    assert len(linked_identities(rt)) == 1
     # A link started, then every session ended (a lost phone): the link does not land.
     peer.account = "other"
-    back = at_provider(_press(other, "/cabinet/devices?lang=en", "Link Test ID"))
+    back = at_provider(press(other, "/cabinet/devices?lang=en", "Link Test ID"))
     other.post("/cabinet/devices/end-all", data=hidden(other, "/cabinet/devices?lang=en"))
     late = other.get(back)
     assert late.status_code == 403 and "no longer logged in" in late.text
-    assert len(_identities(rt)) == 1
+    assert len(linked_identities(rt)) == 1
     reasons = sorted(e["reason"] for e in audited(rt, "cabinet.idp_failed"))
     assert reasons == ["identity-taken", "session-ended"]
 
@@ -262,7 +246,7 @@ def test_two_accounts_racing_for_one_identity_get_one_link(
             code = latest_code(rt, contact)
             res = browser.post("/cabinet/login", data={**fields, "contact": contact, "code": code})
             assert res.status_code == 303, res.text
-            backs.append(at_provider(_press(browser, "/cabinet/devices?lang=en", "Link Test ID")))
+            backs.append(at_provider(press(browser, "/cabinet/devices?lang=en", "Link Test ID")))
         go = threading.Barrier(n)
         answers: list[int] = []
 
@@ -280,7 +264,7 @@ def test_two_accounts_racing_for_one_identity_get_one_link(
         for browser in browsers:
             browser.close()
     assert sorted(answers) == [200] + [409] * (n - 1), answers
-    assert len(_identities(rt)) == 1
+    assert len(linked_identities(rt)) == 1
 
 
 def test_which_providers_each_host_offers(

@@ -1,20 +1,30 @@
-"""``medsign idp add|list``: identity providers registered from the command line, with
-the same checks as the API (discovery for OpenID Connect, the GOST pair for ESIA)."""
+"""``medsign idp add|list|update``: identity providers registered from the command line,
+with the same checks as the API (discovery for OpenID Connect, the GOST pair for ESIA),
+and offered for cabinet login (``--cabinet-login``; in-process through ``main(argv)``)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from medsign.cli.main import main
 from medsign.identity import gost
+from medsign.runtime import Runtime
+from medsign.settings import Settings
 from tests.integration.test_cli import MEDSIGN, _env
+from tests.support.api import new_org
+from tests.support.idp_flow import audited
 from tests.support.oidc_peer import OidcPeer
+
+Cli = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
@@ -91,3 +101,154 @@ def test_idp_add_and_list(tmp_path: Path, oidc: OidcPeer) -> None:
         assert res.returncode == 2, (args, res.stdout, res.stderr)
         assert message in res.stderr and res.stdout == "", (args, res.stderr)
     assert len(json.loads(_run(env, "idp", "list", "--org", org).stdout)["items"]) == 2
+
+
+@pytest.fixture
+def cli(
+    settings: Settings,
+    rt: Runtime,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Cli:
+    """``medsign ...`` in this process, on the test's database and deployment secret:
+    (exit code, stdout, stderr); a usage error's ``SystemExit`` is its exit code."""
+    assert settings.secret_key is not None and rt
+    for name, value in {
+        "MEDSIGN_DATA_DIR": str(tmp_path / "cli-data"),
+        "MEDSIGN_DATABASE_URL": settings.resolved_database_url,
+        "MEDSIGN_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "MEDSIGN_PUBLIC_URL": "https://ms.example",
+        "MEDSIGN_IDP_ALLOW_HTTP": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+def _add(cli: Cli, org: str, oidc: OidcPeer, secret: Path, *extra: str) -> tuple[int, str, str]:
+    return cli(
+        "idp", "add", "--org", org, "--name", "Test ID", "--issuer", oidc.issuer,
+        "--client-id", oidc.client_id, "--client-secret-file", str(secret), *extra,
+    )  # fmt: skip
+
+
+def _flags(client: TestClient, headers: dict[str, str]) -> dict[str, bool]:
+    items = client.get("/api/v1/identity-providers", headers=headers).json()["items"]
+    return {i["id"]: i["cabinet_login"] for i in items}
+
+
+def test_cabinet_login_at_add_and_update(
+    cli: Cli, client: TestClient, rt: Runtime, oidc: OidcPeer, tmp_path: Path
+) -> None:
+    org, headers = new_org(rt)
+    secret = tmp_path / "secret.txt"
+    secret.write_text(oidc.client_secret)
+    assert ">Log in with Test ID<" not in client.get("/cabinet?lang=en").text
+    ids = {}
+    for given, offered in (
+        (["--cabinet-login"], True),
+        (["--cabinet-login", "No"], False),
+        ([], False),
+    ):
+        code, out, err = _add(cli, org, oidc, secret, *given)
+        assert code == 0, err
+        ids[json.loads(out)["id"]] = offered
+    assert _flags(client, headers) == ids
+    # The cabinet offers the marked one: a patient sees its button.
+    assert ">Log in with Test ID<" in client.get("/cabinet?lang=en").text
+    first, second, _third = ids
+    code, out, err = cli("idp", "update", "--org", org, "--id", second, "--cabinet-login", "yes")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert (shown["id"], shown["cabinet_login"]) == (second, True)
+    assert shown["redirect_uri"] == f"https://ms.example/idp/callback/{second}"
+    assert oidc.client_secret not in out
+    code, out, err = cli("idp", "update", "--org", org, "--id", first, "--cabinet-login", "off")
+    assert code == 0 and json.loads(out)["cabinet_login"] is False, err
+    # Setting what is already set changes nothing and records nothing.
+    assert cli("idp", "update", "--org", org, "--id", first, "--cabinet-login", "0")[0] == 0
+    assert _flags(client, headers) == {first: False, second: True, _third: False}
+    changes = [
+        (e["provider_id"], e["cabinet_login"]) for e in audited(rt, "identity_provider.updated")
+    ]
+    assert changes == [(second, True), (first, False)]
+
+
+def test_bad_cabinet_login_values_are_refused(
+    cli: Cli, client: TestClient, rt: Runtime, oidc: OidcPeer, tmp_path: Path
+) -> None:
+    org, headers = new_org(rt)
+    other_org, other_headers = new_org(rt, "Clinic Two")
+    secret = tmp_path / "secret.txt"
+    secret.write_text(oidc.client_secret)
+    code, out, err = _add(cli, org, oidc, secret)
+    assert code == 0, err
+    provider = json.loads(out)["id"]
+    update = ["idp", "update", "--org", org, "--id", provider]
+    refused = [
+        (["--cabinet-login", "maybe"], "argument --cabinet-login: expected yes or no, not 'maybe'"),
+        (["--cabinet-login", "2"], "expected yes or no, not '2'"),
+        ([], "nothing to change: give --cabinet-login yes|no"),
+    ]
+    for extra, message in refused:
+        code, out, err = cli(*update, *extra)
+        assert (code, out) == (2, ""), (extra, err)
+        assert message in err, (extra, err)
+    code, out, err = _add(cli, org, oidc, secret, "--cabinet-login=perhaps")
+    assert (code, out) == (2, "") and "expected yes or no, not 'perhaps'" in err
+    others = [
+        (["idp", "update", "--org", org, "--id", "no-such-provider", "--cabinet-login", "yes"],
+         "No identity provider no-such-provider in this organization"),
+        (["idp", "update", "--org", other_org, "--id", provider, "--cabinet-login", "yes"],
+         f"No identity provider {provider} in this organization"),
+        (["idp", "update", "--org", "no-such-org", "--id", provider, "--cabinet-login", "yes"],
+         "no organization no-such-org"),
+    ]  # fmt: skip
+    for argv, message in others:
+        code, out, err = cli(*argv)
+        assert (code, out) == (2, "") and message in err, (argv, err)
+    # Nothing was added or changed by any refusal.
+    assert _flags(client, headers) == {provider: False}
+    assert _flags(client, other_headers) == {}
+    assert audited(rt, "identity_provider.updated") == []
+
+
+def test_parallel_updates_change_once(
+    cli: Cli, client: TestClient, rt: Runtime, oidc: OidcPeer, tmp_path: Path
+) -> None:
+    """Operators (or scripts) setting the mark at once: every run succeeds, the flag is
+    set, and the change is recorded once."""
+    org, headers = new_org(rt)
+    secret = tmp_path / "secret.txt"
+    secret.write_text(oidc.client_secret)
+    code, out, err = _add(cli, org, oidc, secret)
+    assert code == 0, err
+    provider = json.loads(out)["id"]
+    n = 4
+    go = threading.Barrier(n)
+    codes: list[int] = []
+
+    argv = ["idp", "update", "--org", org, "--id", provider, "--cabinet-login", "yes"]
+
+    def update() -> None:
+        go.wait()
+        codes.append(main(argv))
+
+    threads = [threading.Thread(target=update) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert codes == [0] * n
+    assert _flags(client, headers) == {provider: True}
+    assert len(audited(rt, "identity_provider.updated")) == 1

@@ -7,10 +7,12 @@ import re
 from datetime import date
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import select
 
+from medsign.cabinet.models import CabinetAccount, CabinetIdentity
 from medsign.notify.models import DevMessage
 from medsign.runtime import Runtime
 from tests.support.pages import form_fields, latest_code
@@ -81,3 +83,27 @@ def nine_digits(text: str) -> str | None:
     """The 9-digit attach code in a message, if any."""
     match = re.search(r"(?<!\d)(\d{9})(?!\d)", text)
     return match.group(1) if match else None
+
+
+def press(client: TestClient | httpx.Client, page_path: str, label: str) -> str:
+    """Press the button named ``label`` on ``page_path``; where the browser is sent."""
+    page = client.get(page_path)
+    assert page.status_code == 200, page.text
+    forms = re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', page.text, re.S)
+    action = next(a for a, body in forms if f">{label}<" in body)
+    res = client.post(action, data=form_fields(page.text))
+    assert res.status_code == 303, res.text
+    return str(res.headers["location"])
+
+
+def account_contacts(rt: Runtime) -> list[str]:
+    """The contact of every cabinet account."""
+    with rt.transaction() as session:
+        return list(session.scalars(select(CabinetAccount.contact)))
+
+
+def linked_identities(rt: Runtime) -> list[tuple[str, str, str]]:
+    """Every linked identity as (account id, issuer, subject)."""
+    with rt.transaction() as session:
+        rows = session.scalars(select(CabinetIdentity)).all()
+        return [(r.account_id, r.issuer, r.subject) for r in rows]

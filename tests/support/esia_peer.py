@@ -10,11 +10,24 @@ is refused: the authorization endpoint sends the browser back with an error, the
 endpoint answers 400. ID tokens are JWTs signed with the peer's own GOST key; a test can
 ask for one expired, tampered with, signed by another key, or with another ``alg``.
 ``/rs/prns/{oid}`` serves the person. Times come from the test's clock.
+
+``/rs/prns/{oid}/ctts`` serves the person's contacts as ESIA's REST API does: a
+collection ``{"stateFacts": ["hasSize"], "size", "eTag", "elements"}`` whose elements
+are the URLs ``/rs/prns/{oid}/ctts/{id}`` of each contact, or the contacts themselves
+with ``?embed=(elements)``; a contact is ``{"stateFacts": ["Identifiable"], "id",
+"type", "vrfStu", "value", "eTag"}`` (``type`` MBT mobile, PHN home phone, EML email,
+CEM work email; ``vrfStu`` VERIFIED or NOT_VERIFIED; a contact being confirmed also
+carries ``verifyingValue`` and ``vrfValStu``), mobiles written ``+7(999)1234567``.
+The shapes follow ESIA's published examples as client libraries replay them (e.g. the
+eigenmethod ``esia-connector`` tests). Like ESIA, the peer releases only what the
+login's scopes cover: MBT with ``mobile``, EML with ``email``, any contact with
+``contacts``; it serves them only to an access token issued for that oid.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import secrets
@@ -41,6 +54,10 @@ PERSONS: dict[str, dict[str, Any]] = {
         "birthDate": "12.04.1990",
         "snils": "112-233-445 95",
         "trusted": True,
+        "contacts": [
+            {"id": 14338940, "type": "MBT", "vrfStu": "VERIFIED", "value": "+7(912)3456789"},
+            {"id": 14216773, "type": "EML", "vrfStu": "VERIFIED", "value": "maria@example.org"},
+        ],
     },
     "other": {
         "oid": "1000300001",
@@ -50,6 +67,22 @@ PERSONS: dict[str, dict[str, Any]] = {
         "birthDate": "30.01.1985",
         "snils": "998-877-665 44",
         "trusted": True,
+        # Nothing a cabinet may trust: a mobile and an email still being confirmed, and
+        # verified contacts of the types that do not name a person (home phone, work email).
+        "contacts": [
+            {
+                "id": 14432744,
+                "type": "MBT",
+                "vrfStu": "NOT_VERIFIED",
+                "value": "+7(913)0000001",
+                "verifyingValue": "+7(913)0000001",
+                "vrfValStu": "VERIFYING",
+                "isCfmCodeExpired": False,
+            },
+            {"id": 14432745, "type": "EML", "vrfStu": "NOT_VERIFIED", "value": "ivan@example.org"},
+            {"id": 14432746, "type": "PHN", "vrfStu": "VERIFIED", "value": "+7(495)1234567"},
+            {"id": 14432747, "type": "CEM", "vrfStu": "VERIFIED", "value": "ivan@clinic.example"},
+        ],
     },
     "unconfirmed": {
         "oid": "1000300002",
@@ -60,7 +93,17 @@ PERSONS: dict[str, dict[str, Any]] = {
         "trusted": False,
     },
 }
+# Which contact types a scope releases (ESIA grants access to personal data per scope).
+_RELEASED_BY = {"mobile": {"MBT"}, "email": {"EML"}, "contacts": {"MBT", "PHN", "EML", "CEM"}}
 _STAMP = re.compile(r"^\d{4}\.\d{2}\.\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}$")
+
+
+_DENIED = (401, {"code": "ESIA-005011", "message": "access denied"})
+
+
+def _etag(body: dict[str, Any]) -> str:
+    """An entity tag like ESIA's (40 upper-case hex digits)."""
+    return hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest().upper()  # noqa: S324
 
 
 def _b64url(data: bytes) -> str:
@@ -87,7 +130,8 @@ class EsiaPeer(LoopbackPeer):
         self.refuse_token_signature = False  # the token endpoint refuses the secret
         self.codes: dict[str, dict[str, Any]] = {}
         self.used_codes: set[str] = set()
-        self.access: dict[str, str] = {}  # access token -> oid
+        self.access: dict[str, tuple[str, list[str]]] = {}  # access token -> (oid, scopes)
+        self.rest_paths: list[str] = []  # the REST resources asked for, with their query
         self.last_authorize: dict[str, str] = {}
         self.verified: list[str] = []  # the endpoints whose client signature checked out
         self.refused: list[str] = []  # why requests were refused
@@ -178,7 +222,7 @@ class EsiaPeer(LoopbackPeer):
             return 400, {"error": "invalid_grant"}
         access = secrets.token_urlsafe(16)
         oid = str(PERSONS[grant["account"]]["oid"])
-        self.access[access] = oid
+        self.access[access] = (oid, str(grant.get("scope", "")).split())
         return 200, {
             "access_token": access,
             "id_token": self._id_token(grant, oid),
@@ -213,12 +257,62 @@ class EsiaPeer(LoopbackPeer):
             body = _b64url(json.dumps(claims).encode())
         return f"{head}.{body}.{_b64url(signature)}"
 
+    def _record(self, oid: str, auth: str) -> tuple[dict[str, Any] | None, list[str]]:
+        """The person behind ``oid`` and the login's scopes, if ``auth`` was issued for it."""
+        oid_scopes = self.access.get(auth.removeprefix("Bearer "))
+        if oid_scopes is None or oid_scopes[0] != oid:
+            return None, []
+        return next(p for p in PERSONS.values() if p["oid"] == oid), oid_scopes[1]
+
     def person(self, oid: str, auth: str) -> tuple[int, dict[str, Any]]:
         """``/rs/prns/{oid}``: only with an access token issued for that oid."""
-        if self.access.get(auth.removeprefix("Bearer ")) != oid:
-            return 401, {"code": "ESIA-005011", "message": "access denied"}
-        record = next(p for p in PERSONS.values() if p["oid"] == oid)
-        return 200, {k: v for k, v in record.items() if k != "oid"}
+        record, _ = self._record(oid, auth)
+        if record is None:
+            return _DENIED
+        return 200, {k: v for k, v in record.items() if k not in ("oid", "contacts")}
+
+    def _released(self, oid: str, auth: str) -> list[dict[str, Any]] | None:
+        record, scopes = self._record(oid, auth)
+        if record is None:
+            return None
+        types: set[str] = set().union(*(_RELEASED_BY.get(s, set()) for s in scopes))
+        return [
+            {"stateFacts": ["Identifiable"], **c, "eTag": _etag(c)}
+            for c in record.get("contacts", [])
+            if c["type"] in types
+        ]
+
+    def contacts(self, oid: str, auth: str, embed: bool) -> tuple[int, dict[str, Any]]:
+        """``/rs/prns/{oid}/ctts``: the collection; the contacts themselves with
+        ``?embed=(elements)``, else their URLs."""
+        released = self._released(oid, auth)
+        if released is None:
+            return _DENIED
+        elements: list[Any] = (
+            released if embed else [f"{self.url}/rs/prns/{oid}/ctts/{c['id']}" for c in released]
+        )
+        body = {"stateFacts": ["hasSize"], "size": len(elements), "elements": elements}
+        return 200, {**body, "eTag": _etag(body)}
+
+    def contact(self, oid: str, contact_id: str, auth: str) -> tuple[int, dict[str, Any]]:
+        """``/rs/prns/{oid}/ctts/{id}``: one contact the login may see."""
+        released = self._released(oid, auth)
+        if released is None:
+            return _DENIED
+        found = [c for c in released if str(c["id"]) == contact_id]
+        return (200, found[0]) if found else (404, {"code": "ESIA-005002", "message": "not found"})
+
+    def rest(self, path: str, query: dict[str, str], auth: str) -> tuple[int, dict[str, Any]]:
+        """Route ``/rs/prns/...``."""
+        self.rest_paths.append(path + (f"?embed={query['embed']}" if "embed" in query else ""))
+        parts = path.removeprefix("/rs/prns/").split("/")
+        if len(parts) == 1:
+            return self.person(parts[0], auth)
+        if len(parts) == 2 and parts[1] == "ctts":
+            return self.contacts(parts[0], auth, query.get("embed") == "(elements)")
+        if len(parts) == 3 and parts[1] == "ctts":
+            return self.contact(parts[0], parts[2], auth)
+        return 404, {"code": "ESIA-005002", "message": "not found"}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         peer = self
@@ -236,8 +330,7 @@ class EsiaPeer(LoopbackPeer):
                 if parts.path == "/aas/oauth2/v2/ac":
                     self._send(302, None, peer.authorize(query))
                 elif parts.path.startswith("/rs/prns/"):
-                    oid = parts.path.removeprefix("/rs/prns/")
-                    self._send(*peer.person(oid, self.headers.get("Authorization", "")))
+                    self._send(*peer.rest(parts.path, query, self.headers.get("Authorization", "")))
                 else:
                     self._send(404, {"error": "not_found"})
 

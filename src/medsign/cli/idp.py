@@ -1,9 +1,11 @@
-"""``medsign idp add|list``: an organization's identity providers from the command line
-(the same checks and storage as ``POST /api/v1/identity-providers``).
+"""``medsign idp add|list|update``: an organization's identity providers from the command
+line (the same checks and storage as ``/api/v1/identity-providers``).
 
 Secrets and keys are read from files the operator names, never from the command line
 (where ``ps`` and shell history would show them). ``add`` prints ``{"id",
-"redirect_uri"}``; ``list`` prints one JSON object with ``items``.
+"redirect_uri"}``; ``list`` prints one JSON object with ``items``; ``update`` (what
+``PATCH`` may change: whether the patient cabinet offers the provider for logging in)
+prints the provider as ``list`` shows it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,18 @@ def _read(path: str | None, what: str) -> str | None:
         raise _Refused(f"cannot read {what} from {path}: {exc}") from None
 
 
+_YES = ("yes", "true", "on", "1")
+_NO = ("no", "false", "off", "0")
+
+
+def yes_no(value: str) -> bool:
+    """An argparse type: yes/true/on/1 or no/false/off/0, any case; else a usage error."""
+    word = value.strip().lower()
+    if word in _YES or word in _NO:
+        return word in _YES
+    raise argparse.ArgumentTypeError(f"expected yes or no, not {value!r}")
+
+
 def _claims(pairs: list[str]) -> dict[str, str]:
     claims: dict[str, str] = {}
     for pair in pairs:
@@ -54,6 +68,7 @@ def provider_body(args: argparse.Namespace) -> ProviderIn:
         "issuer": args.issuer,
         "client_id": args.client_id,
         "client_secret": _read(args.client_secret_file, "the client secret"),
+        "cabinet_login": args.cabinet_login,
     }
     if args.scopes:
         body["scopes"] = args.scopes
@@ -133,6 +148,32 @@ def cmd_idp_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_idp_update(args: argparse.Namespace) -> int:
+    """Change what ``PATCH /api/v1/identity-providers/{id}`` may change; print the
+    provider (an unknown provider, or another organization's, exits 2)."""
+    from medsign.cli.main import _settings
+    from medsign.runtime import Runtime
+
+    if args.cabinet_login is None:
+        print("medsign: nothing to change: give --cabinet-login yes|no", file=sys.stderr)
+        return 2
+    s = _settings()
+    rt = Runtime.build(s)
+    try:
+        with rt.transaction() as session:
+            if session.get(Organization, args.org) is None:
+                print(f"medsign: no organization {args.org}", file=sys.stderr)
+                return 2
+            provider = service.set_cabinet_login(
+                session, args.org, args.id, args.cabinet_login, now=rt.clock(), actor="cli"
+            )
+            out = service.provider_out(provider, s.public_url).model_dump(mode="json")
+    finally:
+        rt.close()
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
 def add_idp_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``medsign idp ...``."""
     idp = sub.add_parser("idp", help="identity providers of an organization")
@@ -155,7 +196,26 @@ def add_idp_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     add.add_argument("--esia-cert", help="ESIA: the system's GOST certificate (PEM file)")
     add.add_argument("--esia-key", help="ESIA: its private key (PEM file)")
     add.add_argument("--esia-provider-cert", help="ESIA: ESIA's certificate (PEM file)")
+    add.add_argument(
+        "--cabinet-login",
+        nargs="?",
+        const=True,
+        default=False,
+        type=yes_no,
+        metavar="yes|no",
+        help="offer it for logging in to the patient cabinet (alone: yes; default: no)",
+    )
     add.set_defaults(func=cmd_idp_add)
     listing = idp_sub.add_parser("list", help="list an organization's providers")
     listing.add_argument("--org", required=True, help="organization id")
     listing.set_defaults(func=cmd_idp_list)
+    update = idp_sub.add_parser("update", help="change a provider's settings")
+    update.add_argument("--org", required=True, help="organization id")
+    update.add_argument("--id", required=True, help="the provider's id")
+    update.add_argument(
+        "--cabinet-login",
+        type=yes_no,
+        metavar="yes|no",
+        help="offer it for logging in to the patient cabinet, or stop offering it",
+    )
+    update.set_defaults(func=cmd_idp_update)

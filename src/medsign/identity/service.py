@@ -142,9 +142,13 @@ def register_provider(
     return provider
 
 
-def get_provider(session: Session, organization_id: str, provider_id: str) -> IdentityProvider:
-    """The organization's provider, or NotFound (another organization's is not found)."""
-    provider = session.get(IdentityProvider, provider_id)
+def get_provider(
+    session: Session, organization_id: str, provider_id: str, *, lock: bool = False
+) -> IdentityProvider:
+    """The organization's provider, or NotFound (another organization's is not found);
+    ``lock``: its row locked until the transaction ends (a change decided on what it
+    reads, so two at once do not both decide it)."""
+    provider = session.get(IdentityProvider, provider_id, with_for_update=lock or None)
     if provider is None or provider.organization_id != organization_id:
         raise NotFound(f"No identity provider {provider_id} in this organization.")
     return provider
@@ -205,8 +209,9 @@ def set_cabinet_login(
     now: datetime,
     actor: str = "api",
 ) -> IdentityProvider:
-    """Offer a provider for cabinet login, or stop offering it (audited when it changes)."""
-    provider = get_provider(session, organization_id, provider_id)
+    """Offer a provider for cabinet login, or stop offering it (audited when it changes,
+    once however many ask at the same moment)."""
+    provider = get_provider(session, organization_id, provider_id, lock=True)
     if provider.cabinet_login != enabled:
         provider.cabinet_login = enabled
         record(
@@ -224,7 +229,7 @@ def disable_provider(
     session: Session, organization_id: str, provider_id: str, *, now: datetime, actor: str = "api"
 ) -> IdentityProvider:
     """Stop offering a provider; logins under way through it fail cleanly."""
-    provider = get_provider(session, organization_id, provider_id)
+    provider = get_provider(session, organization_id, provider_id, lock=True)
     if provider.disabled_at is None:
         provider.disabled_at = now
         record(

@@ -54,6 +54,7 @@ from medsign.web.pages import (
     brand,
     cabinet_idp,
     cabinet_push,
+    cabinet_session,
     cabinet_visits,
     clinician_app,
     dev_outbox,
@@ -141,6 +142,7 @@ def create_app(
         )
 
     problems.install(app)
+    cabinet_session.install(app)  # a cabinet page without a session: to the login page
     openapi.install(app)  # problem responses, bearer auth (web/openapi.py)
     for module in (
         health,

@@ -38,7 +38,6 @@ from medsign.cabinet.models import CabinetSettings
 from medsign.cabinet.service import (
     Visit,
     csrf_token,
-    current_visit,
     end_all_sessions,
     end_session,
     live_sessions,
@@ -50,7 +49,7 @@ from medsign.documents.models import Document
 from medsign.documents.service import Upload, intake_limits, prepare_document
 from medsign.envelopes.signing import Client, LinkState, signer_view
 from medsign.errors import DomainError, InvalidInput, NotFound, TooManyRequests
-from medsign.i18n import LANGS, t
+from medsign.i18n import t
 from medsign.identity.models import IdentityProvider
 from medsign.identity.service import cabinet_providers
 from medsign.notify.subscriptions import CABINET, Holder, endpoints_of
@@ -63,14 +62,24 @@ from medsign.web.csp import csp_allowing_form_target
 from medsign.web.deps import runtime
 from medsign.web.page_images import page_image_response
 from medsign.web.pages.brand import brand_for
+from medsign.web.pages.cabinet_session import (
+    SESSION_COOKIE,
+    CabinetForm,
+    CabinetVisit,
+    PageVisit,
+    checked_visit,
+    form_lang,
+    session_idle,
+    to_login,
+    visit_of,
+)
 from medsign.web.pages.cookies import same_secret, secure_cookies
-from medsign.web.pages.render import page_lang, render
+from medsign.web.pages.render import render
 from medsign.web.pages.signing import SEAL_WAIT_SECONDS
 from medsign.web.pages.viewer import viewer_for
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
 
-SESSION_COOKIE = "medsign_cabinet"
 FORM_COOKIE = "medsign_cabinet_form"  # the double-submit token of the login forms
 _buckets_lock = threading.Lock()
 
@@ -83,15 +92,6 @@ def client_of(request: Request) -> Client:
     return Client(
         request.client.host if request.client else None, request.headers.get("user-agent")
     )
-
-
-def form_lang(request: Request, rt: Runtime, posted: str = "") -> str:
-    """The language a form posted, else the page's (``?lang=``, the browser, the default)."""
-    return posted if posted in LANGS else page_lang(request, rt.settings.default_lang)
-
-
-def _idle(rt: Runtime) -> timedelta:
-    return timedelta(days=rt.settings.cabinet_session_days)
 
 
 def cabinet_page(
@@ -134,24 +134,6 @@ def limit_address(request: Request, name: str, quota: int) -> None:
             f"{max(1, decision.retry_after // 60)} min.",
             retry_after=decision.retry_after,
         )
-
-
-def visit_of(request: Request, rt: Runtime) -> Visit | None:
-    """The cabinet session of this request's cookie, or None (log in again)."""
-    # Read-mostly: the session's last visit is written at most every few minutes.
-    with rt.transaction(write=False) as session:
-        return current_visit(
-            session,
-            rt.keyring,
-            request.cookies.get(SESSION_COOKIE),
-            idle=_idle(rt),
-            now=rt.clock(),
-        )
-
-
-def to_login(lang: str) -> RedirectResponse:
-    """Back to the cabinet's login page, in ``lang``."""
-    return RedirectResponse(f"/cabinet?lang={lang}", status_code=303)
 
 
 # -- login ----------------------------------------------------------------------------
@@ -232,7 +214,7 @@ def set_session_cookie(response: Response, rt: Runtime, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=int(_idle(rt).total_seconds()),
+        max_age=int(session_idle(rt).total_seconds()),
         httponly=True,
         secure=secure_cookies(rt),
         samesite="lax",
@@ -250,7 +232,7 @@ def home(request: Request) -> Response:
     if visit is None:
         notice = t("logged_out", lang) if request.query_params.get("out") == "1" else ""
         return login_page(request, rt, lang, notice=notice)
-    return _home(request, rt, visit, lang)
+    return _home(request, CabinetVisit(rt, lang, visit))
 
 
 @router.post("/code")
@@ -328,14 +310,6 @@ def _logged_out(lang: str) -> RedirectResponse:
     return response
 
 
-def checked_visit(request: Request, rt: Runtime, csrf: str) -> Visit | None:
-    """The visit of a form post whose token matches its session (None: log in again)."""
-    visit = visit_of(request, rt)
-    if visit is None or not same_secret(csrf, csrf_token(rt.keyring, visit)):
-        return None
-    return visit
-
-
 @router.post("/logout")
 def logout(
     request: Request,
@@ -356,15 +330,9 @@ def logout(
 
 
 def _home(
-    request: Request,
-    rt: Runtime,
-    visit: Visit,
-    lang: str,
-    *,
-    message: str = "",
-    error: str = "",
-    status: int = 200,
+    request: Request, cab: CabinetVisit, *, message: str = "", error: str = "", status: int = 200
 ) -> Response:
+    rt, lang, visit = cab
     now = rt.clock()
     with rt.transaction(write=False) as session:
         agreements = pending_agreements(session, visit)
@@ -394,16 +362,11 @@ def _home(
 @router.post("/attach")
 def attach_clinic(
     request: Request,
+    form: CabinetForm,
     code: Annotated[str, Form(max_length=40)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    lang: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """Attach to the clinic whose card the code was issued for."""
-    rt = runtime(request)
-    lang = form_lang(request, rt, lang)
-    visit = checked_visit(request, rt, csrf)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = cab = form.checked()
     try:
         limit_address(
             request, "cabinet_attach_bucket", 3 * rt.settings.cabinet_attach_failures_per_ip
@@ -420,53 +383,31 @@ def attach_clinic(
                 cabinet_url=rt.cabinet_url(),
             )
     except DomainError as exc:
-        response = _home(request, rt, visit, lang, error=exc.detail, status=exc.status)
+        response = _home(request, cab, error=exc.detail, status=exc.status)
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
     if outcome.error is not None:
-        return _home(
-            request, rt, visit, lang, error=outcome.error.detail, status=outcome.error.status
-        )
-    return _home(
-        request, rt, visit, lang, message=t("attached_to", lang, org=outcome.organization_name)
-    )
+        return _home(request, cab, error=outcome.error.detail, status=outcome.error.status)
+    return _home(request, cab, message=t("attached_to", lang, org=outcome.organization_name))
 
 
 @router.post("/links/{link_id}/detach")
-def detach_clinic(
-    request: Request,
-    link_id: str,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    lang: Annotated[str, Form(max_length=5)] = "",
-) -> Response:
+def detach_clinic(request: Request, link_id: str, form: CabinetForm) -> Response:
     """The patient detaches from a clinic."""
-    rt = runtime(request)
-    lang = form_lang(request, rt, lang)
-    visit = checked_visit(request, rt, csrf)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = cab = form.checked()
     try:
         with rt.transaction() as session:
             name = detach_by_patient(session, visit.account.id, link_id, now=rt.clock())
     except DomainError as exc:
-        return _home(request, rt, visit, lang, error=exc.detail, status=exc.status)
-    return _home(request, rt, visit, lang, message=t("detached_from", lang, org=name))
+        return _home(request, cab, error=exc.detail, status=exc.status)
+    return _home(request, cab, message=t("detached_from", lang, org=name))
 
 
 @router.post("/agreements/{organization_id}/accept")
-def accept(
-    request: Request,
-    organization_id: str,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    lang: Annotated[str, Form(max_length=5)] = "",
-) -> Response:
+def accept(request: Request, organization_id: str, form: CabinetForm) -> Response:
     """Accept a clinic's user agreement (a signed envelope of kind user_agreement)."""
-    rt = runtime(request)
-    lang = form_lang(request, rt, lang)
-    visit = checked_visit(request, rt, csrf)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = cab = form.checked()
     try:
         with rt.transaction() as session:
             env = accept_agreement(
@@ -481,8 +422,8 @@ def accept(
             )
             org_name = signer_view(session, env.signers[0], env, rt.clock()).organization_name
     except DomainError as exc:
-        return _home(request, rt, visit, lang, error=exc.detail, status=exc.status)
-    return _home(request, rt, visit, lang, message=t("accepted", lang, org=org_name))
+        return _home(request, cab, error=exc.detail, status=exc.status)
+    return _home(request, cab, message=t("accepted", lang, org=org_name))
 
 
 def _agreement(
@@ -508,13 +449,9 @@ def _agreement(
 
 
 @router.get("/agreements/{organization_id}", response_class=HTMLResponse)
-def agreement_page(request: Request, organization_id: str) -> Response:
+def agreement_page(request: Request, organization_id: str, cab: PageVisit) -> Response:
     """The clinic's user agreement in the document viewer, with "Accept" while it waits."""
-    rt = runtime(request)
-    lang = form_lang(request, rt)
-    visit = visit_of(request, rt)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = cab
     found = _agreement(rt, visit, organization_id)
     if found is None:
         return _not_found(request, rt)
@@ -536,12 +473,9 @@ def agreement_page(request: Request, organization_id: str) -> Response:
 
 
 @router.get("/agreements/{organization_id}/agreement.pdf", response_class=Response)
-def agreement_pdf(request: Request, organization_id: str) -> Response:
+def agreement_pdf(request: Request, organization_id: str, cab: PageVisit) -> Response:
     """The clinic's user agreement, to read before pressing "Accept"."""
-    rt = runtime(request)
-    visit = visit_of(request, rt)
-    if visit is None:
-        return to_login(form_lang(request, rt))
+    rt, _lang, visit = cab
     found = _agreement(rt, visit, organization_id)
     if found is None:
         return _not_found(request, rt)
@@ -576,26 +510,15 @@ def _not_found(request: Request, rt: Runtime) -> Response:
 
 
 @router.get("/documents/{signer_id}", response_class=HTMLResponse)
-def document_page(request: Request, signer_id: str) -> Response:
+def document_page(request: Request, signer_id: str, cab: PageVisit) -> Response:
     """One document: read it (PDF), sign it, or get the signed copy and evidence."""
-    rt = runtime(request)
-    lang = form_lang(request, rt)
-    visit = visit_of(request, rt)
-    if visit is None:
-        return to_login(lang)
-    return _document(request, rt, visit, signer_id, lang)
+    return _document(request, cab, signer_id)
 
 
 def _document(
-    request: Request,
-    rt: Runtime,
-    visit: Visit,
-    signer_id: str,
-    lang: str,
-    *,
-    error: str = "",
-    status: int = 200,
+    request: Request, cab: CabinetVisit, signer_id: str, *, error: str = "", status: int = 200
 ) -> Response:
+    rt, lang, visit = cab
     try:
         with rt.transaction(write=False) as session:
             signer = own_signer(session, visit.account, signer_id)
@@ -636,16 +559,11 @@ def _document(
 def sign(
     request: Request,
     signer_id: str,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    form: CabinetForm,
     shown_sha256: Annotated[str, Form(max_length=64)] = "",
-    lang: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """Sign with method ``cabinet`` (the logged-in patient's simple signature)."""
-    rt = runtime(request)
-    lang = form_lang(request, rt, lang)
-    visit = checked_visit(request, rt, csrf)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = cab = form.checked()
     try:
         with rt.transaction() as session:
             sign_document(
@@ -658,17 +576,14 @@ def sign(
                 now=rt.clock(),
             )
     except DomainError as exc:
-        return _document(request, rt, visit, signer_id, lang, error=exc.detail, status=exc.status)
+        return _document(request, cab, signer_id, error=exc.detail, status=exc.status)
     return RedirectResponse(f"/cabinet/documents/{signer_id}?lang={lang}", status_code=303)
 
 
-def _own_pdf(request: Request, signer_id: str, *, signed: bool) -> Response:
+def _own_pdf(request: Request, cab: CabinetVisit, signer_id: str, *, signed: bool) -> Response:
     """The document, or (``signed``) the copy with the patient's signature, waiting
     briefly while the seal job applies it (as the signing page does)."""
-    rt = runtime(request)
-    visit = visit_of(request, rt)
-    if visit is None:
-        return to_login(form_lang(request, rt))
+    rt, lang, visit = cab
     deadline = time.monotonic() + SEAL_WAIT_SECONDS
     while True:
         try:
@@ -681,7 +596,6 @@ def _own_pdf(request: Request, signer_id: str, *, signed: bool) -> Response:
         if not signed or sealed:
             break
         if time.monotonic() > deadline:
-            lang = form_lang(request, rt)
             return cabinet_page(
                 request,
                 "message.html",
@@ -697,15 +611,15 @@ def _own_pdf(request: Request, signer_id: str, *, signed: bool) -> Response:
 
 
 @router.get("/documents/{signer_id}/document.pdf", response_class=Response)
-def document_pdf(request: Request, signer_id: str) -> Response:
+def document_pdf(request: Request, signer_id: str, cab: PageVisit) -> Response:
     """The PDF as it stands now (what the patient reads and signs)."""
-    return _own_pdf(request, signer_id, signed=False)
+    return _own_pdf(request, cab, signer_id, signed=False)
 
 
 @router.get("/documents/{signer_id}/signed.pdf", response_class=Response)
-def signed_pdf(request: Request, signer_id: str) -> Response:
+def signed_pdf(request: Request, signer_id: str, cab: PageVisit) -> Response:
     """The PDF with the patient's signature in it."""
-    return _own_pdf(request, signer_id, signed=True)
+    return _own_pdf(request, cab, signer_id, signed=True)
 
 
 @router.get("/documents/{signer_id}/pages/{name}", response_class=Response)
@@ -723,12 +637,9 @@ def document_page_image(request: Request, signer_id: str, name: str) -> Response
 
 
 @router.get("/documents/{signer_id}/evidence.json", response_class=Response)
-def evidence(request: Request, signer_id: str) -> Response:
+def evidence(request: Request, signer_id: str, cab: PageVisit) -> Response:
     """The patient's own signature evidence (who, how, what, where, the consent text)."""
-    rt = runtime(request)
-    visit = visit_of(request, rt)
-    if visit is None:
-        return to_login(form_lang(request, rt))
+    rt, _lang, visit = cab
     try:
         with rt.transaction(write=False) as session:
             signer = own_signer(session, visit.account, signer_id)
@@ -751,15 +662,9 @@ def evidence(request: Request, signer_id: str) -> Response:
 
 
 def _files(
-    request: Request,
-    rt: Runtime,
-    visit: Visit,
-    lang: str,
-    *,
-    message: str = "",
-    error: str = "",
-    status: int = 200,
+    request: Request, cab: CabinetVisit, *, message: str = "", error: str = "", status: int = 200
 ) -> Response:
+    rt, lang, visit = cab
     with rt.transaction(write=False) as session:
         clinics = live_links(session, visit.account.id)
         shared = shared_files(session, visit.account.id)
@@ -778,31 +683,21 @@ def _files(
 
 
 @router.get("/files", response_class=HTMLResponse)
-def files_page(request: Request) -> Response:
+def files_page(request: Request, cab: PageVisit) -> Response:
     """The "Documents" section: share a file with a clinic; what was shared."""
-    rt = runtime(request)
-    lang = form_lang(request, rt)
-    visit = visit_of(request, rt)
-    if visit is None:
-        return to_login(lang)
-    return _files(request, rt, visit, lang)
+    return _files(request, cab)
 
 
 @router.post("/files")
 def share(
     request: Request,
+    form: CabinetForm,
     file: Annotated[UploadFile, File()],
     clinic: Annotated[str, Form(max_length=64)] = "",
     title: Annotated[str, Form(max_length=200)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    lang: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """Share a file with an attached clinic (intake limits apply)."""
-    rt = runtime(request)
-    lang = form_lang(request, rt, lang)
-    visit = checked_visit(request, rt, csrf)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = cab = form.checked()
     try:
         data = file.file.read(rt.settings.max_upload_bytes + 1)
         prepared = prepare_document(
@@ -816,8 +711,8 @@ def share(
             org = session.get(Organization, shared.organization_id)
             org_name = org.name if org else ""
     except DomainError as exc:
-        return _files(request, rt, visit, lang, error=exc.detail, status=exc.status)
-    return _files(request, rt, visit, lang, message=t("shared_with", lang, org=org_name))
+        return _files(request, cab, error=exc.detail, status=exc.status)
+    return _files(request, cab, message=t("shared_with", lang, org=org_name))
 
 
 # -- devices --------------------------------------------------------------------------
@@ -828,28 +723,17 @@ def _when(value: datetime) -> str:
 
 
 @router.get("/devices", response_class=HTMLResponse)
-def devices(request: Request) -> Response:
+def devices(request: Request, cab: PageVisit) -> Response:
     """The devices logged in, each with "Log out", and "Log out everywhere"."""
-    rt = runtime(request)
-    lang = form_lang(request, rt)
-    visit = visit_of(request, rt)
-    if visit is None:
-        return to_login(lang)
-    return devices_page(request, rt, visit, lang)
+    return devices_page(request, cab)
 
 
 def devices_page(
-    request: Request,
-    rt: Runtime,
-    visit: Visit,
-    lang: str,
-    *,
-    message: str = "",
-    error: str = "",
-    status: int = 200,
+    request: Request, cab: CabinetVisit, *, message: str = "", error: str = "", status: int = 200
 ) -> Response:
     """The devices page: sessions with how each logged in, the linked identity
     providers (each with "Unlink") and the providers that may be linked."""
+    rt, lang, visit = cab
     offered = offered_providers(request, rt)
     with rt.transaction(write=False) as session:
         sessions = live_sessions(session, visit.account.id)
@@ -882,18 +766,9 @@ def devices_page(
 
 
 @router.post("/devices/{session_id}/end")
-def end_device(
-    request: Request,
-    session_id: str,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    lang: Annotated[str, Form(max_length=5)] = "",
-) -> Response:
+def end_device(session_id: str, form: CabinetForm) -> Response:
     """Log one device out."""
-    rt = runtime(request)
-    lang = form_lang(request, rt, lang)
-    visit = checked_visit(request, rt, csrf)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = form.checked()
     with rt.transaction() as session:
         end_session(session, visit.account.id, session_id, now=rt.clock())
     if session_id == visit.session.id:
@@ -902,17 +777,9 @@ def end_device(
 
 
 @router.post("/devices/end-all")
-def end_all(
-    request: Request,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    lang: Annotated[str, Form(max_length=5)] = "",
-) -> Response:
+def end_all(form: CabinetForm) -> Response:
     """ "Log out everywhere": every device of the account, this one included."""
-    rt = runtime(request)
-    lang = form_lang(request, rt, lang)
-    visit = checked_visit(request, rt, csrf)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = form.checked()
     with rt.transaction() as session:
         end_all_sessions(session, visit.account.id, now=rt.clock())
     return _logged_out(lang)

@@ -25,16 +25,14 @@ from medsign.web.idp_http import idp_http
 from medsign.web.pages.cabinet import (
     cabinet_page,
     check_form_cookie,
-    checked_visit,
     client_of,
     devices_page,
-    form_lang,
     host_organization,
     limit_address,
     login_page,
     set_session_cookie,
-    to_login,
 )
+from medsign.web.pages.cabinet_session import CabinetForm, form_lang, to_login
 from medsign.web.pages.idp_state import forget_state, keep_state
 from medsign.web.pages.render import page_lang
 
@@ -84,44 +82,26 @@ def begin_login(
 
 
 @router.post("/identities/link/{provider_id}")
-def begin_link(
-    request: Request,
-    provider_id: str,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    lang: Annotated[str, Form(max_length=5)] = "",
-) -> Response:
+def begin_link(request: Request, provider_id: str, form: CabinetForm) -> Response:
     """ "Link <provider>": a fresh login there, then the identity logs in here too."""
-    rt = runtime(request)
-    lang = form_lang(request, rt, lang)
-    visit = checked_visit(request, rt, csrf)
-    if visit is None:
-        return to_login(lang)
+    cab = form.checked()
     try:
-        return _go(request, visit, provider_id, lang)
+        return _go(request, cab.visit, provider_id, cab.lang)
     except DomainError as exc:
-        return devices_page(request, rt, visit, lang, error=exc.detail, status=exc.status)
+        return devices_page(request, cab, error=exc.detail, status=exc.status)
 
 
 @router.post("/identities/{identity_id}/unlink")
-def unlink_identity(
-    request: Request,
-    identity_id: str,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    lang: Annotated[str, Form(max_length=5)] = "",
-) -> Response:
+def unlink_identity(request: Request, identity_id: str, form: CabinetForm) -> Response:
     """ "Unlink": that provider's login no longer opens this cabinet."""
-    rt = runtime(request)
-    lang = form_lang(request, rt, lang)
-    visit = checked_visit(request, rt, csrf)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = cab = form.checked()
     try:
         with rt.transaction() as session:
             name = unlink(session, visit.account.id, identity_id, now=rt.clock())
     except DomainError as exc:
-        return devices_page(request, rt, visit, lang, error=exc.detail, status=exc.status)
+        return devices_page(request, cab, error=exc.detail, status=exc.status)
     message = t("cabinet_idp_unlinked", lang, provider=name)
-    return devices_page(request, rt, visit, lang, message=message)
+    return devices_page(request, cab, message=message)
 
 
 def complete(request: Request, claimed: Claimed, code: str) -> Response:

@@ -20,7 +20,7 @@ from medsign.notify.schemas import PushKeys
 from medsign.notify.subscriptions import CABINET, Holder
 from medsign.runtime import Runtime
 from medsign.web.deps import runtime
-from medsign.web.pages.cabinet import visit_of
+from medsign.web.pages.cabinet_session import visit_of
 from medsign.web.pages.cookies import same_secret
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)

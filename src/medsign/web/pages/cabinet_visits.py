@@ -17,7 +17,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from medsign.cabinet.attach import live_links
-from medsign.cabinet.service import Visit, csrf_token
+from medsign.cabinet.service import csrf_token
 from medsign.domain.local_time import format_local, zone
 from medsign.envelopes.models import Envelope
 from medsign.errors import DomainError, InvalidInput, NotFound
@@ -39,7 +39,8 @@ from medsign.schedule.service import (
 from medsign.web.api.documents import pdf_response
 from medsign.web.deps import runtime
 from medsign.web.page_images import page_image_response
-from medsign.web.pages.cabinet import cabinet_page, checked_visit, form_lang, to_login, visit_of
+from medsign.web.pages.cabinet import cabinet_page
+from medsign.web.pages.cabinet_session import CabinetForm, CabinetVisit, PageVisit, visit_of
 from medsign.web.pages.signing import SEAL_WAIT_SECONDS
 from medsign.web.pages.viewer import viewer_for
 
@@ -47,15 +48,9 @@ router = APIRouter(prefix="/cabinet", include_in_schema=False)
 
 
 def _appointments(
-    request: Request,
-    rt: Runtime,
-    visit: Visit,
-    lang: str,
-    *,
-    message: str = "",
-    error: str = "",
-    status: int = 200,
+    request: Request, cab: CabinetVisit, *, message: str = "", error: str = "", status: int = 200
 ) -> Response:
+    rt, lang, visit = cab
     now = rt.clock()
     with rt.transaction(write=False) as session:
         pending = has_holds(session, visit.account.id)
@@ -93,32 +88,18 @@ def _appointments(
 
 
 @router.get("/appointments", response_class=HTMLResponse)
-def appointments_page(request: Request) -> Response:
+def appointments_page(request: Request, cab: PageVisit) -> Response:
     """The patient's appointments and the free times to book."""
-    rt = runtime(request)
-    lang = form_lang(request, rt)
-    visit = visit_of(request, rt)
-    if visit is None:
-        return to_login(lang)
     done = request.query_params.get("cancelled") == "1"
-    return _appointments(request, rt, visit, lang, message=t("cancelled_ok", lang) if done else "")
+    return _appointments(request, cab, message=t("cancelled_ok", cab.lang) if done else "")
 
 
 @router.post("/slots/{slot_id}/book")
-def book(
-    request: Request,
-    slot_id: str,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    lang: Annotated[str, Form(max_length=5)] = "",
-) -> Response:
+def book(request: Request, slot_id: str, form: CabinetForm) -> Response:
     """Book a free slot (409 on the page when someone took it first or holds it). An
     online visit without a signed consent holds the slot and shows the consent to sign;
     its signature books the slot (medsign.schedule.consent_hold)."""
-    rt = runtime(request)
-    lang = form_lang(request, rt, lang)
-    visit = checked_visit(request, rt, csrf)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = cab = form.checked()
     try:
         with rt.transaction() as session:
             patient = consent_gate(session, visit.account.id, slot_id)
@@ -157,21 +138,20 @@ def book(
                 time=format_local(appointment.starts_at, zone(org.time_zone)),
             )
     except DomainError as exc:
-        return _appointments(request, rt, visit, lang, error=exc.detail, status=exc.status)
-    return _appointments(request, rt, visit, lang, message=text)
+        return _appointments(request, cab, error=exc.detail, status=exc.status)
+    return _appointments(request, cab, message=text)
 
 
 def _cancel_form(
     request: Request,
-    rt: Runtime,
-    visit: Visit,
+    cab: CabinetVisit,
     appointment_id: str,
-    lang: str,
     *,
     reason: str = "",
     error: str = "",
     status: int = 200,
 ) -> Response:
+    rt, lang, visit = cab
     now = rt.clock()
     with rt.transaction(write=False) as session:
         views = [
@@ -180,9 +160,7 @@ def _cancel_form(
     if not views:
         return _appointments(
             request,
-            rt,
-            visit,
-            lang,
+            cab,
             error=NotFound("There is no such appointment in your cabinet.").detail,
             status=404,
         )
@@ -201,45 +179,28 @@ def _cancel_form(
 
 
 @router.get("/appointments/{appointment_id}/cancel", response_class=HTMLResponse)
-def cancel_page(request: Request, appointment_id: str) -> Response:
+def cancel_page(request: Request, appointment_id: str, cab: PageVisit) -> Response:
     """Asks for the "Reason" before cancelling."""
-    rt = runtime(request)
-    lang = form_lang(request, rt)
-    visit = visit_of(request, rt)
-    if visit is None:
-        return to_login(lang)
-    return _cancel_form(request, rt, visit, appointment_id, lang)
+    return _cancel_form(request, cab, appointment_id)
 
 
 @router.post("/appointments/{appointment_id}/cancel")
 def cancel(
     request: Request,
     appointment_id: str,
+    form: CabinetForm,
     reason: Annotated[str, Form(max_length=1000)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    lang: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """Cancel with the reason typed; the MIS gets ``appointment.cancelled``."""
-    rt = runtime(request)
-    lang = form_lang(request, rt, lang)
-    visit = checked_visit(request, rt, csrf)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = cab = form.checked()
     try:
         with rt.transaction() as session:
             cancel_visit(session, visit.account.id, appointment_id, reason, now=rt.clock())
     except DomainError as exc:
         if isinstance(exc, NotFound):
-            return _appointments(request, rt, visit, lang, error=exc.detail, status=404)
+            return _appointments(request, cab, error=exc.detail, status=404)
         return _cancel_form(
-            request,
-            rt,
-            visit,
-            appointment_id,
-            lang,
-            reason=reason,
-            error=exc.detail,
-            status=exc.status,
+            request, cab, appointment_id, reason=reason, error=exc.detail, status=exc.status
         )
     return RedirectResponse(f"/cabinet/appointments?lang={lang}&cancelled=1", status_code=303)
 
@@ -248,15 +209,9 @@ def cancel(
 
 
 def _records(
-    request: Request,
-    rt: Runtime,
-    visit: Visit,
-    lang: str,
-    *,
-    message: str = "",
-    error: str = "",
-    status: int = 200,
+    request: Request, cab: CabinetVisit, *, message: str = "", error: str = "", status: int = 200
 ) -> Response:
+    rt, lang, visit = cab
     with rt.transaction(write=False) as session:
         clinics = live_links(session, visit.account.id)
         requests = requests_of(session, visit.account.id)
@@ -276,14 +231,9 @@ def _records(
 
 
 @router.get("/records", response_class=HTMLResponse)
-def records_page(request: Request) -> Response:
+def records_page(request: Request, cab: PageVisit) -> Response:
     """Ask a clinic for copies of records; the requests and the issued copies."""
-    rt = runtime(request)
-    lang = form_lang(request, rt)
-    visit = visit_of(request, rt)
-    if visit is None:
-        return to_login(lang)
-    return _records(request, rt, visit, lang)
+    return _records(request, cab)
 
 
 def _day(value: str, field: str) -> date | None:
@@ -298,20 +248,15 @@ def _day(value: str, field: str) -> date | None:
 @router.post("/records")
 def ask_for_records(
     request: Request,
+    form: CabinetForm,
     clinic: Annotated[str, Form(max_length=64)] = "",
     what: Annotated[str, Form(max_length=2000)] = "",
     period_from: Annotated[str, Form(max_length=20)] = "",
     period_to: Annotated[str, Form(max_length=20)] = "",
     delivery: Annotated[str, Form(max_length=20)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    lang: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """The patient's request; the clinic sees it with its deadline."""
-    rt = runtime(request)
-    lang = form_lang(request, rt, lang)
-    visit = checked_visit(request, rt, csrf)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = cab = form.checked()
     try:
         with rt.transaction() as session:
             asked = request_records(
@@ -326,8 +271,8 @@ def ask_for_records(
             )
             due = asked.due_at.date().isoformat()
     except DomainError as exc:
-        return _records(request, rt, visit, lang, error=exc.detail, status=exc.status)
-    return _records(request, rt, visit, lang, message=t("records_requested", lang, due=due))
+        return _records(request, cab, error=exc.detail, status=exc.status)
+    return _records(request, cab, message=t("records_requested", lang, due=due))
 
 
 def _issued_copy(rt: Runtime, account_id: str, request_id: str) -> tuple[RecordRequest, str, bool]:
@@ -342,19 +287,15 @@ def _issued_copy(rt: Runtime, account_id: str, request_id: str) -> tuple[RecordR
 
 
 @router.get("/records/{request_id}", response_class=HTMLResponse)
-def issued_page(request: Request, request_id: str) -> Response:
+def issued_page(request: Request, request_id: str, cab: PageVisit) -> Response:
     """The issued copy in the document viewer, with its download (docs/viewer.md)."""
-    rt = runtime(request)
-    lang = form_lang(request, rt)
-    visit = visit_of(request, rt)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = cab
     try:
         found, sha256, sealed = _issued_copy(rt, visit.account.id, request_id)
     except NotFound:
         found, sha256, sealed = None, "", False
     if found is None or not sha256:  # another account's request, or one not answered yet
-        return _records(request, rt, visit, lang, error=t("no_such_request", lang), status=404)
+        return _records(request, cab, error=t("no_such_request", lang), status=404)
     with rt.transaction(write=False) as session:
         org = session.get(Organization, found.organization_id)
         org_name = org.name if org else ""
@@ -390,19 +331,15 @@ def issued_page_image(request: Request, request_id: str, name: str) -> Response:
 
 
 @router.get("/records/{request_id}/records.pdf", response_class=Response)
-def issued_pdf(request: Request, request_id: str) -> Response:
+def issued_pdf(request: Request, request_id: str, cab: PageVisit) -> Response:
     """The issued copy, with the clinic's seal (once the seal job has applied it)."""
-    rt = runtime(request)
-    lang = form_lang(request, rt)
-    visit = visit_of(request, rt)
-    if visit is None:
-        return to_login(lang)
+    rt, lang, visit = cab
     deadline = time.monotonic() + SEAL_WAIT_SECONDS  # as the signed copy on the signing page
     while True:
         try:
             _, sha256, sealed = _issued_copy(rt, visit.account.id, request_id)
         except NotFound:
-            return _records(request, rt, visit, lang, error=t("no_such_request", lang), status=404)
+            return _records(request, cab, error=t("no_such_request", lang), status=404)
         if sealed or not sha256 or time.monotonic() > deadline:
             break
         time.sleep(0.2)

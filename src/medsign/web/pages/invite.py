@@ -20,7 +20,8 @@ from medsign.invites.service import complete_invite, consent_text, open_invite
 from medsign.organizations.models import Organization
 from medsign.runtime import Runtime
 from medsign.web.deps import runtime
-from medsign.web.pages.cabinet import cabinet_page, form_lang
+from medsign.web.pages.cabinet import cabinet_page
+from medsign.web.pages.cabinet_session import form_lang
 from medsign.web.pages.cookies import same_secret, secure_cookies
 
 router = APIRouter(prefix="/invite", include_in_schema=False)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,12 +19,22 @@ from medsign.cli.main import main
 from medsign.identity import gost
 from medsign.runtime import Runtime
 from medsign.settings import Settings
-from tests.integration.test_cli import MEDSIGN, _env
+from tests.integration.test_cli import _env
 from tests.support.api import new_org
+from tests.support.cli import CliResult, run_cli, settings_only
 from tests.support.idp_flow import audited
 from tests.support.oidc_peer import OidcPeer
 
-Cli = Callable[..., tuple[int, str, str]]
+
+@dataclass(frozen=True)
+class Cli:
+    """``medsign ...`` in this process with ``env``'s settings: (exit code, stdout, stderr)."""
+
+    env: dict[str, str]
+
+    def __call__(self, *argv: str) -> tuple[int, str, str]:
+        res = run_cli(self.env, *argv)
+        return res.returncode, res.stdout, res.stderr
 
 
 @pytest.fixture
@@ -34,8 +44,8 @@ def oidc() -> Iterator[OidcPeer]:
         yield provider
 
 
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MEDSIGN, *args], env=env, capture_output=True, text=True, timeout=60)
+def _run(env: dict[str, str], *args: str) -> CliResult:
+    return run_cli(env, *args)
 
 
 def test_idp_add_and_list(tmp_path: Path, oidc: OidcPeer) -> None:
@@ -104,35 +114,18 @@ def test_idp_add_and_list(tmp_path: Path, oidc: OidcPeer) -> None:
 
 
 @pytest.fixture
-def cli(
-    settings: Settings,
-    rt: Runtime,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Cli:
-    """``medsign ...`` in this process, on the test's database and deployment secret:
-    (exit code, stdout, stderr); a usage error's ``SystemExit`` is its exit code."""
+def cli(settings: Settings, rt: Runtime, tmp_path: Path) -> Cli:
+    """``medsign ...`` in this process, on the test's database and deployment secret."""
     assert settings.secret_key is not None and rt
-    for name, value in {
-        "MEDSIGN_DATA_DIR": str(tmp_path / "cli-data"),
-        "MEDSIGN_DATABASE_URL": settings.resolved_database_url,
-        "MEDSIGN_SECRET_KEY": settings.secret_key.get_secret_value(),
-        "MEDSIGN_PUBLIC_URL": "https://ms.example",
-        "MEDSIGN_IDP_ALLOW_HTTP": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    capsys.readouterr()
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
+    return Cli(
+        {
+            "MEDSIGN_DATA_DIR": str(tmp_path / "cli-data"),
+            "MEDSIGN_DATABASE_URL": settings.resolved_database_url,
+            "MEDSIGN_SECRET_KEY": settings.secret_key.get_secret_value(),
+            "MEDSIGN_PUBLIC_URL": "https://ms.example",
+            "MEDSIGN_IDP_ALLOW_HTTP": "true",
+        }
+    )
 
 
 def _add(cli: Cli, org: str, oidc: OidcPeer, secret: Path, *extra: str) -> tuple[int, str, str]:
@@ -245,10 +238,11 @@ def test_parallel_updates_change_once(
         codes.append(main(argv))
 
     threads = [threading.Thread(target=update) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    with settings_only(cli.env):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
     assert codes == [0] * n
     assert _flags(client, headers) == {provider: True}
     assert len(audited(rt, "identity_provider.updated")) == 1

@@ -31,8 +31,9 @@ class CliResult:
 
 
 @contextmanager
-def _settings_only(env: Mapping[str, str]) -> Iterator[None]:
-    """os.environ with its ``MEDSIGN_*`` variables replaced by those of ``env``."""
+def settings_only(env: Mapping[str, str]) -> Iterator[None]:
+    """os.environ with its ``MEDSIGN_*`` variables replaced by those of ``env`` (for a
+    test that calls ``main`` from several threads at once)."""
     saved = {k: v for k, v in os.environ.items() if k.startswith(PREFIX)}
     root_handlers = list(logging.getLogger().handlers)
     try:
@@ -51,7 +52,7 @@ def run_cli(env: Mapping[str, str], *args: str) -> CliResult:
     """``medsign *args`` with the ``MEDSIGN_*`` settings of ``env`` (others are ignored,
     as a spawned process given ``env`` would see them)."""
     out, err = io.StringIO(), io.StringIO()
-    with _settings_only(env), redirect_stdout(out), redirect_stderr(err):
+    with settings_only(env), redirect_stdout(out), redirect_stderr(err):
         try:
             code = main(list(args))
         except SystemExit as exc:  # argparse errors and ``SystemExit("medsign: ...")``

@@ -17,11 +17,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from medsign.cabinet.idp import Linked, LoggedIn, finish, start, unlink
 from medsign.cabinet.service import Visit
-from medsign.errors import DomainError, LoginRejected, ProviderUnavailable, TooManyRequests
+from medsign.errors import DomainError, ProviderUnavailable, TooManyRequests
 from medsign.i18n import LANGS, t
-from medsign.identity.trip import Claimed, Ended, Purpose, fail_claimed, fetch_identity
+from medsign.identity.trip import Claimed, Ended, Purpose
 from medsign.web.deps import runtime
-from medsign.web.idp_http import idp_http
 from medsign.web.pages.cabinet import (
     cabinet_page,
     check_form_cookie,
@@ -33,7 +32,7 @@ from medsign.web.pages.cabinet import (
     set_session_cookie,
 )
 from medsign.web.pages.cabinet_session import CabinetForm, form_lang, to_login
-from medsign.web.pages.idp_state import forget_state, keep_state
+from medsign.web.pages.idp_state import forget_state, identity_or_failure, keep_state
 from medsign.web.pages.render import page_lang
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
@@ -107,12 +106,9 @@ def unlink_identity(request: Request, identity_id: str, form: CabinetForm) -> Re
 def complete(request: Request, claimed: Claimed, code: str) -> Response:
     """The provider sent a cabinet login or link back (called by the callback)."""
     rt = runtime(request)
-    try:
-        identity = fetch_identity(idp_http(request), claimed, code, now=rt.clock())
-    except (ProviderUnavailable, LoginRejected) as exc:
-        with rt.transaction() as session:
-            fail_claimed(session, claimed, exc, now=rt.clock())
-        return ended_page(request, Ended(exc, None, claimed.lang, claimed.purpose))
+    identity = identity_or_failure(request, claimed, code)
+    if isinstance(identity, DomainError):
+        return ended_page(request, Ended(identity, None, claimed.lang, claimed.purpose))
     client = client_of(request)
     with rt.transaction() as session:
         result = finish(

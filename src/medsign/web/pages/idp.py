@@ -19,11 +19,10 @@ from medsign.envelopes.signing import open_link
 from medsign.errors import DomainError, LinkExpired, LoginRejected, ProviderUnavailable
 from medsign.i18n import LANGS, t
 from medsign.identity.login import finish_login, start_login
-from medsign.identity.trip import Claimed, Ended, Purpose, claim, fail_claimed, fetch_identity
+from medsign.identity.trip import Claimed, Ended, Purpose, claim
 from medsign.web.deps import runtime
-from medsign.web.idp_http import idp_http
 from medsign.web.pages import cabinet_idp
-from medsign.web.pages.idp_state import COOKIE, forget_state, keep_state
+from medsign.web.pages.idp_state import COOKIE, forget_state, identity_or_failure, keep_state
 from medsign.web.pages.render import page_lang, render
 from medsign.web.pages.signing import (
     _check_form,
@@ -124,12 +123,9 @@ def callback(request: Request, provider_id: str) -> Response:
 
 def _complete(request: Request, claimed: Claimed, code: str) -> Response:
     rt = runtime(request)
-    try:
-        identity = fetch_identity(idp_http(request), claimed, code, now=rt.clock())
-    except (ProviderUnavailable, LoginRejected) as exc:
-        with rt.transaction() as session:
-            fail_claimed(session, claimed, exc, now=rt.clock())
-        return _ended(request, Ended(exc, claimed.link_token, claimed.lang))
+    identity = identity_or_failure(request, claimed, code)
+    if isinstance(identity, DomainError):
+        return _ended(request, Ended(identity, claimed.link_token, claimed.lang))
     with rt.transaction() as session:
         result = finish_login(
             session, rt.keyring, claimed, identity, client=_client(request), now=rt.clock()

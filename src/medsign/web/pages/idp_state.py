@@ -4,9 +4,14 @@ it (RFC 6749 §10.12), shared by signing (web/pages/idp.py) and the cabinet
 
 from __future__ import annotations
 
+from fastapi import Request
 from fastapi.responses import Response
 
+from medsign.errors import LoginRejected, ProviderUnavailable
+from medsign.identity.trip import Claimed, Identity, fail_claimed, fetch_identity
 from medsign.runtime import Runtime
+from medsign.web.deps import runtime
+from medsign.web.idp_http import idp_http
 from medsign.web.pages.cookies import secure_cookies
 
 COOKIE = "medsign_idp_state"
@@ -32,3 +37,17 @@ def keep_state(response: Response, rt: Runtime, state: str) -> None:
 def forget_state(response: Response) -> None:
     """The login is over: drop its state cookie."""
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
+
+
+def identity_or_failure(
+    request: Request, claimed: Claimed, code: str
+) -> Identity | ProviderUnavailable | LoginRejected:
+    """Trade the provider's ``code`` for the identity (no database transaction waits on
+    the provider); a failure is recorded on the login and returned, to be shown."""
+    rt = runtime(request)
+    try:
+        return fetch_identity(idp_http(request), claimed, code, now=rt.clock())
+    except (ProviderUnavailable, LoginRejected) as exc:
+        with rt.transaction() as session:
+            fail_claimed(session, claimed, exc, now=rt.clock())
+        return exc

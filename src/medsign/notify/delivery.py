@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from medsign.branding.outbound import sender_name
 from medsign.jobs.outbox import JobCall, JobKind, enqueue, enqueue_many
 from medsign.jobs.running import backoff
 from medsign.notify.models import (
@@ -162,6 +163,7 @@ class _Step:
     body: str
     scope: tuple[str, str | None]
     link: str | None
+    sender_name: str
 
 
 def _take(
@@ -206,6 +208,7 @@ def _take(
         body=(message.texts or {}).get(channel, message.text),
         scope=(message.organization_id, message.branch_id),
         link=message.link,
+        sender_name=sender_name(session, message.organization_id),
     )
 
 
@@ -259,6 +262,7 @@ def _send(rt: Runtime, step: _Step, senders: Mapping[Channel, Sender]) -> _Resul
             idempotency_key=ref,
             receipt=rt.keyring.hash(PUSH_RECEIPT, ref) if step.channel == "push" else None,
             link=step.link if step.channel == "push" else None,
+            sender_name=step.sender_name,  # as signing messages (docs/branding.md)
         )
         try:
             provider_ref = sender.send(message) or provider_ref

@@ -465,6 +465,23 @@ def _sent(
     )
 
 
+def awaiting_reports(session: Session, channel: str, provider_refs: Sequence[str]) -> list[str]:
+    """Those of ``provider_refs`` that name a step handed to ``channel`` (so a report
+    about them is worth fetching); unknown references are left out."""
+    if not provider_refs:
+        return []
+    found = set(
+        session.scalars(
+            select(NotificationDelivery.provider_ref).where(
+                NotificationDelivery.provider_ref.in_(list(provider_refs)),
+                NotificationDelivery.channel == channel,
+                NotificationDelivery.status == "sent",
+            )
+        )
+    )
+    return [r for r in provider_refs if r in found]
+
+
 def report(
     session: Session,
     *,

@@ -248,7 +248,7 @@ def _kavenegar(code: int, message: str, entries: Any = None) -> tuple[int, dict[
 class KavenegarPeer(_FormPeer):
     """``POST /v1/{API-KEY}/sms/send.json`` with ``receptor``, ``message``, ``sender``;
     ``GET /v1/{API-KEY}/sms/status.json?messageid=1,2``. Counts the parts of each
-    message itself (UCS-2: 70 characters alone, 67 per part; GSM 7-bit: 160 and 153)."""
+    message itself (UCS-2: 70 characters alone, 67 per part; ASCII text as GSM 7-bit: 160, 153)."""
 
     def __init__(self, api_key: str = "4F6A2B3C5D7E8F9A0B1C2D3E4F5A6B7C8D9E0F1A2B3C") -> None:
         super().__init__()

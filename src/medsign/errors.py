@@ -325,6 +325,19 @@ class ProviderUnavailable(DomainError):
         self.retry_after = retry_after
 
 
+class SmsProviderUnavailable(DomainError):
+    """The SMS provider could not be asked about a delivery report now; it may post the
+    callback again (503 with ``Retry-After``, RFC 9110 §15.6.4); nothing was written."""
+
+    status = 503
+    type_slug = "sms-provider-unavailable"
+    title = "The SMS provider is unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 60, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+
 class LoginRejected(DomainError):
     """A login at an identity provider cannot sign: cancelled, out of date, forged,
     replayed or someone else's. ``reason`` names which; nothing was signed."""

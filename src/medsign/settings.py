@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     dkim_domain: str | None = None
     sms_from: str | None = None
     # Secret (whsec_...) with which the HTTP gateway signs delivery reports (Standard
-    # Webhooks); Twilio and SMS.ru reports are checked with MEDSIGN_SMS_TOKEN instead.
+    # Webhooks); Twilio and SMS.ru reports are checked with MEDSIGN_SMS_TOKEN instead, and
+    # Kavenegar's are confirmed by its status lookup with that key.
     sms_callback_secret: SecretStr | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from medsign.branding.models import Branding
 from medsign.events.models import Event
 from medsign.jobs.models import Job
 from medsign.notify.models import DevMessage, NotificationMessage
@@ -25,6 +27,7 @@ from medsign.runtime import Runtime
 from tests.support.api import new_org
 from tests.support.clock import FrozenClock
 from tests.support.sms_gateway import SmsGateway
+from tests.support.smtp_server import SmtpTestServer
 from tests.support.worker import drain
 
 
@@ -37,7 +40,7 @@ class Clinic:
 
     def __init__(self, client: TestClient, rt: Runtime, tz: str, **settings: Any) -> None:
         self.client, self.rt = client, rt
-        _, self.headers = new_org(rt)
+        self.org_id, self.headers = new_org(rt)
         res = client.patch(
             "/api/v1/organization/settings",
             headers=self.headers,
@@ -412,3 +415,45 @@ def test_the_ledger_keeps_a_refilled_row_from_firing_twice(
     assert len(sent(rt)) == 1  # ...but not sent again
     with rt.transaction() as session:
         assert session.scalar(select(func.count()).select_from(NotificationMessage)) == 1
+
+
+def test_rule_fired_messages_carry_the_brand_sender_name(
+    client: TestClient,
+    rt: Runtime,
+    clock: FrozenClock,
+    sms_gateway: SmsGateway,
+    smtp_server: SmtpTestServer,
+) -> None:
+    """Queued messages go out under the organization's sender name as signing messages
+    do (docs/branding.md): the e-mail From phrase and the SMS gateway's ``sender``; one
+    message alone and a batch alike, and an organization without a brand keeps the
+    default From and sends no sender."""
+    rt.settings = rt.settings.model_copy(
+        update={
+            "sms_url": sms_gateway.url,
+            "smtp_url": SecretStr(smtp_server.url),
+            "smtp_from": "medsign <noreply@medsign.example>",
+        }
+    )
+    clock.now = utc(2026, 11, 20, 9, 0)
+    brand, plain = Clinic(client, rt, "Europe/Moscow"), Clinic(client, rt, "Europe/Moscow")
+    with rt.transaction() as session:
+        session.add(Branding(organization_id=brand.org_id, sender_name="Клиника Аврора"))
+    brand.patient("P-1", phone="+79990000011", email="maria@example.org")
+    brand.patient("P-2", phone="+79990000012")
+    plain.patient("P-3", phone="+79990000013")
+    for clinic, ids in ((brand, ("P-1", "P-2")), (plain, ("P-3",))):
+        for pid in ids:
+            clinic.appointment(f"A-{pid}", "2026-11-24T10:00:00+03:00", patient=pid)
+        clinic.rule(event="appointment.before", offset_minutes=600, channels=["email", "sms"])
+    brand.run()
+    clock.now = utc(2026, 11, 24, 0, 0)
+    assert brand.run() == 3  # the scan fires every organization's rows
+    mail = smtp_server.wait_for()
+    assert mail.to == "maria@example.org"
+    assert str(mail.message["From"]) == "Клиника Аврора <noreply@medsign.example>"
+    branded = sms_gateway.wait_for(lambda m: m.to == "+79990000012")
+    assert branded.sender == "Клиника Аврора"
+    other = sms_gateway.wait_for(lambda m: m.to == "+79990000013")
+    assert other.sender is None
+    assert len(smtp_server.messages) == 1 and len(sms_gateway.messages) == 2

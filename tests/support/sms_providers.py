@@ -1,5 +1,6 @@
-"""Loopback HTTP servers shaped like two SMS providers' documented APIs, with the
-delivery callbacks they send: Twilio's Messages resource and SMS.ru's ``/sms/send``.
+"""Loopback HTTP servers shaped like three SMS providers' documented APIs, with the
+delivery callbacks they send: Twilio's Messages resource, SMS.ru's ``/sms/send`` and
+Kavenegar's ``/v1/{API-KEY}/sms/send.json`` (with its ``sms/status.json`` lookup).
 
 Each records what it accepted and builds the status callback the provider would post
 (signed the provider's way) as a :class:`Callback` the test posts to medsign.
@@ -9,13 +10,14 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import secrets
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from medsign.notify.sms_smsru import smsru_hash
 from medsign.notify.sms_twilio import twilio_signature
@@ -91,6 +93,17 @@ def _handler(peer: _FormPeer) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length).decode()
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, payload = peer.dispatch(self.path, headers, dict(parse_qsl(body)))
+            data = json.dumps(payload, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, payload = peer.dispatch(parts.path, headers, dict(parse_qsl(parts.query)))
             data = json.dumps(payload, ensure_ascii=False).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -225,3 +238,86 @@ class SmsRuPeer(_FormPeer):
         return Callback(
             url, urlencode(params).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
         )
+
+
+def _kavenegar(code: int, message: str, entries: Any = None) -> tuple[int, dict[str, Any]]:
+    """An answer as Kavenegar gives it: the HTTP status repeated in ``return.status``."""
+    return code, {"return": {"status": code, "message": message}, "entries": entries}
+
+
+class KavenegarPeer(_FormPeer):
+    """``POST /v1/{API-KEY}/sms/send.json`` with ``receptor``, ``message``, ``sender``;
+    ``GET /v1/{API-KEY}/sms/status.json?messageid=1,2``. Counts the parts of each
+    message itself (UCS-2: 70 characters alone, 67 per part; ASCII text as GSM 7-bit: 160, 153)."""
+
+    def __init__(self, api_key: str = "4F6A2B3C5D7E8F9A0B1C2D3E4F5A6B7C8D9E0F1A2B3C") -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.statuses: dict[str, int] = {}  # messageid -> status (1 queued, 10 delivered...)
+        self.blocked: set[str] = set()  # receptors answered with status 14 (their filter)
+        self.lookups = 0
+        self._next_id = 8792343
+
+    @property
+    def sms_url(self) -> str:
+        """``MEDSIGN_SMS_URL`` for this peer."""
+        return f"kavenegar+http://127.0.0.1:{self.port}"
+
+    def handle(
+        self, path: str, headers: dict[str, str], form: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        prefix = f"/v1/{self.api_key}/"
+        if not path.startswith("/v1/"):
+            return _kavenegar(404, "method not found")
+        if not path.startswith(prefix):
+            return _kavenegar(403, "API key is not valid")
+        method = path[len(prefix) :]
+        if method == "sms/status.json":
+            return self._status(form)
+        if method != "sms/send.json":
+            return _kavenegar(404, "method not found")
+        receptor, text = form.get("receptor", ""), form.get("message", "")
+        if not text:
+            return _kavenegar(413, "message is empty")
+        if not re.fullmatch(r"09[0-9]{9}|00[1-9][0-9]{6,14}", receptor):
+            return _kavenegar(411, "receptor is not valid")
+        with self._lock:
+            self._next_id += 1
+            message_id = str(self._next_id)
+            status = 14 if receptor in self.blocked else 1
+            self.statuses[message_id] = status
+            self.accepted.append(Accepted(message_id, receptor, text, form))
+        entry = {
+            "messageid": int(message_id),
+            "message": text,
+            "status": status,
+            "statustext": "در صف ارسال",
+            "sender": form.get("sender", "10004346"),
+            "receptor": receptor,
+            "date": 1764900000,
+            "cost": 120 * self.parts(text),
+        }
+        return _kavenegar(200, "تایید شد", [entry])
+
+    def _status(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.lookups += 1
+            entries = [
+                {"messageid": int(i), "status": self.statuses.get(i, 100), "statustext": ""}
+                for i in form.get("messageid", "").split(",")
+                if i.isdigit()
+            ]
+        if not entries:
+            return _kavenegar(400, "messageid is required")
+        return _kavenegar(200, "تایید شد", entries)
+
+    @staticmethod
+    def parts(text: str) -> int:
+        """How many SMS parts Kavenegar bills ``text`` as (3GPP TS 23.038 sizes)."""
+        single, part = (160, 153) if all(ord(c) < 128 for c in text) else (70, 67)
+        return 1 if len(text) <= single else math.ceil(len(text) / part)
+
+    def callback(self, url: str, message_id: str, status: int) -> Callback:
+        """The (unsigned) delivery callback Kavenegar posts to the panel's URL."""
+        body = urlencode([("messageid", message_id), ("status", str(status))]).encode()
+        return Callback(url, body, {"Content-Type": "application/x-www-form-urlencoded"})

@@ -28,11 +28,18 @@ def base_url(session: Session, organization_id: str, public_url: str) -> str:
 
 
 def sender_name(session: Session, organization_id: str) -> str:
-    """The display name messages of the organization go out under ("" for the default)."""
-    name = session.scalar(
-        select(Branding.sender_name).where(Branding.organization_id == organization_id)
-    )
-    return name or ""
+    """The display name messages of the organization go out under ("" for the default):
+    the one source of the e-mail From phrase and the SMS sender of every message an
+    organization sends, direct (signing, codes, links) or queued (rules, reminders)."""
+    cache: dict[str, str] = session.info.setdefault("sender_names", {})
+    if organization_id not in cache:  # a batch of queued messages asks once per transaction
+        cache[organization_id] = (
+            session.scalar(
+                select(Branding.sender_name).where(Branding.organization_id == organization_id)
+            )
+            or ""
+        )
+    return cache[organization_id]
 
 
 def block_logo(session: Session, organization_id: str) -> tuple[bytes, int, int] | None:

@@ -6,6 +6,7 @@ clear); a code already used, withdrawn or expired is not sent.
 
 from __future__ import annotations
 
+from medsign.branding.outbound import sender_name
 from medsign.cabinet.attach import CODE_DIGITS
 from medsign.cabinet.models import AttachCode, CabinetLoginCode
 from medsign.envelopes.messages import hand_off
@@ -64,6 +65,7 @@ def send_attach_code(rt: Runtime, call: JobCall, senders: dict[Channel, Sender])
                 url=rt.cabinet_url(),
             ),
             idempotency_key=call.id,
+            sender_name=sender_name(session, row.organization_id),
         )
         scope = (row.organization_id, None)
     hand_off(rt, call, senders[channel], message, scope)

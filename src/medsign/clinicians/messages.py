@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from medsign.branding.outbound import sender_name
 from medsign.clinicians.models import Clinician, ClinicianEnrollment
 from medsign.clinicians.service import enrollment_token, enrollment_url
 from medsign.envelopes.messages import hand_off
@@ -46,6 +47,7 @@ def send_enrollment(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) 
                 expires=expires.strftime("%Y-%m-%d %H:%M %z"),
             ),
             idempotency_key=call.id,  # the same for every attempt of this job
+            sender_name=sender_name(session, enrollment.organization_id),
         )
         scope = (enrollment.organization_id, enrollment.branch_id)
     hand_off(rt, call, senders[channel], message, scope)

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from medsign.branding.outbound import sender_name
 from medsign.jobs.outbox import JobCall, JobKind, enqueue, enqueue_many
 from medsign.jobs.running import backoff
 from medsign.notify.models import (
@@ -162,6 +163,7 @@ class _Step:
     body: str
     scope: tuple[str, str | None]
     link: str | None
+    sender_name: str
 
 
 def _take(
@@ -206,6 +208,7 @@ def _take(
         body=(message.texts or {}).get(channel, message.text),
         scope=(message.organization_id, message.branch_id),
         link=message.link,
+        sender_name=sender_name(session, message.organization_id),
     )
 
 
@@ -259,6 +262,7 @@ def _send(rt: Runtime, step: _Step, senders: Mapping[Channel, Sender]) -> _Resul
             idempotency_key=ref,
             receipt=rt.keyring.hash(PUSH_RECEIPT, ref) if step.channel == "push" else None,
             link=step.link if step.channel == "push" else None,
+            sender_name=step.sender_name,  # as signing messages (docs/branding.md)
         )
         try:
             provider_ref = sender.send(message) or provider_ref
@@ -459,6 +463,23 @@ def _sent(
     outcomes.checks.setdefault(row.deadline_at, []).append(
         {"message_id": row.id, "check": step.step}
     )
+
+
+def awaiting_reports(session: Session, channel: str, provider_refs: Sequence[str]) -> list[str]:
+    """Those of ``provider_refs`` that name a step handed to ``channel`` (so a report
+    about them is worth fetching); unknown references are left out."""
+    if not provider_refs:
+        return []
+    found = set(
+        session.scalars(
+            select(NotificationDelivery.provider_ref).where(
+                NotificationDelivery.provider_ref.in_(list(provider_refs)),
+                NotificationDelivery.channel == channel,
+                NotificationDelivery.status == "sent",
+            )
+        )
+    )
+    return [r for r in provider_refs if r in found]
 
 
 def report(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from medsign.notify.models import DevMessage
 from medsign.notify.ports import Channel, Message, Sender
 from medsign.notify.sms_http import HttpSmsSender
+from medsign.notify.sms_kavenegar import KavenegarSender
 from medsign.notify.sms_smsru import SmsRuSender
 from medsign.notify.sms_twilio import TwilioSmsSender
 from medsign.notify.smtp import DkimKey, SmtpSender
@@ -51,7 +52,7 @@ class DevOutboxSender:
         log.info("dev outbox (%s): %s — see /dev/outbox", message.channel, message.body)
 
 
-CALLBACKS = "/api/v1/notifications/callbacks"  # + "/sms", "/twilio", "/smsru", "/telegram"
+CALLBACKS = "/api/v1/notifications/callbacks"  # + "/sms", "/twilio", "/smsru", "/kavenegar", ...
 
 
 def callback_url(settings: Settings, provider: str) -> str:
@@ -62,9 +63,10 @@ def callback_url(settings: Settings, provider: str) -> str:
 def sms_sender(settings: Settings) -> Sender | None:
     """The SMS backend ``MEDSIGN_SMS_URL`` names (docs/sms-gateway.md), None if unset.
 
-    ``http(s)://...`` is the HTTP gateway contract; ``twilio://<AccountSid>@host`` and
-    ``smsru://host`` are the provider adapters (``twilio+http``/``smsru+http`` talk
-    plain HTTP, for loopback tests); the token is the Auth Token or the ``api_id``.
+    ``http(s)://...`` is the HTTP gateway contract; ``twilio://<AccountSid>@host``,
+    ``smsru://host`` and ``kavenegar://host`` are the provider adapters
+    (``twilio+http`` etc. talk plain HTTP, for loopback tests); the token is the Auth
+    Token, the ``api_id`` or the API key.
     """
     if not settings.sms_url:
         return None
@@ -87,6 +89,10 @@ def sms_sender(settings: Settings) -> Sender | None:
         if not token:
             raise ValueError("smsru:// needs the api_id in MEDSIGN_SMS_TOKEN")
         return SmsRuSender(base, token, settings.sms_from)
+    if provider == "kavenegar":
+        if not token:
+            raise ValueError("kavenegar:// needs the API key in MEDSIGN_SMS_TOKEN")
+        return KavenegarSender(base, token, settings.sms_from)
     callback = callback_url(settings, "sms") if settings.sms_callback_secret else None
     return HttpSmsSender(settings.sms_url, token, callback_url=callback)
 

@@ -9,6 +9,7 @@ section 4) are worth retrying, other 4xx mean this request will never succeed.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import re
 import threading
@@ -21,6 +22,35 @@ from medsign.notify.ports import DeliveryError, Message
 # ITU-T E.164: a '+', then at most 15 digits, the first not 0.
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _RETRYABLE_4XX = frozenset({408, 429})
+
+
+class _HideSecrets(logging.Filter):
+    """Masks registered secrets in the records of the ``httpx`` logger, which logs every
+    request's URL at INFO: providers that take their key in the URL path (Kavenegar's
+    ``/v1/{API-KEY}/...``, Telegram's ``/bot<token>/...``) would otherwise put it in the
+    log (shared/DESIGN.md: secrets never in logs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            for secret in self.secrets:
+                text = text.replace(secret, "***")
+            record.msg, record.args = text, None
+        return True
+
+
+_hide = _HideSecrets()
+logging.getLogger("httpx").addFilter(_hide)
+
+
+def hide_in_logs(secret: str) -> None:
+    """Never let ``secret`` (a key carried in a request URL) reach the HTTP client's log."""
+    if secret:
+        _hide.secrets.add(secret)
 
 
 _shared: tuple[int, httpx.Client] | None = None
@@ -71,6 +101,16 @@ class PooledClient:
             # same id is deduplicated by a gateway that keeps the contract.
             raise DeliveryError(
                 f"no answer from the provider ({type(exc).__name__})", retryable=idempotent
+            ) from exc
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        """GET (a lookup: safe to repeat), transport failures as retryable
+        :class:`DeliveryError`."""
+        try:
+            return shared_client().get(url, timeout=self.timeout, **kwargs)
+        except httpx.TransportError as exc:
+            raise DeliveryError(
+                f"no answer from the provider ({type(exc).__name__})", retryable=True
             ) from exc
 
 

@@ -11,7 +11,8 @@ busy (try later), 230-232 per-number limits.
 
 Callbacks: ``POST`` form with ``data[0]``, ``data[1]``, ... each
 ``"sms_status\\n<sms_id>\\n<status_code>\\n<unix time>"`` and ``hash``, the SHA-256
-(hex) of ``api_id`` followed by every ``data`` entry; the receiver answers ``100``.
+(hex) of ``api_id`` followed by every ``data`` entry (checked against SMS.ru's sample
+handler: :func:`smsru_hash`); the receiver answers ``100``.
 Status codes: 100-102 on the way, 103 delivered, 104 expired, 105 deleted by the
 operator, 106 phone failure, 107 unknown reason, 108 rejected, 110 read, 150 no route.
 """
@@ -39,7 +40,15 @@ _FAILED = {
 
 
 def smsru_hash(api_id: str, data: Sequence[str]) -> str:
-    """The ``hash`` field of a callback with these ``data`` entries."""
+    """The ``hash`` field of a callback with these ``data`` entries.
+
+    Checked (2026-12) against SMS.ru's own sample handler from https://sms.ru/api/callback,
+    as reproduced verbatim in public projects: ``$hash = ""; foreach ($_POST["data"] as
+    $entry) { $hash .= $entry; }`` then ``$_POST["hash"] == hash("sha256",
+    $api_id.$hash)``, i.e. lower-case hex SHA-256 of the ``api_id`` followed by the
+    entries in the order posted, with no separator. (Its comment says "md5", its code
+    uses SHA-256; the code is what SMS.ru runs against.) The handler answers ``100``.
+    """
     return hashlib.sha256((api_id + "".join(data)).encode()).hexdigest()
 
 

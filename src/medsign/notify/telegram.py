@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from medsign.notify.ports import DeliveryError, Message
-from medsign.notify.sms_http import PooledClient
+from medsign.notify.sms_http import PooledClient, hide_in_logs
 
 MAX_TEXT = 4096  # Bot API: sendMessage text is 1-4096 characters
 
@@ -25,6 +25,7 @@ class TelegramSender(PooledClient):
     def __init__(self, api_url: str, token: str, timeout: float = 10) -> None:
         super().__init__(timeout)
         self._url = f"{api_url.rstrip('/')}/bot{token}/sendMessage"
+        hide_in_logs(token)  # the token is in the URL path
 
     def __repr__(self) -> str:
         return "TelegramSender()"  # the URL holds the token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from medsign.branding.outbound import sender_name
 from medsign.i18n import t
 from medsign.jobs.outbox import JobCall
 from medsign.notify.ports import Channel, Message, Sender
@@ -21,6 +22,7 @@ def send_invitation(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) 
             return
         org = session.get(Organization, member.organization_id)
         org_name = org.name if org else ""
+        brand = sender_name(session, member.organization_id)
     email, token = found
     url = f"{rt.settings.public_url.rstrip('/')}/console/invite/{token}"
     lang = rt.settings.default_lang
@@ -31,5 +33,6 @@ def send_invitation(rt: Runtime, call: JobCall, senders: dict[Channel, Sender]) 
             subject=t("staff_invite_subject", lang, org=org_name),
             body=t("staff_invite_body", lang, org=org_name, url=url),
             idempotency_key=call.id,  # the same for every attempt of this job
+            sender_name=brand,
         )
     )

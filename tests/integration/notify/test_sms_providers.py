@@ -12,7 +12,8 @@ from pydantic import SecretStr
 
 from medsign.notify import DeliveryError, Message
 from medsign.notify.dispatch import sms_sender
-from medsign.notify.sms_smsru import SmsRuSender, smsru_reports
+from medsign.notify.sms_kavenegar import KavenegarSender
+from medsign.notify.sms_smsru import SmsRuSender, smsru_hash, smsru_reports
 from medsign.notify.sms_twilio import TwilioSmsSender, twilio_report, twilio_signature
 from medsign.settings import Settings
 from tests.support.sms_providers import SmsRuPeer, TwilioPeer
@@ -178,11 +179,30 @@ def test_smsru_callbacks_are_checked(smsru: SmsRuPeer) -> None:
         smsru_reports(smsru.api_id, [d.replace("106", "103") for d in data], given)
 
 
+def test_smsru_hash_follows_smsrus_sample_handler() -> None:
+    # sha256(api_id . data[0] . data[1]) as SMS.ru's sample callback handler computes it
+    # (https://sms.ru/api/callback); the digest was computed with sha256sum.
+    data = [
+        "sms_status\n000000-10000001\n103\n1764900000",
+        "sms_status\n000000-10000002\n106\n1764900001",
+    ]
+    expected = "f8d264c5e1af809a98e3a88f650edb3ee0f18adbaa92cef565d46d59f23c5485"
+    assert smsru_hash("A1B2C3D4-0000-1111-2222-333344445555", data) == expected
+    reports = smsru_reports("A1B2C3D4-0000-1111-2222-333344445555", data, expected.upper())
+    assert [(r.provider_ref, r.delivered) for r in reports] == [
+        ("000000-10000001", True),
+        ("000000-10000002", False),
+    ]
+    with pytest.raises(ValueError):  # the entries in another order are another hash
+        smsru_reports("A1B2C3D4-0000-1111-2222-333344445555", data[::-1], expected)
+
+
 @pytest.mark.parametrize(
     ("url", "kind"),
     [
         ("twilio://AC123@api.twilio.com", TwilioSmsSender),
         ("smsru://sms.ru", SmsRuSender),
+        ("kavenegar://api.kavenegar.com", KavenegarSender),
     ],
 )
 def test_the_url_scheme_picks_the_provider(url: str, kind: type) -> None:

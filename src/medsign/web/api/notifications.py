@@ -13,10 +13,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-from medsign.errors import Forbidden, InvalidInput, NotFound
+from medsign.errors import Forbidden, InvalidInput, NotFound, SmsProviderUnavailable
 from medsign.notify import delivery, service
-from medsign.notify.dispatch import callback_url
+from medsign.notify.dispatch import callback_url, sms_sender
+from medsign.notify.ports import DeliveryError
 from medsign.notify.schemas import (
     ChannelOrder,
     NotificationList,
@@ -27,6 +29,7 @@ from medsign.notify.schemas import (
     TelegramLinkOut,
     VapidKeyOut,
 )
+from medsign.notify.sms_kavenegar import KavenegarSender, callback_ids
 from medsign.notify.sms_reports import SmsReport
 from medsign.notify.sms_smsru import smsru_reports
 from medsign.notify.sms_twilio import twilio_report
@@ -311,6 +314,49 @@ async def smsru_callback(request: Request) -> Response:
         raise Forbidden("The callback hash does not match.") from exc
     _apply(rt, "sms", reports)
     return Response("100", media_type="text/plain")
+
+
+@router.post(
+    "/notifications/callbacks/kavenegar",
+    status_code=204,
+    responses={
+        **_NOT_SET,
+        422: {"description": "No message id in the callback."},
+        503: {"description": "Kavenegar could not be asked now; post again later."},
+    },
+    openapi_extra=_form_body({"messageid": {"type": "string"}, "status": {"type": "string"}}),
+)
+async def kavenegar_callback(request: Request) -> Response:
+    """Kavenegar's delivery callback. It is not signed, so only its ``messageid`` is
+    taken: the status applied is what Kavenegar's authenticated status lookup answers
+    (medsign.notify.sms_kavenegar), and only for messages medsign sent and awaits."""
+    rt = runtime(request)
+    if not (rt.settings.sms_url or "").startswith("kavenegar"):
+        raise NotFound("Kavenegar is not the SMS provider.")
+    sender = sms_sender(rt.settings)
+    assert isinstance(sender, KavenegarSender)
+    await _body(request)
+    form = await request.form()
+    given = [
+        str(v)
+        for k, v in [*form.multi_items(), *request.query_params.multi_items()]
+        if k == "messageid"
+    ]
+    try:
+        ids = callback_ids(given)
+    except ValueError as exc:
+        raise InvalidInput(f"The callback is not a Kavenegar delivery report: {exc}.") from exc
+    with rt.transaction(write=False) as session:
+        awaited = delivery.awaiting_reports(session, "sms", ids)
+    if awaited:
+        try:
+            reports = await run_in_threadpool(sender.statuses, awaited)
+        except DeliveryError as exc:
+            raise SmsProviderUnavailable(
+                f"Kavenegar's status lookup failed: {exc.detail}."
+            ) from exc
+        _apply(rt, "sms", reports)
+    return Response(status_code=204)
 
 
 def _index(key: str) -> int:

@@ -7,13 +7,16 @@ organization replaced it; PDFs sealed before a replacement keep the status.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -21,6 +24,7 @@ from medsign.organizations.models import RegisteredSeal
 from medsign.pdf import SealRequest, SignatureBlock, seal_pdf
 from medsign.pki.keys import SealKey
 from medsign.runtime import Runtime
+from tests.e2e.pdf_checks import nss_db_trusting, pdfsig
 from tests.support import seal_pki
 from tests.support.api import create_envelope, new_org, upload
 from tests.support.clock import FrozenClock
@@ -136,10 +140,29 @@ def test_registered_seal_verifies_as_the_organizations_and_nothing_wider(
     assert _only(tampered)["trust"] is None
 
 
-def test_medsign_ca_seal_keeps_its_status(client: TestClient, rt: Runtime) -> None:
-    _org_id, headers = new_org(rt, ORG_NAME)
-    sig = _only(_verify(client, _sealed_by_medsign(client, rt, headers)))
+def test_medsign_ca_seal_keeps_its_status_and_pdfsig_agrees(
+    client: TestClient, rt: Runtime, tmp_path: Path
+) -> None:
+    """Nothing changes for PDFs sealed by medsign's CA; and pdfsig, which knows nothing of
+    registrations, still calls the registered seal's signature valid but not trusted."""
+    if shutil.which("pdfsig") is None or shutil.which("certutil") is None:
+        pytest.skip("pdfsig/certutil are not installed (poppler-utils, libnss3-tools)")
+    org_id, headers = new_org(rt, ORG_NAME)
+    ca_pdf = _sealed_by_medsign(client, rt, headers)
+    sig = _only(_verify(client, ca_pdf))
     assert sig["valid"] and sig["trust"] == "medsign-ca" and sig["registered_by"] is None
+    roots = []
+    for i, root in enumerate(rt.seal_keys.trust_roots()):
+        roots.append(tmp_path / f"root{i}.pem")
+        roots[-1].write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    nss = nss_db_trusting(roots[0], tmp_path / "nss", *roots[1:])
+    (tmp_path / "ca.pdf").write_bytes(ca_pdf)
+    _out, found = pdfsig(tmp_path / "ca.pdf", nss)
+    assert [(p.valid, p.trusted) for p in found] == [(True, True)], _out
+    _register(client, _login(client, rt, org_id), SealPki(rt.clock()).seal())
+    (tmp_path / "registered.pdf").write_bytes(_sealed_by_medsign(client, rt, headers))
+    _out, found = pdfsig(tmp_path / "registered.pdf", nss)
+    assert [(p.valid, p.trusted) for p in found] == [(True, False)], _out
 
 
 def test_replaced_seal_keeps_earlier_pdfs_registered(

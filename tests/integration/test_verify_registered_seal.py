@@ -24,6 +24,7 @@ from medsign.organizations.models import RegisteredSeal
 from medsign.pdf import SealRequest, SignatureBlock, seal_pdf
 from medsign.pki.keys import SealKey
 from medsign.runtime import Runtime
+from medsign.settings import Settings
 from tests.e2e.pdf_checks import nss_db_trusting, pdfsig
 from tests.support import seal_pki
 from tests.support.api import create_envelope, new_org, upload
@@ -37,6 +38,14 @@ from tests.support.worker import drain
 
 CLINIC = {"role": "clinic", "name": "Clinic", "method": "seal"}
 ORG_NAME = "Northside Clinic"
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    """An external trust list that starts empty (a directory a test may add a root to)."""
+    roots = tmp_path / "external-roots"
+    roots.mkdir()
+    return settings.model_copy(update={"external_trust_roots": roots})
 
 
 def _login(client: TestClient, rt: Runtime, org_id: str, n: int = 0) -> str:
@@ -197,6 +206,22 @@ def test_replaced_seal_keeps_earlier_pdfs_registered(
             select(RegisteredSeal).where(RegisteredSeal.organization_id == org_id)
         ).all()
     assert sorted(r.replaced_at is None for r in rows) == [False, True]
+
+
+def test_an_external_root_is_the_stronger_status(
+    client: TestClient, rt: Runtime, settings: Settings
+) -> None:
+    org_id, headers = new_org(rt, ORG_NAME)
+    seal = SealPki(rt.clock()).seal()
+    _register(client, _login(client, rt, org_id), seal)
+    pdf = _sealed_by_medsign(client, rt, headers)
+    assert _only(_verify(client, pdf))["trust"] == "registered-seal"
+    assert settings.external_trust_roots is not None
+    (settings.external_trust_roots / "root.pem").write_bytes(
+        seal.root.public_bytes(serialization.Encoding.PEM)
+    )
+    sig = _only(_verify(client, pdf))
+    assert sig["valid"] and sig["trust"] == "trust-root" and sig["registered_by"] is None
 
 
 @pytest.mark.parametrize("lang", ["en", "ru", "fa"])

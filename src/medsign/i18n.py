@@ -320,6 +320,45 @@ TEXTS: dict[str, dict[str, str]] = {
         "fa": "محتوا تغییر کرده",
     },
     "changes_unknown": {"en": "unknown", "ru": "неизвестно", "fa": "نامشخص"},
+    # Why a signature is trusted (docs/verification.md "Three kinds of trust").
+    "trust_medsign_ca": {
+        "en": "chains to medsign's CA",
+        "ru": "цепочка до УЦ medsign",
+        "fa": "زنجیره به مرکز صدور گواهی medsign",
+    },
+    "trust_trust_root": {
+        "en": "chains to a qualified external root",
+        "ru": "цепочка до внешнего квалифицированного корневого сертификата",
+        "fa": "زنجیره به یک ریشهٔ بیرونی واجد شرایط",
+    },
+    "trust_registered_seal": {
+        "en": "registered seal of {org}",
+        "ru": "зарегистрированная печать организации {org}",
+        "fa": "مهر ثبت‌شدهٔ {org}",
+    },
+    "trust_registered_since": {
+        "en": "registered since {start}",
+        "ru": "зарегистрирована с {start}",
+        "fa": "ثبت‌شده از {start}",
+    },
+    "trust_registered_period": {
+        "en": "registered from {start} to {end}",
+        "ru": "была зарегистрирована с {start} по {end}",
+        "fa": "ثبت‌شده از {start} تا {end}",
+    },
+    "trust_registered_explained": {
+        "en": "A registered seal is a certificate an organization uploaded to medsign as "
+        "its own seal. medsign checked that this exact certificate was the organization's "
+        "seal when the document was sealed; it does not vouch for the authority that "
+        "issued the certificate, nor for any other certificate of that authority.",
+        "ru": "Зарегистрированная печать — это сертификат, который организация загрузила "
+        "в medsign как свою печать. medsign проверил, что именно этот сертификат был "
+        "печатью организации в момент подписания; за выдавший его удостоверяющий центр "
+        "и другие его сертификаты medsign не ручается.",
+        "fa": "مهر ثبت‌شده گواهی‌ای است که یک سازمان به‌عنوان مهر خود در medsign "
+        "بارگذاری کرده است. medsign بررسی کرد که همین گواهی هنگام مهر شدن سند، مهر آن "
+        "سازمان بوده است؛ medsign صادرکنندهٔ گواهی یا گواهی‌های دیگر آن را تضمین نمی‌کند.",
+    },
     "yes": {"en": "yes", "ru": "да", "fa": "بله"},
     "no": {"en": "no", "ru": "нет", "fa": "خیر"},
     "no_signatures": {

@@ -29,16 +29,18 @@ SIZES = {"desktop": DESKTOP, "phone": PHONE}
 _serial = itertools.count(1)
 
 
-def new_staff(app: ServedMedsign, role: str) -> tuple[str, str]:
-    """``medsign staff create`` beside the served process; returns (email, password)."""
-    email = f"{role}.{next(_serial)}.{app.organization_id[:8]}@clinic.example"
+def new_staff(app: ServedMedsign, role: str, organization_id: str | None = None) -> tuple[str, str]:
+    """``medsign staff create`` beside the served process, in the served organization
+    or ``organization_id``; returns (email, password)."""
+    org = organization_id or app.organization_id
+    email = f"{role}.{next(_serial)}.{org[:8]}@clinic.example"
     done = subprocess.run(
         [
             *medsign_command(),
             "staff",
             "create",
             "--org",
-            app.organization_id,
+            org,
             "--email",
             email,
             "--role",

@@ -43,7 +43,7 @@ from medsign.notify.models import (
     PushSubscription,
     TelegramLink,
 )
-from medsign.organizations.models import ApiToken, Organization
+from medsign.organizations.models import ApiToken, Organization, RegisteredSeal
 from medsign.patients.models import EdoAgreement
 from medsign.records.models import RecordRequest, RecordSettings
 from medsign.reminders.models import (
@@ -117,6 +117,7 @@ __all__ = [
     "PushSubscription",
     "RecordRequest",
     "RecordSettings",
+    "RegisteredSeal",
     "ScheduleDoctor",
     "ScheduleService",
     "ScheduleSlot",

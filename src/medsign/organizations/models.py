@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medsign.db.base import Base, UTCDateTime, new_id, utcnow
@@ -44,3 +44,23 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RegisteredSeal(Base):
+    """A seal certificate an organization uploaded, kept after it is replaced.
+
+    The verify page names a signature made with exactly this certificate (SHA-256 of
+    its DER) a "registered seal of <organization>" (docs/verification.md); rows are never
+    deleted, so PDFs sealed before a replacement keep that status for the period
+    ``registered_at`` .. ``replaced_at`` (None: still in force)."""
+
+    __tablename__ = "registered_seals"
+    __table_args__ = (Index("ix_registered_seals_sha256", "sha256"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))  # lowercase hex of the DER
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    subject: Mapped[str] = mapped_column(String(500))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -99,6 +99,12 @@ def _chain_ok(cert_der: bytes, roots: tuple[bytes, ...], tsa: bool) -> bool:
     return ok
 
 
+def chains_to(cert_der: bytes, trust_roots: Sequence[x509.Certificate]) -> bool:
+    """Does the certificate (DER) chain to one of ``trust_roots`` (cached like every
+    path this module checks)? Used to name which kind of root a trusted signature has."""
+    return _chain_ok(cert_der, _roots_der(trust_roots), tsa=False)
+
+
 def _run(coro: Any) -> bool:
     from medsign.pdf.reference import run_sync
 
@@ -496,6 +502,7 @@ def _one(data: bytes, sig: _Sig, roots: tuple[bytes, ...], whole: bool) -> Signa
         changes_after=CHANGES_NONE if whole else CHANGES_ALLOWED,
         issuer=_common_name(cert.issuer),
         reasons=tuple(reasons),
+        signing_certificate=check.cert_der,
     )
 
 

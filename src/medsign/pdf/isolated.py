@@ -101,6 +101,7 @@ def _child(
     max_signatures: int,
     memory_bytes: int,
     seconds: float,
+    pinned: frozenset[str] = frozenset(),
 ) -> None:
     """Run in the child: set the limits, validate, send one message back."""
     limit = _address_space() + memory_bytes
@@ -110,7 +111,9 @@ def _child(
     message: tuple[str, Any]
     try:
         certs = [x509.load_der_x509_certificate(r) for r in roots]
-        report = validate_pdf(data, certs, issued=issued, fast=False, max_signatures=max_signatures)
+        report = validate_pdf(
+            data, certs, issued=issued, fast=False, max_signatures=max_signatures, pinned=pinned
+        )
         message = ("ok", report)
     except DomainError as exc:
         message = ("error", (type(exc).__name__, exc.detail, exc.extra))
@@ -178,20 +181,27 @@ class IsolatedValidator:
         *,
         issued: bool = False,
         cancelled: Callable[[], Awaitable[bool]] | None = None,
+        pinned: frozenset[str] = frozenset(),
     ) -> ValidationReport:
         """The report on ``data``; :class:`VerificationLimit` over a bound,
-        :class:`ServiceBusy` when no slot frees up, :class:`ClientGone` on ``cancelled``."""
+        :class:`ServiceBusy` when no slot frees up, :class:`ClientGone` on ``cancelled``.
+        ``pinned``: as :func:`medsign.pdf.validate.validate_pdf` (always the pyHanko path)."""
         from medsign.pdf.fastverify import fast_validate
 
-        quick = await asyncio.to_thread(
-            fast_validate, data, trust_roots, issued=issued, max_fields=self.limits.max_signatures
-        )
-        if quick is not None:
-            return quick
+        if not pinned:
+            quick = await asyncio.to_thread(
+                fast_validate,
+                data,
+                trust_roots,
+                issued=issued,
+                max_fields=self.limits.max_signatures,
+            )
+            if quick is not None:
+                return quick
         roots = tuple(c.public_bytes(serialization.Encoding.DER) for c in trust_roots)
         await self._slot()
         try:
-            return await self._in_child(data, roots, issued, cancelled)
+            return await self._in_child(data, roots, issued, cancelled, pinned)
         finally:
             self._give_back()
 
@@ -201,13 +211,23 @@ class IsolatedValidator:
         roots: tuple[bytes, ...],
         issued: bool,
         cancelled: Callable[[], Awaitable[bool]] | None,
+        pinned: frozenset[str] = frozenset(),
     ) -> ValidationReport:
         lim = self.limits
         ctx = _mp_context()
         parent, child = ctx.Pipe(duplex=False)
         proc = ctx.Process(
             target=_child,
-            args=(child, data, roots, issued, lim.max_signatures, lim.memory_bytes, lim.seconds),
+            args=(
+                child,
+                data,
+                roots,
+                issued,
+                lim.max_signatures,
+                lim.memory_bytes,
+                lim.seconds,
+                pinned,
+            ),
             daemon=True,
         )
         await asyncio.to_thread(proc.start)

@@ -7,6 +7,7 @@ modification analysis of later revisions are combined into one report per signat
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
@@ -69,6 +70,17 @@ class SignatureReport:
     changes_after: str = CHANGES_UNKNOWN
     issuer: str | None = None
     reasons: tuple[str, ...] = ()
+    # DER of the signing certificate, when the CMS names one.
+    signing_certificate: bytes | None = None
+    # Trusted only because the signing certificate itself was a pinned anchor (a seal an
+    # organization registered: docs/verification.md), not through a chain to a root.
+    pinned: bool = False
+
+    @property
+    def signing_cert_sha256(self) -> str | None:
+        """Lowercase hex SHA-256 of the signing certificate's DER."""
+        der = self.signing_certificate
+        return hashlib.sha256(der).hexdigest() if der is not None else None
 
     @property
     def ok(self) -> bool:
@@ -126,6 +138,7 @@ def validate_pdf(
     issued: bool = False,
     fast: bool = True,
     max_signatures: int = DEFAULT_MAX_SIGNATURES,
+    pinned: frozenset[str] = frozenset(),
 ) -> ValidationReport:
     """Validate every signature in ``data``; garbage input raises :class:`InvalidDocument`.
 
@@ -140,8 +153,13 @@ def validate_pdf(
     A file with more than ``max_signatures`` filled signature fields raises
     :class:`VerificationLimit` before any signature is checked; fields whose /V is the
     same signature dictionary are checked once (the others are reported as copies).
+
+    ``pinned``: SHA-256 (hex) of certificates each trusted as an anchor for the one
+    signature made with exactly that certificate, when it chains to no trust root; such
+    a signature is validated again by pyHanko with only its own certificate as the trust
+    anchor, at its signing time, and reported with ``pinned`` (always the pyHanko path).
     """
-    if fast:
+    if fast and not pinned:
         from medsign.pdf.fastverify import fast_validate
 
         quick = fast_validate(data, trust_roots, issued=issued, max_fields=max_signatures)
@@ -154,7 +172,7 @@ def validate_pdf(
     ]
     _refuse_encrypted(data)
     evidence = read_evidence(data)
-    return run_sync(_validate(data, roots, evidence, max_signatures))
+    return run_sync(_validate(data, roots, evidence, max_signatures, pinned))
 
 
 def _refuse_encrypted(data: bytes) -> None:
@@ -186,7 +204,11 @@ def _too_many(limit: int) -> VerificationLimit:
 
 
 async def _validate(
-    data: bytes, roots: list[Any], evidence: dict[str, dict[str, Any]], max_signatures: int
+    data: bytes,
+    roots: list[Any],
+    evidence: dict[str, dict[str, Any]],
+    max_signatures: int,
+    pinned: frozenset[str] = frozenset(),
 ) -> ValidationReport:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.fields import enumerate_sig_fields
@@ -225,7 +247,9 @@ async def _validate(
         except Exception as exc:  # an unreadable /Contents or /ByteRange is a verdict
             log.info("signature %s is unreadable: %s", fq_name, exc)
             broken.append(_broken(str(fq_name), evidence.get(str(fq_name)), type(exc).__name__))
-    reports = [await _one(sig, roots, evidence) for _rev, sig in sorted(found, key=lambda x: x[0])]
+    reports = [
+        await _one(sig, roots, evidence, pinned) for _rev, sig in sorted(found, key=lambda x: x[0])
+    ]
     reports.extend(broken)
     return ValidationReport(tuple(reports), _orphans(data, len(fields) - copies))
 
@@ -280,7 +304,25 @@ def _broken(name: str, ev: dict[str, Any] | None, what: str) -> SignatureReport:
     )
 
 
-async def _one(sig: Any, roots: list[Any], evidence: dict[str, dict[str, Any]]) -> SignatureReport:
+async def _pinned_trust(sig: Any, cert: Any, at: datetime | None) -> bool:
+    """Is ``sig`` valid with its own signing certificate ``cert`` as the only trust
+    anchor, that certificate valid at ``at`` (RFC 5280 §6.1 with a one-certificate path:
+    the anchor is the certificate itself, so nothing it issued is trusted)?"""
+    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    context = ValidationContext(trust_roots=[cert], allow_fetching=False, moment=at)
+    status = await async_validate_pdf_signature(sig, signer_validation_context=context)
+    same = status.signing_cert is not None and status.signing_cert.dump() == cert.dump()
+    return bool(same and status.intact and status.valid and status.trusted)
+
+
+async def _one(
+    sig: Any,
+    roots: list[Any],
+    evidence: dict[str, dict[str, Any]],
+    pinned: frozenset[str] = frozenset(),
+) -> SignatureReport:
     from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import (
         SignatureCoverageLevel,
@@ -300,6 +342,8 @@ async def _one(sig: Any, roots: list[Any], evidence: dict[str, dict[str, Any]]) 
     changes = CHANGES_UNKNOWN
     issuer: str | None = None
     reasons: list[str] = []
+    cert_der: bytes | None = None
+    by_pin = False
     doc_ts = sig.sig_object_type == "/DocTimeStamp"
     try:
         context = ValidationContext(trust_roots=roots, allow_fetching=False)
@@ -339,11 +383,17 @@ async def _one(sig: Any, roots: list[Any], evidence: dict[str, dict[str, Any]]) 
         if signer is None:
             signer = _common_name(status.signing_cert)
         issuer = _common_name(getattr(status.signing_cert, "issuer", None), subject=False)
+        if status.signing_cert is not None:
+            cert_der = status.signing_cert.dump()
+        sha = hashlib.sha256(cert_der).hexdigest() if cert_der is not None else None
+        if valid and not trusted and not doc_ts and sha in pinned:
+            at = ts_at if ts_valid else signed_at
+            by_pin = trusted = await _pinned_trust(sig, status.signing_cert, at)
         if not status.intact:
             reasons.append("The signed bytes were changed after signing (digest mismatch).")
         elif not status.valid:
             reasons.append("The signature value does not verify against its certificate.")
-        elif not status.trusted:
+        elif not trusted:
             reasons.append(
                 "The certificate does not chain to a trusted root "
                 "(the medsign CA or a configured trust root)."
@@ -375,6 +425,8 @@ async def _one(sig: Any, roots: list[Any], evidence: dict[str, dict[str, Any]]) 
         changes_after=changes,
         issuer=issuer,
         reasons=tuple(reasons),
+        signing_certificate=cert_der,
+        pinned=by_pin,
     )
 
 

@@ -12,7 +12,7 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
@@ -20,10 +20,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from medsign.errors import InvalidInput, LimitExceeded
+from medsign.organizations.seal import Registration, registrations
 from medsign.pdf import SignatureReport
 from medsign.pdf.isolated import ClientGone, IsolatedValidator, Limits
 from medsign.pdf.timestamp import LocalTsa
 from medsign.verification.service import IssuedVersion, check_requisites, find_issued_version
+from medsign.verification.trust import Trust, classify, unregistered_candidates
 from medsign.web.api.external import trust_roots as external_trust_roots
 from medsign.web.deps import runtime
 from medsign.web.ratelimit import verify_limit
@@ -56,7 +58,27 @@ class SignatureOut(BaseModel):
         "trusted, only allowed changes after it, and its time-stamp valid if it has one."
     )
     cryptographically_valid: bool = Field(description="The CMS signature verifies (RFC 5652).")
-    trusted: bool = Field(description="The certificate chains to the medsign CA or a trust root.")
+    trusted: bool = Field(
+        description="The certificate chains to the medsign CA or a trust root, or is a seal "
+        "certificate an organization registered with medsign (see trust)."
+    )
+    trust: str | None = Field(
+        default=None,
+        description="Why it is trusted: medsign-ca (chains to medsign's CA), trust-root "
+        "(chains to a configured external trust root) or registered-seal (exactly a seal "
+        "certificate registered by the organization in registered_by); absent when not.",
+    )
+    registered_by: str | None = Field(
+        default=None, description="trust registered-seal: the organization's name."
+    )
+    registered_from: datetime | None = Field(
+        default=None, description="trust registered-seal: when the certificate was registered."
+    )
+    registered_until: datetime | None = Field(
+        default=None,
+        description="trust registered-seal: when another certificate replaced it (absent: "
+        "still in force).",
+    )
     issuer: str | None = None
     field: str = Field(description="The PDF signature field name.")
     timestamp: datetime | None = Field(
@@ -151,6 +173,21 @@ def _external_certificates(signatures: Sequence[SignatureReport]) -> dict[str, s
     return found
 
 
+def _trust_fields(trust: Trust | None) -> dict[str, Any]:
+    """The additive ``trust`` / ``registered_*`` fields of one signature."""
+    if trust is None:
+        return {}
+    reg = trust.registration
+    if reg is None:
+        return {"trust": trust.kind}
+    return {
+        "trust": trust.kind,
+        "registered_by": reg.organization_name,
+        "registered_from": reg.registered_at,
+        "registered_until": reg.replaced_at,
+    }
+
+
 async def verify_bytes(request: Request, data: bytes) -> VerifyOut:
     """Validate ``data`` against the medsign trust roots and look the file up.
 
@@ -169,13 +206,32 @@ async def verify_bytes(request: Request, data: bytes) -> VerifyOut:
             return find_issued_version(session, sha256)
 
     issued = await run_in_threadpool(lookup)
-    roots = await run_in_threadpool(rt.seal_keys.trust_roots)
-    roots += await run_in_threadpool(external_trust_roots, rt)
+    medsign_roots = await run_in_threadpool(rt.seal_keys.trust_roots)
+    roots = medsign_roots + await run_in_threadpool(external_trust_roots, rt)
     # An issued version was written revision by revision by medsign itself, so the fast
     # verifier may skip the difference analysis (medsign.pdf.fastverify).
-    report = await validator(request).validate(
+    check = validator(request)
+    report = await check.validate(
         data, roots, issued=issued is not None, cancelled=request.is_disconnected
     )
+    candidates = unregistered_candidates(report)
+
+    def registered() -> dict[str, list[Registration]]:
+        with rt.transaction() as session:
+            return registrations(session, candidates)
+
+    periods = await run_in_threadpool(registered) if candidates else {}
+    if periods:
+        # Again through pyHanko, each registered certificate pinned as the anchor of the
+        # signatures made with exactly it (medsign.verification.trust).
+        report = await check.validate(
+            data,
+            roots,
+            issued=issued is not None,
+            cancelled=request.is_disconnected,
+            pinned=frozenset(periods),
+        )
+    report, trust = await run_in_threadpool(classify, report, medsign_roots, periods)
     envelope_id = issued.envelope_id if issued is not None else None
     if envelope_id is None:
         for sig in report.signatures:
@@ -199,6 +255,7 @@ async def verify_bytes(request: Request, data: bytes) -> VerifyOut:
                 valid=s.ok,
                 cryptographically_valid=s.valid,
                 trusted=s.trusted,
+                **_trust_fields(trust.get(s.field_name)),
                 issuer=s.issuer,
                 field=s.field_name,
                 timestamp=s.timestamp_at,

@@ -28,7 +28,7 @@ from tests.e2e.test_browser_signing import (
 from tests.e2e.test_races import _at_once, _form
 from tests.support.axe import assert_accessible
 from tests.support.pdfs import make_pdf
-from tests.support.served import ServedMedsign, ServedStack, create_org
+from tests.support.served import ServedMedsign, ServedStack, add_org
 from tests.support.sms_gateway import SmsGateway
 
 pytestmark = pytest.mark.e2e
@@ -139,7 +139,7 @@ def test_login_attach_and_sign_in_the_cabinet(
 def test_first_login_accepts_the_user_agreement(page: Page, served: ServedStack) -> None:
     app, sms = served.app, served.sms
     # an organization of its own: its agreement must not stand before other tests' cards
-    _, token = create_org("Clinic Terms", env=app.env, cwd=app.data_dir.parent)
+    _, token = add_org(app, "Clinic Terms")
     headers = {"Authorization": f"Bearer {token}"}
     up = app.http.post(
         "/api/v1/documents",

@@ -17,7 +17,7 @@ from tests.e2e.test_cabinet import _attach_code, _card, browser_login
 from tests.e2e.test_viewer import ATTEMPTS, _within_budget, measure_on_slow_3g
 from tests.support.axe import assert_accessible
 from tests.support.pdfs import make_pdf, make_text_pdf
-from tests.support.served import ServedMedsign, ServedStack, create_org
+from tests.support.served import ServedMedsign, ServedStack, add_org
 
 pytestmark = pytest.mark.e2e
 
@@ -117,7 +117,7 @@ def test_the_document_reads_on_a_phone_and_signs(page: Page, served: ServedStack
 def test_cabinet_viewer_pages_are_accessible(page: Page, served: ServedStack, lang: str) -> None:
     app = served.app
     # an organization of its own: its agreement must not stand before other tests' cards
-    org_id, token = create_org(f"Clinic Terms {lang}", env=app.env, cwd=app.data_dir.parent)
+    org_id, token = add_org(app, f"Clinic Terms {lang}")
     headers = {"Authorization": f"Bearer {token}"}
     up = app.http.post(
         "/api/v1/documents",

@@ -21,7 +21,7 @@ from tests.support import oidc_node
 from tests.support.axe import assert_accessible
 from tests.support.oidc_node import NodeOidcProvider
 from tests.support.pdfs import make_pdf
-from tests.support.served import ServedStack, create_org
+from tests.support.served import ServedStack, add_org
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.e2e
 def _clinic(served: ServedStack, name: str, time_zone: str) -> dict[str, str]:
     """An organization of its own (its schedule must not mix with other tests')."""
     app = served.app
-    _, token = create_org(name, env=app.env, cwd=app.data_dir.parent)
+    _, token = add_org(app, name)
     headers = {"Authorization": f"Bearer {token}"}
     res = app.http.patch(
         "/api/v1/organization/settings", headers=headers, json={"time_zone": time_zone}

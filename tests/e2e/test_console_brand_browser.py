@@ -7,20 +7,25 @@ Document templates pages, filled and sent; no CSP violation."""
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import subprocess
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_console_browser import PHONE, SIZES, assert_fits, log_in, watch_csp
+from tests.e2e.test_console_browser import (
+    PHONE,
+    SIZES,
+    assert_fits,
+    log_in,
+    new_staff,
+    watch_csp,
+)
 from tests.support.axe import assert_accessible
 from tests.support.forms import form_pdf
 from tests.support.logos import image_bytes
 from tests.support.pdfs import make_pdf
-from tests.support.served import CLI_TIMEOUT, ServedStack, create_org, medsign_command
+from tests.support.served import ServedStack, add_org
 
 pytestmark = pytest.mark.e2e
 _serial = itertools.count(1)
@@ -31,31 +36,8 @@ def org_admin(stack: ServedStack) -> tuple[str, str, str, str]:
     """A fresh organization (so no other test sees its brand) and an admin of it;
     returns (organization_id, token, email, password)."""
     app = stack.app
-    org_id, token = create_org(
-        f"Clinic Aurora {next(_serial)}", env=app.env, cwd=app.data_dir.parent
-    )
-    email = f"brand.{org_id[:8]}@clinic.example"
-    done = subprocess.run(
-        [
-            *medsign_command(),
-            "staff",
-            "create",
-            "--org",
-            org_id,
-            "--email",
-            email,
-            "--role",
-            "admin",
-        ],
-        env=app.env,
-        cwd=app.data_dir.parent,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    password = str(json.loads(done.stdout.strip().splitlines()[-1])["password"])
+    org_id, token = add_org(app, f"Clinic Aurora {next(_serial)}")
+    email, password = new_staff(app, "admin", org_id)
     return org_id, token, email, password
 
 

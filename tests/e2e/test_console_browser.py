@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
 import threading
 from pathlib import Path
 
@@ -17,9 +16,10 @@ import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.support.axe import assert_accessible
+from tests.support.cli import run_cli
 from tests.support.console import csrf_of
 from tests.support.pdfs import make_pdf
-from tests.support.served import CLI_TIMEOUT, ServedMedsign, ServedStack, medsign_command
+from tests.support.served import ServedMedsign, ServedStack
 
 pytestmark = pytest.mark.e2e
 
@@ -30,29 +30,13 @@ _serial = itertools.count(1)
 
 
 def new_staff(app: ServedMedsign, role: str, organization_id: str | None = None) -> tuple[str, str]:
-    """``medsign staff create`` beside the served process, in the served organization
+    """``medsign staff create`` on the served database, in the served organization
     or ``organization_id``; returns (email, password)."""
     org = organization_id or app.organization_id
     email = f"{role}.{next(_serial)}.{org[:8]}@clinic.example"
-    done = subprocess.run(
-        [
-            *medsign_command(),
-            "staff",
-            "create",
-            "--org",
-            org,
-            "--email",
-            email,
-            "--role",
-            role,
-        ],
-        env=app.env,
-        cwd=app.data_dir.parent,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
+    # In this process, as the console script would run beside the server (a spawned
+    # interpreter costs about 2 s per call; tests/support/cli.py).
+    done = run_cli(app.env, "staff", "create", "--org", org, "--email", email, "--role", role)
     assert done.returncode == 0, done.stderr
     created = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(created) == {"staff_id", "password"}

@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.test_browser_signing import new_phone, signer, sms_code, sms_invitation
 from tests.support.pdfs import make_pdf
-from tests.support.served import ServedStack, create_org, medsign_command
+from tests.support.served import ServedStack, add_org, medsign_command
 
 pytestmark = pytest.mark.e2e
 
@@ -59,7 +59,7 @@ def _flow(stack: ServedStack, token: str, pdf: bytes) -> str:
 
 def test_many_patients_sign_at_once(served_each_db: ServedStack) -> None:
     app = served_each_db.app
-    _, other_token = create_org("Clinic Two", env=app.env, cwd=app.data_dir.parent)
+    _, other_token = add_org(app, "Clinic Two")
     pdf = make_pdf(pages=1)
     tokens = [app.token] * (FLOWS - FLOWS // 4) + [other_token] * (FLOWS // 4)
     with ThreadPoolExecutor(max_workers=FLOWS) as pool:

@@ -32,7 +32,7 @@ from tests.e2e.test_clinician_device_flow import enroll, prescription
 from tests.support.axe import assert_accessible
 from tests.support.pdfs import make_pdf
 from tests.support.push_service import PushReceived, PushService
-from tests.support.served import ServedMedsign, ServedStack, create_org, serve_with_peers
+from tests.support.served import ServedMedsign, ServedStack, add_org, serve_with_peers
 
 pytestmark = pytest.mark.e2e
 
@@ -140,7 +140,7 @@ def test_the_cabinet_subscribes_and_the_worker_receipts(
     browser: Browser, served: ServedStack, push: PushService
 ) -> None:
     app, sms = served.app, served.sms
-    _, token = create_org("Clinic Push", env=app.env, cwd=app.data_dir.parent)
+    _, token = add_org(app, "Clinic Push")
     headers = {"Authorization": f"Bearer {token}"}
     res = app.http.put(
         "/api/v1/notification-channels", headers=headers, json={"channels": ["push", "sms"]}

@@ -17,7 +17,7 @@ from tests.e2e.test_console_browser import PHONE, SIZES, assert_fits, log_in, ne
 from tests.support.axe import assert_accessible
 from tests.support.pdfs import make_pdf
 from tests.support.seal_pki import PASSWORD, SealPki
-from tests.support.served import ServedStack, create_org
+from tests.support.served import ServedStack, add_org
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +60,7 @@ def test_registered_seal_on_the_verify_page(
     served: ServedStack, page: Page, lang: str, size: str, tmp_path: Path
 ) -> None:
     app = served.app
-    org_id, token = create_org(f"{ORG} {lang} {size}", env=app.env, cwd=app.data_dir.parent)
+    org_id, token = add_org(app, f"{ORG} {lang} {size}")
     email, password = new_staff(app, "admin", org_id)
     log_in(page, app.url, email, password)
     p12 = tmp_path / "seal.p12"

@@ -36,6 +36,7 @@ from typing import IO, Any
 import httpx
 
 from medsign.pki.keys import CA_CERT_FILE
+from tests.support.cli import run_cli
 from tests.support.databases import migrated_database
 from tests.support.ports import free_port
 from tests.support.sms_gateway import SmsGateway
@@ -239,8 +240,19 @@ def create_org(name: str, *, env: Mapping[str, str], cwd: Path) -> tuple[str, st
     )
     stdout = done.stdout.decode("utf-8", "replace")
     stderr = done.stderr.decode("utf-8", "replace")
-    assert done.returncode == 0, (
-        f"medsign org create exited with {done.returncode}\n"
+    return _created_org(done.returncode, stdout, stderr)
+
+
+def add_org(app: ServedMedsign, name: str) -> tuple[str, str]:
+    """Another organization on the served database: ``medsign org create`` run in this
+    process (tests.support.cli), as cheap as a request; return (organization_id, token)."""
+    done = run_cli(app.env, "org", "create", "--name", name)
+    return _created_org(done.returncode, done.stdout, done.stderr)
+
+
+def _created_org(returncode: int, stdout: str, stderr: str) -> tuple[str, str]:
+    assert returncode == 0, (
+        f"medsign org create exited with {returncode}\n"
         f"--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
     )
     lines = stdout.strip().splitlines()

@@ -58,8 +58,10 @@ class Settings(BaseSettings):
     # certificates medsign accepts (a PEM/DER file or a directory of them); unset: none.
     external_trust_roots: Path | None = None
     # CSC remote signing services: http:// base URLs on loopback (development, tests),
-    # and how long one call to a service may take.
+    # base URLs on loopback/private/link-local addresses (tests, on-premises services;
+    # refused otherwise, like webhook URLs), and how long one call may take.
     csc_allow_http: bool = False
+    csc_allow_private: bool = False
     csc_timeout_seconds: float = Field(default=30.0, gt=0)
     webhook_backoff: float = 5.0
     # Each webhook attempt waits this long for an answer (a timeout is retried).

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEDSIGN_", env_file=".env", extra="ignore")
 
     data_dir: Path = Path("./medsign-data")
+    # The page images drawn for the viewer (data_dir/cache/pages) are kept under this
+    # many MiB, least recently used documents removed first (docs/operations.md);
+    # 0: no limit.
+    page_image_cache_mb: int = Field(default=1024, ge=0)
     database_url: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     smtp_url: SecretStr | None = None

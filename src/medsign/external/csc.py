@@ -63,7 +63,7 @@ def _guarded(what: str, call: Coroutine[Any, Any, T]) -> T:
     except ssrf.UnsafeUrl as exc:
         log.info("CSC %s refused by the SSRF guard", what)
         raise SigningServiceUnavailable(
-            f"{exc} The remote signing service was not called; nothing was signed.",
+            f"{exc} medsign did not connect to that address; nothing was signed.",
             step=what,
             reason="private-address",
         ) from exc

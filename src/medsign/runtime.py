@@ -271,8 +271,13 @@ class Runtime:
 
     @cached_property
     def page_images(self) -> PageImages:
-        """Page images of documents for the viewer, kept under ``<data_dir>/cache/pages``."""
-        return PageImages(self.files, self.settings.data_dir / "cache" / "pages")
+        """Page images of documents for the viewer, kept under ``<data_dir>/cache/pages``
+        within ``MEDSIGN_PAGE_IMAGE_CACHE_MB``."""
+        return PageImages(
+            self.files,
+            self.settings.data_dir / "cache" / "pages",
+            max_bytes=self.settings.page_image_cache_mb * 1024 * 1024,
+        )
 
     def signing_url(self, token: str, base: str | None = None) -> str:
         """The public link a signer opens (``base``: the organization's own address)."""

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEDSIGN_", env_file=".env", extra="ignore")
 
     data_dir: Path = Path("./medsign-data")
+    # The page images drawn for the viewer (data_dir/cache/pages) are kept under this
+    # many MiB, least recently used documents removed first (docs/operations.md);
+    # 0: no limit.
+    page_image_cache_mb: int = Field(default=1024, ge=0)
     database_url: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     smtp_url: SecretStr | None = None
@@ -59,8 +63,10 @@ class Settings(BaseSettings):
     # certificates medsign accepts (a PEM/DER file or a directory of them); unset: none.
     external_trust_roots: Path | None = None
     # CSC remote signing services: http:// base URLs on loopback (development, tests),
-    # and how long one call to a service may take.
+    # base URLs on loopback/private/link-local addresses (tests, on-premises services;
+    # refused otherwise, like webhook URLs), and how long one call may take.
     csc_allow_http: bool = False
+    csc_allow_private: bool = False
     csc_timeout_seconds: float = Field(default=30.0, gt=0)
     webhook_backoff: float = 5.0
     # Each webhook attempt waits this long for an answer (a timeout is retried).

@@ -6,16 +6,23 @@ conversion is 404; parallel sends each get their own job. SQLite and PostgreSQL.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from medsign.console.conversion import needs_job
+from medsign.console.conversion import AREA, GAVE_UP, needs_job, run_conversion
 from medsign.console.models import Conversion
+from medsign.documents.models import Document
 from medsign.documents.service import Upload
 from medsign.envelopes.models import Envelope
+from medsign.jobs.outbox import JobCall
+from medsign.jobs.worker import MAX_ATTEMPTS
 from medsign.runtime import Runtime
+from medsign.storage.files import FileStore
+from medsign.storage.ports import BlobStore, StorageUnavailableError
 from tests.support.api import new_org
 from tests.support.console import csrf_of, new_staff
 from tests.support.pdfs import make_pdf
@@ -70,9 +77,6 @@ def test_large_send_is_converted_by_a_job_and_polled(client: TestClient, rt: Run
         env = session.get(Envelope, status["envelope_id"])
         assert env is not None and env.organization_id == org_id and env.status == "sent"
     # A retried job changes nothing (at least once delivery).
-    from medsign.console.conversion import run_conversion
-    from medsign.jobs.outbox import JobCall
-
     conversion_id = location.rsplit("/", 1)[1]
     run_conversion(rt, JobCall("again", "convert", 2, {"conversion_id": conversion_id}))
     with rt.transaction(write=False) as session:
@@ -124,3 +128,97 @@ def test_parallel_large_sends_each_convert(client: TestClient, rt: Runtime) -> N
         rows = session.scalars(select(Conversion)).all()
         assert sorted(r.status for r in rows) == ["ready"] * 6
         assert len({r.envelope_id for r in rows}) == 6
+
+
+def _left_in_area(rt: Runtime) -> list[str]:
+    """Every file (or directory of a conversion) still in the conversions' scratch area."""
+    area = rt.settings.data_dir / "scratch" / AREA
+    return sorted(str(p.relative_to(area)) for p in area.rglob("*")) if area.exists() else []
+
+
+def _conversion(rt: Runtime, location: str) -> Conversion:
+    with rt.transaction(write=False) as session:
+        row = session.get(Conversion, location.rsplit("/", 1)[1])
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def test_uploaded_files_are_removed_once_converted(client: TestClient, rt: Runtime) -> None:
+    rt.settings.console_convert_job_bytes = 1000
+    org_id, _headers = new_org(rt)
+    token = login(client, rt, org_id)
+    location = send(client, token, make_pdf(3))
+    row = _conversion(rt, location)
+    [source] = row.sources
+    assert _left_in_area(rt) != []  # the job needs its input
+    assert not rt.files.exists(source["sha256"])  # not in the shared document store
+    drain(rt)
+    assert _left_in_area(rt) == []
+    ready = _conversion(rt, location)
+    assert ready.status == "ready"
+    with rt.transaction(write=False) as session:
+        env = session.get(Envelope, ready.envelope_id)
+        assert env is not None
+        doc = session.get(Document, env.document_id)
+        assert doc is not None
+    assert rt.files.get(doc.sha256).startswith(b"%PDF")  # the document is kept
+
+
+def test_uploaded_files_are_removed_after_a_refusal(client: TestClient, rt: Runtime) -> None:
+    rt.settings.console_convert_job_bytes = 10
+    org_id, _headers = new_org(rt)
+    token = login(client, rt, org_id)
+    location = send(client, token, b"%PDF-1.7\n this is not really a PDF at all")
+    assert _left_in_area(rt) != []
+    drain(rt)
+    assert _conversion(rt, location).status == "failed"
+    assert _left_in_area(rt) == []
+
+
+def _break_document_store(rt: Runtime, tmp_path: Path) -> BlobStore:
+    """A document store whose directory became a plain file: every put fails with
+    StorageUnavailableError (a disk that cannot take writes), a transient failure."""
+    broken = FileStore(tmp_path / "broken")
+    broken.root.rmdir()
+    broken.root.write_bytes(b"")
+    working, rt.files = rt.files, broken
+    return working
+
+
+def test_a_retried_conversion_keeps_its_input(
+    client: TestClient, rt: Runtime, tmp_path: Path
+) -> None:
+    rt.settings.console_convert_job_bytes = 1000
+    org_id, _headers = new_org(rt)
+    token = login(client, rt, org_id)
+    location = send(client, token, make_pdf(2))
+    conversion_id = location.rsplit("/", 1)[1]
+    working = _break_document_store(rt, tmp_path)
+    with pytest.raises(StorageUnavailableError):
+        run_conversion(rt, JobCall("j", "convert", 1, {"conversion_id": conversion_id}))
+    assert _conversion(rt, location).status == "converting"
+    left = _left_in_area(rt)
+    assert left != [] and any(conversion_id in p for p in left)  # kept for the retry
+    rt.files = working
+    run_conversion(rt, JobCall("j", "convert", 2, {"conversion_id": conversion_id}))
+    assert _conversion(rt, location).status == "ready"
+    assert _left_in_area(rt) == []
+
+
+def test_a_conversion_given_up_on_leaves_nothing(
+    client: TestClient, rt: Runtime, tmp_path: Path
+) -> None:
+    rt.settings.console_convert_job_bytes = 1000
+    org_id, _headers = new_org(rt)
+    token = login(client, rt, org_id)
+    location = send(client, token, make_pdf(2))
+    conversion_id = location.rsplit("/", 1)[1]
+    _break_document_store(rt, tmp_path)
+    last = JobCall("j", "convert", MAX_ATTEMPTS, {"conversion_id": conversion_id})
+    with pytest.raises(StorageUnavailableError):  # the worker records the job dead
+        run_conversion(rt, last)
+    row = _conversion(rt, location)
+    assert row.status == "failed" and row.reason == GAVE_UP
+    assert _left_in_area(rt) == []
+    assert client.get(location + "/status").json()["status"] == "failed"

@@ -47,10 +47,16 @@ def csc(pki: ExternalPki) -> Iterator[CscTestServer]:
 
 @pytest.fixture
 def settings(settings: Settings, pki: ExternalPki, tmp_path: Path) -> Settings:
-    """Trust the provider's root; allow http:// services on loopback; short timeouts."""
+    """Trust the provider's root; allow http:// services on loopback (a private address
+    the SSRF guard would refuse without ``csc_allow_private``); short timeouts."""
     roots = pki.write_root(tmp_path / "roots.pem")
     return settings.model_copy(
-        update={"external_trust_roots": roots, "csc_allow_http": True, "csc_timeout_seconds": 5}
+        update={
+            "external_trust_roots": roots,
+            "csc_allow_http": True,
+            "csc_allow_private": True,
+            "csc_timeout_seconds": 5,
+        }
     )
 
 
@@ -219,3 +225,76 @@ def test_another_organizations_service_is_not_found(
     env, _ = external_envelope(client, other)
     res = _sign(client, other, env, service["id"])
     assert res.status_code == 404 and not csc.paths()[1:]  # only the registration's info
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://10.1.2.3/",  # RFC 1918
+        "https://192.168.10.1:8443",
+        "https://127.0.0.1/",  # loopback
+        "https://169.254.169.254/",  # link-local (cloud metadata)
+        "https://[fd12:3456::1]/",  # IPv6 unique local (RFC 4193)
+        "http://localhost:{port}",  # a name resolving to 127.0.0.1: the live test service
+        "{base_url}",
+    ],
+)
+def test_registration_refuses_private_addresses(
+    client: TestClient, rt: Runtime, csc: CscTestServer, url: str
+) -> None:
+    rt.settings.csc_allow_private = False
+    _, headers = new_org(rt)
+    base_url = url.format(port=csc.port, base_url=csc.base_url)
+    res = client.post(
+        "/api/v1/csc-services",
+        headers=headers,
+        json={"name": "X", "api_version": "v1", "auth": "none", "base_url": base_url},
+    )
+    assert res.status_code == 422, res.text
+    problem = res.json()
+    assert problem["field"] == "base_url"
+    assert "MEDSIGN_CSC_ALLOW_PRIVATE" in problem["detail"], problem
+    assert csc.paths() == []  # the service was never called
+    with rt.transaction() as session:
+        assert session.query(CscService).count() == 0
+
+
+def test_a_name_resolving_to_loopback_is_allowed_with_the_setting(
+    client: TestClient, rt: Runtime, csc: CscTestServer
+) -> None:
+    _, headers = new_org(rt)
+    res = client.post(
+        "/api/v1/csc-services",
+        headers=headers,
+        json={
+            "name": "On premises",
+            "api_version": "v1",
+            "auth": "none",
+            "base_url": f"http://localhost:{csc.port}",
+        },
+    )
+    assert res.status_code == 201, res.text
+    assert csc.paths() == ["/csc/v1/info"]
+
+
+@pytest.mark.parametrize("by", ["address", "name"])
+def test_every_call_checks_the_address_again(
+    client: TestClient, rt: Runtime, csc: CscTestServer, by: str
+) -> None:
+    # registered while allowed; the operator then forbids private targets (the same
+    # as a public name whose DNS now answers a private address): nothing is sent.
+    _, headers = new_org(rt)
+    if by == "name":
+        csc.base_url = f"http://localhost:{csc.port}"
+    service = _register(client, headers, csc)
+    env, issued = external_envelope(client, headers)
+    before = versions_and_seal_jobs(rt, env["id"])
+    rt.settings.csc_allow_private = False
+    res = _sign(client, headers, env, service["id"])
+    assert res.status_code == 502, res.text
+    problem = res.json()
+    assert problem["reason"] == "private-address", problem
+    assert "MEDSIGN_CSC_ALLOW_PRIVATE" in problem["detail"]
+    assert csc.paths() == ["/csc/v1/info"]  # only the registration's call
+    assert versions_and_seal_jobs(rt, env["id"]) == before
+    assert current_pdf(client, headers, env["id"]) == issued

@@ -61,3 +61,14 @@ def test_envelopes_never_import_the_features_that_follow_them() -> None:
         for module, names in imported_modules("envelopes").items()
     }
     assert {m: n for m, n in offending.items() if n} == {}
+
+
+def test_the_network_guards_import_no_feature() -> None:
+    # medsign.net sits below every feature that calls out (webhooks, external): both use
+    # it, neither is imported by it
+    assert "medsign.net.ssrf" in imported_modules("net")["net/guarded_http.py"]
+    offending = {
+        module: sorted(n for n in names if not n.startswith("medsign.net"))
+        for module, names in imported_modules("net").items()
+    }
+    assert {m: n for m, n in offending.items() if n} == {}

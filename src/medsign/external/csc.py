@@ -6,14 +6,19 @@ pyHanko's :class:`~pyhanko.sign.signers.csc_signer.CSCSigner` sends the v1 field
 (``hash``, ``hashAlgo``); for a v2 service the v2 names (``hashes``,
 ``hashAlgorithmOID``, CSC API v2.0 §11.7, §11.9) are sent beside them.
 No database here: callers pass what a registered service holds.
+
+Every connection obeys the SSRF guard (:mod:`medsign.net.ssrf`): a base URL that is, or
+resolves to, a loopback, private or link-local address is refused at each call (DNS can
+change after registration) unless ``MEDSIGN_CSC_ALLOW_PRIVATE`` allows it.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -22,11 +27,14 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import csc_signer
 
 from medsign.errors import ExternalSignatureRejected, SigningServiceUnavailable
+from medsign.net import guarded_http, ssrf
 from medsign.pdf.reference import run_sync
 
 log = logging.getLogger(__name__)
 
 _SHA256_OID = "2.16.840.1.101.3.4.2.1"
+T = TypeVar("T")
+RULE = ssrf.Rule("signing services", "MEDSIGN_CSC_ALLOW_PRIVATE")
 
 
 @dataclass(frozen=True)
@@ -37,10 +45,28 @@ class CscEndpoint:
     api_version: str  # "v1" or "v2"
     token: str | None = None
     timeout: float = 30.0
+    allow_private: bool = False  # MEDSIGN_CSC_ALLOW_PRIVATE
+
+    def session(self) -> aiohttp.ClientSession:
+        """An HTTP session that connects only where the SSRF guard allows."""
+        return guarded_http.session(allow_private=self.allow_private, rule=RULE)
 
     def url(self, name: str) -> str:
         """``{base_url}/csc/{version}/{name}``."""
         return f"{self.base_url.rstrip('/')}/csc/{self.api_version}/{name}"
+
+
+def _guarded(what: str, call: Coroutine[Any, Any, T]) -> T:
+    """Run ``call``; an address the SSRF guard refused becomes a clear failure."""
+    try:
+        return run_sync(call)
+    except ssrf.UnsafeUrl as exc:
+        log.info("CSC %s refused by the SSRF guard", what)
+        raise SigningServiceUnavailable(
+            f"{exc} medsign did not connect to that address; nothing was signed.",
+            step=what,
+            reason="private-address",
+        ) from exc
 
 
 def _unavailable(what: str, exc: BaseException | None = None) -> SigningServiceUnavailable:
@@ -82,10 +108,10 @@ def service_info(endpoint: CscEndpoint) -> dict[str, Any]:
     """The service's ``info`` answer (CSC API §11.1): checked at registration."""
 
     async def run() -> dict[str, Any]:
-        async with aiohttp.ClientSession() as http:
+        async with endpoint.session() as http:
             return await _post(http, endpoint, "info", {})
 
-    return run_sync(run())
+    return _guarded("info", run())
 
 
 def client_credentials_token(endpoint: CscEndpoint, client_id: str, secret: str) -> str:
@@ -98,7 +124,7 @@ def client_credentials_token(endpoint: CscEndpoint, client_id: str, secret: str)
         timeout = aiohttp.ClientTimeout(total=endpoint.timeout)
         try:
             async with (
-                aiohttp.ClientSession() as http,
+                endpoint.session() as http,
                 http.post(endpoint.url("oauth2/token"), data=form, timeout=timeout) as res,
             ):
                 if res.status >= 400:
@@ -111,7 +137,7 @@ def client_credentials_token(endpoint: CscEndpoint, client_id: str, secret: str)
             raise _unavailable("oauth2/token")
         return token
 
-    return run_sync(run())
+    return _guarded("oauth2/token", run())
 
 
 def sign_pdf_remotely(
@@ -125,7 +151,7 @@ def sign_pdf_remotely(
 ) -> bytes:
     """Add one PAdES signature to ``pdf`` (an incremental update) whose value the CSC
     service computes with ``credential_id``'s key (signatures/signHash)."""
-    return run_sync(_sign(pdf, endpoint, credential_id, field_name, pin, otp))
+    return _guarded("signing", _sign(pdf, endpoint, credential_id, field_name, pin, otp))
 
 
 async def _sign(
@@ -142,7 +168,7 @@ async def _sign(
         oauth_token=endpoint.token,
         api_ver=endpoint.api_version,
     )
-    async with aiohttp.ClientSession() as http:
+    async with endpoint.session() as http:
         try:
             credential = await csc_signer.fetch_certs_in_csc_credential(
                 http, session_info, timeout=int(endpoint.timeout)

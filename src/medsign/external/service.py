@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,11 +35,12 @@ from medsign.errors import (
     InvalidInput,
     NotFound,
 )
-from medsign.external.csc import CscEndpoint, client_credentials_token, service_info
+from medsign.external.csc import RULE, CscEndpoint, client_credentials_token, service_info
 from medsign.external.models import CscService
 from medsign.external.schemas import CscServiceIn, CscServiceOut
 from medsign.identity.protocol import check_url
 from medsign.identity.secretbox import open_secret, seal_secret
+from medsign.net import ssrf
 from medsign.pdf.external import ExternalSignature
 from medsign.storage.ports import BlobStore
 
@@ -247,14 +248,26 @@ def _box(service_id: str) -> str:
     return f"csc:{service_id}"
 
 
-def check_service(body: CscServiceIn, *, allow_http: bool, timeout: float) -> dict[str, Any]:
-    """Check the registration (URL, credentials) by asking the service; its info."""
+def check_service(
+    body: CscServiceIn, *, allow_http: bool, allow_private: bool, timeout: float
+) -> dict[str, Any]:
+    """Check the registration (URL, credentials) by asking the service; its info.
+
+    The base URL must not be, or resolve to, a loopback, private or link-local address
+    unless ``allow_private`` (``MEDSIGN_CSC_ALLOW_PRIVATE``): the SSRF guard webhooks
+    obey, checked again at every call."""
     check_url(body.base_url, allow_http=allow_http, field="base_url")
+    try:
+        ssrf.check(body.base_url, allow_private=allow_private, require_resolution=False, rule=RULE)
+    except ssrf.UnsafeUrl as exc:
+        raise _bad(str(exc), "base_url") from exc
     if body.auth != "none" and not body.secret:
         raise _bad("`secret` is required for auth " + body.auth, "secret")
     if body.auth == "oauth2" and not body.client_id:
         raise _bad("`client_id` is required for auth oauth2", "client_id")
-    endpoint = CscEndpoint(body.base_url, body.api_version, timeout=timeout)
+    endpoint = CscEndpoint(
+        body.base_url, body.api_version, timeout=timeout, allow_private=allow_private
+    )
     try:
         return service_info(endpoint)
     except DomainError as exc:
@@ -357,13 +370,16 @@ def service_access(keyring: Keyring, row: CscService) -> ServiceAccess:
     return ServiceAccess(row.base_url, row.api_version, row.auth, row.client_id, secret)
 
 
-def endpoint_for(access: ServiceAccess, *, timeout: float) -> CscEndpoint:
-    """The endpoint with a usable access token (fetched for oauth2)."""
-    endpoint = CscEndpoint(access.base_url, access.api_version, timeout=timeout)
+def endpoint_for(access: ServiceAccess, *, timeout: float, allow_private: bool) -> CscEndpoint:
+    """The endpoint with a usable access token (fetched for oauth2); every call to it
+    obeys the SSRF guard unless ``allow_private``."""
+    endpoint = CscEndpoint(
+        access.base_url, access.api_version, timeout=timeout, allow_private=allow_private
+    )
     if access.auth == "bearer":
-        return CscEndpoint(access.base_url, access.api_version, access.secret, timeout)
+        return replace(endpoint, token=access.secret)
     if access.auth == "oauth2":
         assert access.client_id is not None and access.secret is not None
         token = client_credentials_token(endpoint, access.client_id, access.secret)
-        return CscEndpoint(access.base_url, access.api_version, token, timeout)
+        return replace(endpoint, token=token)
     return endpoint

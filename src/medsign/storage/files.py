@@ -71,3 +71,20 @@ class FileStore:
     def exists(self, sha256: str) -> bool:
         """True when a file is stored under ``sha256``."""
         return self._path(sha256).is_file()
+
+    def delete(self, sha256: str) -> None:
+        """Remove the file stored under ``sha256`` (nothing there: nothing to do), then
+        its directory and ``root`` when they are left empty. Only for scratch stores
+        (:mod:`medsign.storage.scratch`): documents are never deleted this way."""
+        path = self._path(sha256)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageUnavailableError(f"cannot delete under {self.root}: {exc}") from exc
+        for directory in (path.parent, self.root):
+            try:
+                directory.rmdir()
+            except FileNotFoundError:
+                continue
+            except OSError:
+                break  # not empty (another file, or a put in progress): kept

@@ -157,3 +157,12 @@ class S3Store:
         except BotoCoreError as exc:
             raise self._unavailable("head", exc) from exc
         return True
+
+    def delete(self, sha256: str) -> None:
+        """Remove the object stored under ``sha256`` (idempotent: S3 DeleteObject
+        succeeds on a missing key). Only for scratch stores (:mod:`medsign.storage.scratch`)."""
+        key = self.location.key(check_digest(sha256))
+        try:
+            self.client().delete_object(Bucket=self.location.bucket, Key=key)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable("delete", exc) from exc

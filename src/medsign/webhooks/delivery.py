@@ -27,8 +27,8 @@ from sqlalchemy import select
 
 from medsign.events.models import Event
 from medsign.jobs.outbox import JobCall
+from medsign.net import ssrf
 from medsign.runtime import Runtime
-from medsign.webhooks import ssrf
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 from medsign.webhooks.service import (
     ACTIVE,

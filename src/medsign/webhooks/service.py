@@ -33,8 +33,8 @@ from medsign.errors import Conflict, InvalidInput, NotFound
 from medsign.events.models import Event
 from medsign.jobs.models import Job
 from medsign.jobs.outbox import JobKind, enqueue
+from medsign.net import ssrf
 from medsign.pagination import decode_cursor, encode_cursor
-from medsign.webhooks import ssrf
 from medsign.webhooks.models import WebhookDelivery, WebhookSubscription
 from medsign.webhooks.schemas import ALL_EVENTS, WebhookIn
 from medsign.webhooks.signing import SECRET_PREFIX

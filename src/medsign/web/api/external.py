@@ -143,7 +143,11 @@ def sign_with_csc(
     roots = trust_roots(rt)
 
     def check(issued: bytes) -> tuple[ExternalSignature, bytes]:
-        endpoint = service.endpoint_for(access, timeout=rt.settings.csc_timeout_seconds)
+        endpoint = service.endpoint_for(
+            access,
+            timeout=rt.settings.csc_timeout_seconds,
+            allow_private=rt.settings.csc_allow_private,
+        )
         signed = sign_pdf_remotely(
             issued,
             endpoint,
@@ -172,7 +176,10 @@ def register(request: Request, body: CscServiceIn) -> CscServiceOut:
     with org_transaction(request) as (_session, _org_id):
         pass  # authenticate before calling out
     info = service.check_service(
-        body, allow_http=rt.settings.csc_allow_http, timeout=rt.settings.csc_timeout_seconds
+        body,
+        allow_http=rt.settings.csc_allow_http,
+        allow_private=rt.settings.csc_allow_private,
+        timeout=rt.settings.csc_timeout_seconds,
     )
     with org_transaction(request) as (session, org_id):
         row = service.register_service(session, rt.keyring, org_id, body, info, now=rt.clock())

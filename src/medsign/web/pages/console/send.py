@@ -91,7 +91,9 @@ def _convert_later(
     with staff_transaction(request, action=Action.SEND) as (session, actor):
         if typed["template"]:
             get_template(session, actor, typed["template"])  # 404 now, not in the job
-        conversion = start_conversion(session, rt.files, actor, form, req.uploads, now=rt.clock())
+        conversion = start_conversion(
+            session, rt.settings, actor, form, req.uploads, now=rt.clock()
+        )
         conversion_id = conversion.id
     return RedirectResponse(f"{PATH}/conversions/{conversion_id}", status_code=303)
 

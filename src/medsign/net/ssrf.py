@@ -1,11 +1,14 @@
-"""The SSRF guard: webhook URLs must not reach this server's own network.
+"""The SSRF guard: URLs an organization gives medsign to call (webhook endpoints, CSC
+signing services) must not reach this server's own network.
 
-A subscription URL whose host is, or resolves to, a loopback, private (RFC 1918,
+A URL whose host is, or resolves to, a loopback, private (RFC 1918,
 RFC 4193), link-local (RFC 3927, RFC 4291 — cloud metadata lives there), shared
 (RFC 6598), multicast, reserved or unspecified address is refused when it is created
-and again at each delivery (DNS can change), unless the operator set
-``MEDSIGN_WEBHOOK_ALLOW_PRIVATE=true``. Deliveries connect to the address that was
-checked (the name is not resolved twice), so DNS rebinding cannot slip through.
+and again at each connection (DNS can change), unless the operator allowed private
+targets for that feature (``MEDSIGN_WEBHOOK_ALLOW_PRIVATE``,
+``MEDSIGN_CSC_ALLOW_PRIVATE``: tests, on-premises services). Connections go to the
+address that was checked (the name is not resolved twice), so DNS rebinding cannot
+slip through.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class UnsafeUrl(Exception):
-    """The URL is not acceptable as a webhook endpoint (the message says why)."""
+    """The URL may not be called (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,39 @@ def resolve(host: str, port: int) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def check(url: str, *, allow_private: bool, require_resolution: bool = True) -> Target:
+@dataclass(frozen=True)
+class Rule:
+    """Who calls out, and the setting that lets them reach private addresses."""
+
+    purpose: str  # "webhooks", "signing services"
+    setting: str  # "MEDSIGN_WEBHOOK_ALLOW_PRIVATE"
+
+
+WEBHOOKS = Rule("webhooks", "MEDSIGN_WEBHOOK_ALLOW_PRIVATE")
+
+
+def refusal(host: str, rule: Rule) -> UnsafeUrl:
+    """The error for a host that is, or resolves to, a non-public address."""
+    return UnsafeUrl(
+        f"The host {host!r} resolves to a loopback, private or link-local address, "
+        f"which {rule.purpose} may not reach ({rule.setting} allows it)."
+    )
+
+
+def check_addresses(host: str, addresses: tuple[str, ...], rule: Rule) -> None:
+    """UnsafeUrl unless every one of ``addresses`` is public."""
+    for addr in addresses:
+        if not is_public(ipaddress.ip_address(addr.split("%", 1)[0])):
+            raise refusal(host, rule)
+
+
+def check(
+    url: str, *, allow_private: bool, require_resolution: bool = True, rule: Rule = WEBHOOKS
+) -> Target:
     """Parse, resolve and check ``url``; raise UnsafeUrl when it must not be used.
 
     With ``require_resolution=False`` (at creation) a host that does not resolve yet is
-    accepted: delivery checks again.
+    accepted: each connection checks again.
     """
     scheme, host, port = parse(url)
     try:
@@ -97,11 +128,5 @@ def check(url: str, *, allow_private: bool, require_resolution: bool = True) -> 
             raise
         return Target(scheme, host, port, ())
     if not allow_private:
-        for addr in addresses:
-            if not is_public(ipaddress.ip_address(addr.split("%", 1)[0])):
-                raise UnsafeUrl(
-                    f"The host {host!r} resolves to a loopback, private or link-local "
-                    "address, which webhooks may not reach (MEDSIGN_WEBHOOK_ALLOW_PRIVATE "
-                    "allows it)."
-                )
+        check_addresses(host, addresses, rule)
     return Target(scheme, host, port, addresses)

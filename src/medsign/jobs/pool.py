@@ -12,8 +12,10 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import select
 import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -25,12 +27,41 @@ from medsign.settings import Settings
 _child: tuple[Runtime, dict[str, Handler]] | None = None
 
 
-def _init_child(settings: Settings) -> None:
+def _exit_with(parent: int) -> None:
+    """End this child the moment ``parent`` is gone (killed with SIGKILL, out of memory).
+
+    The pool's children are the forkserver's, not the parent's, so the kernel's
+    parent-death signal never reaches them; and each holds both ends of the executor's
+    call queue and the forkserver's liveness pipe, so without this they would wait for
+    work forever, holding memory and database connections. A job running then is left
+    to its lease, as when the whole worker dies (the job runs again elsewhere).
+    """
+    try:
+        handle = os.pidfd_open(parent)  # Linux 5.3+: readable once the process ends
+    except (AttributeError, OSError):
+        handle = None
+    if handle is not None:
+        select.select([handle], [], [])
+    else:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                break
+            except PermissionError:  # pragma: no cover - a pid reused by another user
+                break
+    os._exit(1)
+
+
+def _init_child(settings: Settings, parent: int) -> None:
     """Build the child's runtime and handlers once. The parent decides when to stop:
-    SIGINT/SIGTERM sent to the whole process group must not kill a job half-way."""
+    SIGINT/SIGTERM sent to the whole process group must not kill a job half-way; a
+    parent that is gone ends the child (:func:`_exit_with`)."""
     global _child
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
     from medsign.jobs.handlers import build_handlers  # handlers import the features
 
     rt = Runtime.build(settings)
@@ -75,7 +106,7 @@ class CpuPool:
             max_workers=self.processes,
             mp_context=context,
             initializer=_init_child,
-            initargs=(self.settings,),
+            initargs=(self.settings, os.getpid()),
         )
 
     def run(self, call: JobCall) -> Outcome:

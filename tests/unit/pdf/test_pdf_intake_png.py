@@ -7,6 +7,7 @@ None every PNG goes through img2pdf as before. Both PDFs are rendered by poppler
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 import shutil
@@ -130,7 +131,10 @@ def noise(mode: str, seed: int = 1) -> Image.Image:
     return Image.frombytes(mode, SIZE, random.Random(seed).randbytes(SIZE[0] * SIZE[1] * bands))
 
 
+@functools.cache
 def srgb() -> bytes:
+    """An sRGB profile from LittleCMS, made once: its header carries the time it was made
+    (ICC.1 §7.2.8), so two made a second apart differ."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 

@@ -136,15 +136,15 @@ def test_login_attach_and_sign_in_the_cabinet(
     check_signed_pdf(app, target.read_bytes(), tmp_path, signatures=1)
 
 
-def test_first_login_accepts_the_user_agreement(page: Page, served: ServedStack) -> None:
-    app, sms = served.app, served.sms
-    # an organization of its own: its agreement must not stand before other tests' cards
-    _, token = add_org(app, "Clinic Terms")
+def org_with_agreement(app: ServedMedsign, name: str, *, pages: int) -> tuple[str, dict[str, str]]:
+    """An organization of its own (its agreement must not stand before other tests'
+    cards) whose cabinet shows a user agreement of ``pages`` pages; (id, API headers)."""
+    org_id, token = add_org(app, name)
     headers = {"Authorization": f"Bearer {token}"}
     up = app.http.post(
         "/api/v1/documents",
         headers=headers,
-        files={"files": ("terms.pdf", make_pdf(pages=1), "application/pdf")},
+        files={"files": ("terms.pdf", make_pdf(pages=pages), "application/pdf")},
         data={"title": "Terms of the cabinet", "kind": "user_agreement"},
     )
     assert up.status_code == 201, up.text
@@ -154,6 +154,12 @@ def test_first_login_accepts_the_user_agreement(page: Page, served: ServedStack)
         json={"user_agreement_document_id": up.json()["id"]},
     )
     assert res.status_code == 200, res.text
+    return org_id, headers
+
+
+def test_first_login_accepts_the_user_agreement(page: Page, served: ServedStack) -> None:
+    app, sms = served.app, served.sms
+    _, headers = org_with_agreement(app, "Clinic Terms", pages=1)
     phone = new_phone()
     _card(app, headers, "TERMS-1", phone)
     browser_login(page, app, sms, phone)

@@ -13,11 +13,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.conftest import VIEWPORT
 from tests.e2e.test_browser_signing import assert_no_horizontal_scroll, new_phone, signer
-from tests.e2e.test_cabinet import _attach_code, _card, browser_login
+from tests.e2e.test_cabinet import _attach_code, _card, browser_login, org_with_agreement
 from tests.e2e.test_viewer import ATTEMPTS, _within_budget, measure_on_slow_3g
 from tests.support.axe import assert_accessible
-from tests.support.pdfs import make_pdf, make_text_pdf
-from tests.support.served import ServedMedsign, ServedStack, add_org
+from tests.support.pdfs import make_text_pdf
+from tests.support.served import ServedMedsign, ServedStack
 
 pytestmark = pytest.mark.e2e
 
@@ -116,22 +116,7 @@ def test_the_document_reads_on_a_phone_and_signs(page: Page, served: ServedStack
 @pytest.mark.parametrize("lang", ["en", "ru", "fa"])
 def test_cabinet_viewer_pages_are_accessible(page: Page, served: ServedStack, lang: str) -> None:
     app = served.app
-    # an organization of its own: its agreement must not stand before other tests' cards
-    org_id, token = add_org(app, f"Clinic Terms {lang}")
-    headers = {"Authorization": f"Bearer {token}"}
-    up = app.http.post(
-        "/api/v1/documents",
-        headers=headers,
-        files={"files": ("terms.pdf", make_pdf(pages=2), "application/pdf")},
-        data={"title": "Terms of the cabinet", "kind": "user_agreement"},
-    )
-    assert up.status_code == 201, up.text
-    res = app.http.put(
-        "/api/v1/cabinet/settings",
-        headers=headers,
-        json={"user_agreement_document_id": up.json()["id"]},
-    )
-    assert res.status_code == 200, res.text
+    org_id, headers = org_with_agreement(app, f"Clinic Terms {lang}", pages=2)
     phone, mis_id = _attached(page, served, app.headers)
     path = _document(app, phone, mis_id, make_text_pdf(pages=2))
     page.goto(f"{app.url}{path}?lang={lang}")
